@@ -1,0 +1,40 @@
+"""`topllantas bench NAME`: run one benchmark module from `ops/bench/`.
+
+Every benchmark module exposes `main(runs: int, quick: bool) -> None`, prints a table and writes
+JSON under `ops/bench/results/` through `ops.bench.report`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+BENCHMARKS = {
+    "cdc": "CDC throughput and commit-to-topic latency; inventory processor rate",
+    "sinks": "ERP sink commands/s; webhook ingress req/s and p99",
+    "stock": "inventory+policy+alert events/s; 1-year policy vs min/max simulation",
+    "forecast": "backtest accuracy on shared data; full-catalogue retrain time",
+    "routes": "Solomon VRPTW gaps vs best-known; realistic 300-order day",
+    "agent": "webhook-to-reply latency; deterministic-path accuracy",
+    "enrich": "enrichment throughput; dashboard response time",
+}
+
+app = typer.Typer(help="Benchmarks: print a table and write JSON. " + "; ".join(
+    f"{k}: {v}" for k, v in BENCHMARKS.items()), no_args_is_help=True)
+
+
+def _make(name: str, doc: str) -> None:
+    def command(
+        runs: int = typer.Option(3, help="Repetitions; medians are reported."),
+        quick: bool = typer.Option(False, help="Smaller sizes, for a smoke run."),
+    ) -> None:
+        module = importlib.import_module(f"ops.bench.{name}")
+        module.main(runs=runs, quick=quick)
+
+    command.__doc__ = doc
+    app.command(name=name)(command)
+
+
+for _name, _doc in BENCHMARKS.items():
+    _make(_name, _doc)

@@ -1,0 +1,24 @@
+"""The `topllantas` command line: one entry point, one sub-command group per room."""
+
+from __future__ import annotations
+
+import typer
+
+from ops.cli import bench, dev, erp, forecast, routes, topics, schemas_cmd, worker
+
+app = typer.Typer(
+    help="TopLlantas Stream: ERP change events into Kafka, Faust processors, idempotent sinks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(dev.app, name="dev")
+app.add_typer(erp.app, name="erp")
+app.add_typer(topics.app, name="topics")
+app.add_typer(schemas_cmd.app, name="schemas")
+app.add_typer(bench.app, name="bench")
+app.add_typer(forecast.app, name="forecast")
+app.add_typer(routes.app, name="routes")
+worker.register(app)
+
+if __name__ == "__main__":
+    app()

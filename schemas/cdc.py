@@ -1,0 +1,57 @@
+"""The change-event contract: a Debezium-compatible envelope, one topic per table.
+
+Topic `erp.<schema>.<table>`; key = the row's primary key as a JSON object in key-column order;
+value = `ChangeEvent` as JSON; a delete is followed by a tombstone (same key, null value).
+Decimals travel as strings, timestamps as ISO-8601 UTC, dates as YYYY-MM-DD.
+A real Debezium PostgreSQL connector (JsonConverter, schemas.enable=false,
+topic.prefix=erp, decimal.handling.mode=string, time.precision.mode=connect) fits this contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Op = Literal["c", "u", "d", "r", "t"]
+
+
+class Source(BaseModel):
+    """Where and when the change happened (Debezium's `source` block)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str = "topllantas-cdc/1"
+    connector: str = "postgresql"
+    name: str = Field("erp", description="Logical server name, the topic prefix.")
+    ts_ms: int = Field(description="Commit time of the transaction, epoch milliseconds.")
+    snapshot: Literal["true", "first", "last", "false", "incremental"] = "false"
+    db: str
+    schema_: str = Field(alias="schema")
+    table: str
+    txId: int | None = None
+    lsn: int | None = Field(None, description="LSN of the change's COMMIT (pgoutput).")
+
+
+class ChangeEvent(BaseModel):
+    """One row change. `before` is the old row (UPDATE/DELETE, REPLICA IDENTITY FULL)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    source: Source
+    op: Op
+    ts_ms: int = Field(description="When the capture process emitted the event.")
+
+    @property
+    def row(self) -> dict[str, Any]:
+        """The row as it is now (after), or as it was before a delete."""
+        row = self.after if self.after is not None else self.before
+        if row is None:
+            raise ValueError("change event carries neither before nor after")
+        return row
+
+
+def topic_for(prefix: str, schema: str, table: str) -> str:
+    return f"{prefix}.{schema}.{table}"

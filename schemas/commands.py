@@ -1,0 +1,134 @@
+"""Commands for the sinks: ERP write-back (`erp.commands`) and messages (`messages.outbound`).
+
+Every command carries an `idempotency_key` derived from the event that caused it, so a
+redelivered command never writes twice nor sends twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+
+class CommandBase(BaseModel):
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    issued_at: datetime
+    caused_by: str = Field("", description="The event this command answers, e.g. alert id.")
+
+
+class PurchaseLine(BaseModel):
+    product_id: int
+    qty: int = Field(gt=0)
+    unit_cost: Decimal = Field(ge=0)
+
+
+class CreatePurchaseOrderDraft(CommandBase):
+    type: Literal["create_purchase_order_draft"] = "create_purchase_order_draft"
+    supplier_id: int
+    warehouse_id: int
+    lines: list[PurchaseLine] = Field(min_length=1)
+    expected_at: date | None = None
+    requested_by: str = "topllantas"
+
+
+class SalesLine(BaseModel):
+    product_id: int
+    qty: int = Field(gt=0)
+    unit_price: Decimal = Field(ge=0)
+
+
+class CreateSalesOrder(CommandBase):
+    """A quote turned into a reservation ('reservado') or a confirmed order."""
+
+    type: Literal["create_sales_order"] = "create_sales_order"
+    customer_id: int
+    warehouse_id: int
+    status: Literal["reservado", "confirmado"] = "reservado"
+    channel: str = "whatsapp"
+    lines: list[SalesLine] = Field(min_length=1)
+    delivery_date: date | None = None
+    needs_delivery: bool = False
+
+
+class RouteStop(BaseModel):
+    sales_order_id: int
+    vehicle_id: int
+    sequence: int = Field(ge=1)
+    eta_start: datetime
+    eta_end: datetime
+
+
+class AssignDeliveryRoute(CommandBase):
+    type: Literal["assign_delivery_route"] = "assign_delivery_route"
+    route_date: date
+    stops: list[RouteStop] = Field(min_length=1)
+
+
+class UpdateDeliveryEta(CommandBase):
+    type: Literal["update_delivery_eta"] = "update_delivery_eta"
+    sales_order_id: int
+    eta_start: datetime
+    eta_end: datetime
+
+
+ErpCommand = Annotated[
+    CreatePurchaseOrderDraft | CreateSalesOrder | AssignDeliveryRoute | UpdateDeliveryEta,
+    Field(discriminator="type"),
+]
+
+
+class CommandEnvelope(BaseModel):
+    """The value of an `erp.commands` record."""
+
+    command: ErpCommand
+
+
+class CommandResult(BaseModel):
+    """Reported back on `erp.commands.results` so the processor that asked can react."""
+
+    idempotency_key: str
+    command_type: str
+    status: Literal["applied", "duplicate", "failed"]
+    entity_ids: list[int] = []
+    error: str | None = None
+    at: datetime
+
+
+class Button(BaseModel):
+    id: str = Field(min_length=1, max_length=256)
+    title: str = Field(min_length=1, max_length=20)
+
+
+class OutboundMessage(BaseModel):
+    """One message to send (`messages.outbound`), WhatsApp or e-mail.
+
+    WhatsApp: `text` alone, or `text` + up to 3 `buttons` (interactive), or a `template`.
+    Outside the customer's 24-hour window the sink sends `template` (es_MX) instead of free text,
+    so every free-form message that may go out late should name a fallback template.
+    """
+
+    idempotency_key: str = Field(min_length=1, max_length=200)
+    channel: Literal["whatsapp", "email"] = "whatsapp"
+    to: str
+    text: str | None = None
+    buttons: list[Button] = Field(default_factory=list, max_length=3)
+    template: str | None = None
+    template_params: list[str] = Field(default_factory=list)
+    subject: str | None = None
+    html: str | None = None
+    context: dict[str, str] = Field(default_factory=dict)
+    issued_at: datetime
+
+
+class MessageResult(BaseModel):
+    idempotency_key: str
+    channel: str
+    to: str
+    status: Literal["sent", "duplicate", "failed"]
+    provider_message_id: str | None = None
+    used_template: bool = False
+    error: str | None = None
+    at: datetime

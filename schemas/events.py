@@ -1,0 +1,35 @@
+"""Domain events the stream processors emit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class InventoryPosition(BaseModel):
+    """Inventory position of one product in one warehouse (`inventory.position`).
+
+    available = on_hand - reserved; position = available + on_order + in_transit.
+    """
+
+    product_id: int
+    warehouse_id: int
+    on_hand: int = 0
+    reserved: int = 0
+    on_order: int = 0
+    in_transit: int = 0
+    updated_at: datetime | None = None
+    source_lsn: int = Field(0, description="LSN of the last stock change applied.")
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def position(self) -> int:
+        return self.available + self.on_order + self.in_transit
+
+    @property
+    def key(self) -> str:
+        return f"{self.product_id}:{self.warehouse_id}"

@@ -1,0 +1,124 @@
+"""The one settings object. Values come from environment variables or `.env`.
+
+Safe defaults target the embedded stack that `topllantas dev up` starts: when
+`KAFKA_BOOTSTRAP_SERVERS` / `ERP_DATABASE_URL` are unset, the endpoints are read from the
+stack's state file. Secrets are `SecretStr`, so they never show up in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StackNotRunning(RuntimeError):
+    """No explicit endpoint is configured and the embedded stack is not up."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_prefix="")
+
+    # --- where things live
+    state_dir: Path = Field(Path(".state"), alias="TOPLLANTAS_STATE_DIR")
+
+    # --- broker
+    kafka_bootstrap_servers: str | None = Field(None, alias="KAFKA_BOOTSTRAP_SERVERS")
+    broker_profile: Literal["auto", "embedded", "kafka"] = Field("auto", alias="BROKER_PROFILE")
+    embedded_broker_port: int = Field(0, alias="EMBEDDED_BROKER_PORT")
+
+    # --- ERP database
+    erp_database_url: SecretStr | None = Field(None, alias="ERP_DATABASE_URL")
+    erp_sink_database_url: SecretStr | None = Field(None, alias="ERP_SINK_DATABASE_URL")
+    embedded_pg_port: int = Field(0, alias="EMBEDDED_PG_PORT")
+
+    # --- CDC
+    cdc_slot: str = Field("topllantas_cdc", alias="CDC_SLOT")
+    cdc_publication: str = Field("topllantas_pub", alias="CDC_PUBLICATION")
+    cdc_schema: str = Field("public", alias="CDC_SCHEMA")
+    cdc_poll_interval_ms: int = Field(20, alias="CDC_POLL_INTERVAL_MS")
+    cdc_batch_rows: int = Field(10_000, alias="CDC_BATCH_ROWS")
+
+    # --- Faust
+    faust_app_id: str = Field("topllantas", alias="FAUST_APP_ID")
+    faust_web_port: int = Field(6066, alias="FAUST_WEB_PORT")
+    faust_web_host: str = Field("127.0.0.1", alias="FAUST_WEB_HOST")
+    topic_partitions: int | None = Field(None, alias="TOPIC_PARTITIONS")
+
+    # --- WhatsApp Cloud API (defaults point at the loopback double)
+    whatsapp_base_url: str = Field("http://127.0.0.1:8765", alias="WHATSAPP_BASE_URL")
+    whatsapp_api_version: str = Field("v21.0", alias="WHATSAPP_API_VERSION")
+    whatsapp_access_token: SecretStr = Field(SecretStr("dev-token"), alias="WHATSAPP_ACCESS_TOKEN")
+    whatsapp_phone_number_id: str = Field("100000000000001", alias="WHATSAPP_PHONE_NUMBER_ID")
+    whatsapp_app_secret: SecretStr = Field(SecretStr("dev-app-secret"), alias="WHATSAPP_APP_SECRET")
+    whatsapp_verify_token: SecretStr = Field(
+        SecretStr("dev-verify-token"), alias="WHATSAPP_WEBHOOK_VERIFY_TOKEN"
+    )
+
+    # --- LLM (any OpenAI-compatible endpoint); no key means the deterministic path
+    llm_base_url: str | None = Field(None, alias="LLM_BASE_URL")
+    llm_api_key: SecretStr | None = Field(None, alias="LLM_API_KEY")
+    llm_model: str = Field("gpt-4o-mini", alias="LLM_MODEL")
+    llm_timeout_s: float = Field(8.0, alias="LLM_TIMEOUT_S")
+    llm_max_retries: int = Field(1, alias="LLM_MAX_RETRIES")
+
+    # --- e-mail
+    smtp_host: str = Field("127.0.0.1", alias="SMTP_HOST")
+    smtp_port: int = Field(8025, alias="SMTP_PORT")
+    smtp_user: str | None = Field(None, alias="SMTP_USER")
+    smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_from: str = Field("alertas@topllantas.mx", alias="SMTP_FROM")
+
+    # --- dashboard
+    dashboard_token: SecretStr = Field(SecretStr("dev-dashboard-token"), alias="DASHBOARD_TOKEN")
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def stack_file(self) -> Path:
+        return self.state_dir / "stack.json"
+
+    @property
+    def embedded_broker(self) -> bool:
+        """Tansu quirks apply only to the embedded broker."""
+        if self.broker_profile != "auto":
+            return self.broker_profile == "embedded"
+        return self.kafka_bootstrap_servers is None
+
+    def _stack(self) -> dict:
+        try:
+            return json.loads(self.stack_file.read_text())
+        except FileNotFoundError:
+            raise StackNotRunning(
+                "no KAFKA_BOOTSTRAP_SERVERS / ERP_DATABASE_URL set and the embedded stack is not "
+                f"up (no {self.stack_file}); run `topllantas dev up` first"
+            ) from None
+
+    def bootstrap_servers(self) -> str:
+        if self.kafka_bootstrap_servers:
+            return self.kafka_bootstrap_servers
+        return f"127.0.0.1:{self._stack()['broker']['port']}"
+
+    def erp_dsn(self) -> str:
+        """DSN of the ERP as its owner (CDC, seeding, read-only tools)."""
+        if self.erp_database_url:
+            return self.erp_database_url.get_secret_value()
+        pg = self._stack()["postgres"]
+        return f"postgresql://erp@127.0.0.1:{pg['port']}/erp"
+
+    def erp_sink_dsn(self) -> str:
+        """DSN of the least-privilege role the ERP sink writes as."""
+        if self.erp_sink_database_url:
+            return self.erp_sink_database_url.get_secret_value()
+        if self.erp_database_url:
+            return self.erp_database_url.get_secret_value()
+        pg = self._stack()["postgres"]
+        return f"postgresql://topllantas_sink@127.0.0.1:{pg['port']}/erp"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

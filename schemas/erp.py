@@ -20,6 +20,7 @@ class Brand(Row):
     id: int
     name: str
     tier: str
+    buyer_id: int | None = None
 
 
 class Category(Row):
@@ -117,7 +118,6 @@ class Buyer(Row):
     name: str
     phone: str
     email: str
-    brand_id: int | None = None
 
 
 class SalesOrder(Row):

@@ -19,6 +19,24 @@ CREATE TABLE IF NOT EXISTS topllantas.applied_commands (
     applied_at      timestamptz NOT NULL DEFAULT now(),
     result          jsonb NOT NULL
 );
+-- The message sinks' ledger (WhatsApp, e-mail): claimed before the provider call, settled after.
+-- status: sending (claimed, call in flight) -> sent | failed (nothing went out, may be claimed
+-- again) | unknown (the claimer died mid-call: never resent automatically, see sinks/whatsapp).
+CREATE TABLE IF NOT EXISTS topllantas.sent_messages (
+    idempotency_key     text PRIMARY KEY,
+    channel             text NOT NULL,
+    recipient           text NOT NULL,
+    status              text NOT NULL CHECK (status IN ('sending', 'sent', 'failed', 'unknown')),
+    claimed_by          text NOT NULL,
+    claimed_at          timestamptz NOT NULL DEFAULT now(),
+    attempts            integer NOT NULL DEFAULT 1,
+    provider_message_id text,
+    used_template       boolean NOT NULL DEFAULT false,
+    sent_at             timestamptz,
+    error               text
+);
+CREATE INDEX IF NOT EXISTS sent_messages_provider_idx
+    ON topllantas.sent_messages (provider_message_id);
 
 GRANT USAGE ON SCHEMA public, topllantas TO topllantas_sink;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO topllantas_sink;
@@ -27,6 +45,7 @@ GRANT INSERT, UPDATE ON public.purchase_orders, public.purchase_order_lines,
 GRANT UPDATE (reserved, updated_at) ON public.stock TO topllantas_sink;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO topllantas_sink;
 GRANT SELECT, INSERT ON topllantas.applied_commands TO topllantas_sink;
+GRANT SELECT, INSERT, UPDATE ON topllantas.sent_messages TO topllantas_sink;
 
 GRANT USAGE ON SCHEMA public TO topllantas_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO topllantas_reader;

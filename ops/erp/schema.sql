@@ -5,10 +5,19 @@
 
 SET search_path = public;
 
+-- Who buys what: the buyer responsible for a brand gets its stock alerts.
+CREATE TABLE IF NOT EXISTS buyers (
+    id          integer PRIMARY KEY,
+    name        text NOT NULL,
+    phone       text NOT NULL UNIQUE,
+    email       text NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS brands (
     id          integer PRIMARY KEY,
     name        text NOT NULL UNIQUE,
-    tier        text NOT NULL CHECK (tier IN ('premium', 'media', 'economica'))
+    tier        text NOT NULL CHECK (tier IN ('premium', 'media', 'economica')),
+    buyer_id    integer REFERENCES buyers(id)
 );
 
 CREATE TABLE IF NOT EXISTS categories (
@@ -104,15 +113,6 @@ CREATE TABLE IF NOT EXISTS customers (
     delivery_window_start   time NOT NULL DEFAULT '09:00',
     delivery_window_end     time NOT NULL DEFAULT '18:00',
     updated_at              timestamptz NOT NULL DEFAULT now()
-);
-
--- Who buys what: the buyer responsible for a brand gets its stock alerts.
-CREATE TABLE IF NOT EXISTS buyers (
-    id          integer PRIMARY KEY,
-    name        text NOT NULL,
-    phone       text NOT NULL UNIQUE,
-    email       text NOT NULL,
-    brand_id    integer REFERENCES brands(id)
 );
 
 CREATE SEQUENCE IF NOT EXISTS sales_orders_id_seq START 1000000;

@@ -33,3 +33,12 @@ class InventoryPosition(BaseModel):
     @property
     def key(self) -> str:
         return f"{self.product_id}:{self.warehouse_id}"
+
+
+class OnOrderLine(BaseModel):
+    """Open quantity of one purchase order line (`inventory.on_order`), keyed like `stock`."""
+
+    product_id: int
+    warehouse_id: int
+    line_id: int
+    open_qty: int

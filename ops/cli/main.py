@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ops.cli import bench, dev, erp, forecast, routes, topics, schemas_cmd, worker
+from ops.cli import bench, cdc, dev, erp, forecast, routes, schemas_cmd, topics, worker
 
 app = typer.Typer(
     help="TopLlantas Stream: ERP change events into Kafka, Faust processors, idempotent sinks.",
@@ -14,11 +14,26 @@ app = typer.Typer(
 app.add_typer(dev.app, name="dev")
 app.add_typer(erp.app, name="erp")
 app.add_typer(topics.app, name="topics")
+app.add_typer(cdc.app, name="cdc")
 app.add_typer(schemas_cmd.app, name="schemas")
 app.add_typer(bench.app, name="bench")
 app.add_typer(forecast.app, name="forecast")
 app.add_typer(routes.app, name="routes")
 worker.register(app)
 
+
+
+def run() -> None:
+    """Entry point: known operational errors print one clear line instead of a traceback."""
+    from ops.stack.processes import StackError
+    from schemas.settings import StackNotRunning
+
+    try:
+        app()
+    except (StackError, StackNotRunning) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    run()

@@ -13,7 +13,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ops.stack.processes import StackError, ensure_port_free, free_port, port_is_open, wait_until
+from ops.stack.processes import (
+    StackError,
+    ensure_port_free,
+    free_port,
+    pid_alive,
+    port_is_open,
+    wait_until,
+)
 
 SERVER_OPTIONS = (
     "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 "
@@ -85,9 +92,13 @@ def start_postgres(data_dir: Path, port: int, log_path: Path) -> tuple[int, int]
         ensure_port_free(port, "embedded PostgreSQL")
     else:
         port = free_port()
-    stale = data_dir / "postmaster.pid"
-    if stale.exists():
-        stale.unlink()  # left by a killed server whose process is gone (checked by the caller)
+    lock = data_dir / "postmaster.pid"
+    if lock.exists():
+        owner = int(lock.read_text().splitlines()[0] or 0)
+        if pid_alive(owner):
+            raise StackError(f"a PostgreSQL server (pid {owner}) already runs on {data_dir}; "
+                             "run `topllantas dev down` or stop it")
+        lock.unlink()  # left by a server that was killed
     log = log_path.open("ab")
     proc = subprocess.Popen(
         [str(pg_bin_dir() / "postgres"), "-D", str(data_dir), "-p", str(port),

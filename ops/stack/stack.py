@@ -63,17 +63,20 @@ def up(settings: Settings) -> StackState:
         pid, port = start_broker(settings.embedded_broker_port, state_dir / "broker.log")
         broker, fresh = Component(pid, port, now), True
 
+    started_pg: int | None = None
     try:
         if previous and _alive(previous.postgres):
             postgres = previous.postgres
         else:
             data_dir = state_dir / "pgdata"
-            created = init_cluster(data_dir)
+            init_cluster(data_dir)
             pid, port = start_postgres(data_dir, settings.embedded_pg_port,
                                        state_dir / "postgres.log")
+            started_pg = pid
             postgres = Component(pid, port, now)
-            asyncio.run(_ensure_database(port, created))
-    except Exception:
+            asyncio.run(_ensure_database(port))
+    except BaseException:
+        stop_pid(started_pg)
         if fresh:
             stop_pid(broker.pid)
         raise
@@ -87,8 +90,21 @@ def up(settings: Settings) -> StackState:
     return state
 
 
-async def _ensure_database(port: int, created: bool) -> None:
-    conn = await asyncpg.connect(host="127.0.0.1", port=port, user="erp", database="postgres")
+async def _connect_when_ready(port: int, database: str, timeout: float = 30.0
+                              ) -> asyncpg.Connection:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await asyncpg.connect(host="127.0.0.1", port=port, user="erp",
+                                         database=database)
+        except (asyncpg.CannotConnectNowError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise StackError(f"PostgreSQL on port {port} accepts no connections") from None
+            await asyncio.sleep(0.1)
+
+
+async def _ensure_database(port: int) -> None:
+    conn = await _connect_when_ready(port, "postgres")
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'erp'")
         if not exists:
@@ -98,7 +114,7 @@ async def _ensure_database(port: int, created: bool) -> None:
 
 
 async def _drop_stale_slot(port: int, slot: str) -> None:
-    conn = await asyncpg.connect(host="127.0.0.1", port=port, user="erp", database="erp")
+    conn = await _connect_when_ready(port, "erp")
     try:
         await conn.execute(
             "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "

@@ -14,6 +14,7 @@ class UnassignedReason(StrEnum):
     WINDOW_BEFORE_SHIFTS = "window closes before any shift starts"
     WINDOW_AFTER_SHIFTS = "window opens after every shift ends"
     UNREACHABLE = "not reachable within the shift"
+    WINDOW_TOO_NARROW = "window narrower than the planning resolution"
     NO_CAPACITY_LEFT = "no capacity left"
 
 

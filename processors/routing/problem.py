@@ -34,8 +34,8 @@ class TimeWindow:
     end: float
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.start) and math.isfinite(self.end)):
-            raise InvalidProblem(f"time window {self} is not finite")
+        if not (math.isfinite(self.start) and math.isfinite(self.end)) or self.start < 0:
+            raise InvalidProblem(f"time window {self} must be finite and not negative")
         if self.start > self.end:
             raise InvalidProblem(f"time window starts after it ends: {self}")
 
@@ -135,6 +135,7 @@ class RoutingProblem:
     time_unit: str = "min"
     _depot_node: dict[str, int] = field(init=False, repr=False, compare=False)
     _stop_index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _vehicle_index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         depot_ids = [d.depot_id for d in self.depots]
@@ -153,6 +154,7 @@ class RoutingProblem:
             raise InvalidProblem(f"travel matrix has {self.matrix.size} nodes, expected {nodes}")
         object.__setattr__(self, "_depot_node", {d: i for i, d in enumerate(depot_ids)})
         object.__setattr__(self, "_stop_index", {o: i for i, o in enumerate(order_ids)})
+        object.__setattr__(self, "_vehicle_index", {v: i for i, v in enumerate(vehicle_ids)})
 
     @classmethod
     def build(
@@ -184,6 +186,16 @@ class RoutingProblem:
 
     def stop_index(self, order_id: str) -> int:
         return self._stop_index[order_id]
+
+    def has_order(self, order_id: str) -> bool:
+        return order_id in self._stop_index
+
+    def vehicle(self, vehicle_id: str) -> Vehicle | None:
+        index = self._vehicle_index.get(vehicle_id)
+        return None if index is None else self.vehicles[index]
+
+    def vehicle_index(self, vehicle_id: str) -> int:
+        return self._vehicle_index[vehicle_id]
 
     def depot_of(self, vehicle: Vehicle) -> Depot:
         return self.depots[self._depot_node[vehicle.depot_id]]

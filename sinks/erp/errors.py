@@ -37,6 +37,6 @@ def describe(exc: BaseException) -> str:
     """A reason for the dead letter: the server's message plus its detail, no DSN or secrets."""
     if isinstance(exc, asyncpg.PostgresError):
         detail = getattr(exc, "detail", None)
-        text = f"{type(exc).__name__} [{exc.sqlstate}]: {exc}"
+        text = f"{type(exc).__name__} [{exc.sqlstate}]: {getattr(exc, 'message', exc)}"
         return f"{text} ({detail})" if detail else text
     return f"{type(exc).__name__}: {exc}"

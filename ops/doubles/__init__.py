@@ -1,0 +1,1 @@
+"""Loopback doubles of external services, for tests, benchmarks and the demo."""

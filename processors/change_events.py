@@ -1,0 +1,71 @@
+"""Decode and validate one CDC record (pure). Bad input raises `BadEvent` with a readable reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.cdc import ChangeEvent
+from schemas.erp import ROW_MODELS
+
+
+class BadEvent(ValueError):
+    """A record that cannot be processed: it belongs in the dead-letter topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    table: str
+    op: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    lsn: int | None
+    commit_ts_ms: int
+    snapshot: bool
+
+    @property
+    def row(self) -> dict[str, Any]:
+        row = self.after if self.after is not None else self.before
+        assert row is not None
+        return row
+
+
+def decode_change(value: bytes | None, expected_table: str | None = None) -> Change | None:
+    """Returns None for a tombstone; raises BadEvent for anything malformed or unknown."""
+    if value is None:
+        return None
+    try:
+        raw = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise BadEvent(f"value is not JSON: {exc}") from None
+    try:
+        event = ChangeEvent.model_validate(raw)
+    except ValidationError as exc:
+        raise BadEvent(f"not a change event: {_first_error(exc)}") from None
+    table = event.source.table
+    model = ROW_MODELS.get(table)
+    if model is None:
+        raise BadEvent(f"unknown table {event.source.schema_}.{table!r}")
+    if expected_table is not None and table != expected_table:
+        raise BadEvent(f"event for table {table!r} on the topic of {expected_table!r}")
+    if event.op in ("c", "r", "u") and event.after is None:
+        raise BadEvent(f"op {event.op!r} without an after image")
+    if event.op == "d" and event.before is None:
+        raise BadEvent("delete without a before image")
+    for image in (event.before, event.after):
+        if image is not None:
+            try:
+                model.model_validate(image)
+            except ValidationError as exc:
+                raise BadEvent(f"bad {table} row: {_first_error(exc)}") from None
+    return Change(table, event.op, event.before, event.after, event.source.lsn,
+                  event.source.ts_ms, event.source.snapshot != "false")
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]

@@ -1,0 +1,55 @@
+"""What the sales agent reads from the ERP, as a protocol (`sources/erp_reader.py` implements it).
+
+Results are the ERP row contracts of `schemas.erp`, so the reader and the agent share no other
+types. Every method is read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from schemas.erp import (
+    Brand,
+    Customer,
+    Delivery,
+    Product,
+    SalesOrder,
+    Stock,
+    VehicleFitment,
+    Warehouse,
+)
+
+
+class CatalogReader(Protocol):
+    async def customer_by_phone(self, phone: str) -> Customer | None:
+        """The customer whose phone has the same last 10 digits, if exactly one does."""
+        ...
+
+    async def fitments(self, make: str | None, model: str, year: int | None
+                       ) -> list[VehicleFitment]:
+        """Fitments of a vehicle model (year within range when given); make only disambiguates."""
+        ...
+
+    async def search_tires(self, sizes: Sequence[tuple[int, int, int]], brand: str | None,
+                           max_list_price: Decimal | None, limit: int
+                           ) -> list[tuple[Product, Brand]]:
+        """Active products of the given (width, aspect, rim) sizes, optionally one brand and a
+        ceiling on the list price."""
+        ...
+
+    async def products(self, product_ids: Sequence[int]) -> list[tuple[Product, Brand]]:
+        ...
+
+    async def stock_levels(self, product_ids: Sequence[int]) -> list[Stock]:
+        """Stock rows of the products in branch warehouses."""
+        ...
+
+    async def branches(self) -> list[Warehouse]:
+        ...
+
+    async def order_status(self, order_id: int, customer_id: int
+                           ) -> tuple[SalesOrder, Delivery | None] | None:
+        """The order and its delivery, only if the order belongs to the customer."""
+        ...

@@ -1,0 +1,246 @@
+"""CDC from the ERP's PostgreSQL onto Kafka: publication, slot, snapshot, then streaming.
+
+At-least-once: events of a batch are produced and acknowledged by the broker before the slot
+is advanced past the batch's last COMMIT. A crash in between re-sends that window (counted as
+duplicates downstream, absorbed by keyed tables and idempotent sinks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+from confluent_kafka import KafkaException, Producer
+
+from schemas.settings import Settings
+from schemas.topics import Catalogue, load_catalogue
+from sinks.kafka import confluent_producer_config
+from sources.cdc import metrics
+from sources.cdc.envelope import EnvelopeBuilder
+from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, Truncate, convert
+from sources.cdc.slot import SlotManager
+
+log = logging.getLogger("topllantas.cdc")
+
+
+class DeliveryFailed(RuntimeError):
+    """The broker did not acknowledge every event of a batch; the batch is retried."""
+
+
+@dataclass
+class CdcStats:
+    snapshot_rows: int = 0
+    changes: int = 0
+    batches: int = 0
+    retries: int = 0
+    confirmed_lsn: int = 0
+    started_at: float = field(default_factory=time.time)
+
+
+class KafkaWriter:
+    """Produces key/value pairs and waits until the broker acknowledged all of them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.producer = Producer(confluent_producer_config(settings))
+        self.errors: list[str] = []
+
+    def _on_delivery(self, err: object, _msg: object) -> None:
+        if err is not None:
+            self.errors.append(str(err))
+
+    def produce(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery)
+                return
+            except BufferError:
+                self.producer.poll(0.05)
+
+    async def flush(self, timeout: float = 30.0) -> None:
+        remaining = await asyncio.to_thread(self.producer.flush, timeout)
+        if remaining or self.errors:
+            errors, self.errors = self.errors[:3], []
+            raise DeliveryFailed(f"{remaining} unacknowledged, errors: {errors}")
+
+    def close(self) -> None:
+        self.producer.flush(10)
+
+
+class CdcSource:
+    def __init__(self, settings: Settings, catalogue: Catalogue | None = None,
+                 on_batch: Callable[[int], None] | None = None) -> None:
+        self.settings = settings
+        self.catalogue = catalogue or load_catalogue()
+        self.stats = CdcStats()
+        self.on_batch = on_batch
+        self.decoder = PgOutputDecoder()
+
+    async def connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(
+            self.settings.erp_dsn(),
+            server_settings={"TimeZone": "UTC", "application_name": "topllantas-cdc"})
+
+    async def run(self, stop: asyncio.Event) -> CdcStats:
+        conn = await self.connect()
+        writer = KafkaWriter(self.settings)
+        db = await conn.fetchval("SELECT current_database()")
+        builder = EnvelopeBuilder(self.catalogue, db, self.catalogue.cdc_prefix)
+        slots = SlotManager(conn, self.settings, list(self.catalogue.cdc_tables))
+        try:
+            if await slots.prepare():
+                self.stats.snapshot_rows = await self._snapshot(conn, builder, writer)
+                await slots.mark_snapshot_done()
+            self.stats.confirmed_lsn = await slots.confirmed_lsn()
+            await self._stream(conn, slots, builder, writer, stop)
+        finally:
+            writer.close()
+            await conn.close()
+        return self.stats
+
+    # ------------------------------------------------------------------ snapshot
+    async def _snapshot(self, conn: asyncpg.Connection, builder: EnvelopeBuilder,
+                        writer: KafkaWriter) -> int:
+        """Read every captured table in one REPEATABLE READ transaction as `op: r` events."""
+        total = 0
+        tables = list(builder.tables)
+        schema = self.catalogue.cdc_schema
+        now_ms = int(time.time() * 1000)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            for t_index, table in enumerate(tables):
+                columns = await conn.fetch(
+                    "SELECT a.attname, a.atttypid::int AS oid FROM pg_attribute a "
+                    "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+                    "ORDER BY a.attnum", f"{schema}.{table}")
+                select = ", ".join(f'"{c["attname"]}"::text' for c in columns)
+                topic = builder.topic(table)
+                assert topic is not None
+                converters = [(c["attname"], c["oid"]) for c in columns]
+                n = 0
+                last_table = t_index == len(tables) - 1
+                count = await conn.fetchval(f'SELECT count(*) FROM {schema}."{table}"')
+                async for record in conn.cursor(
+                        f'SELECT {select} FROM {schema}."{table}"', prefetch=5000):
+                    row = {name: (None if v is None else convert(oid, v))
+                           for (name, oid), v in zip(converters, record, strict=True)}
+                    n += 1
+                    marker = "last" if (last_table and n == count) else "true"
+                    writer.produce(topic, builder.key(table, row), builder.value(
+                        op="r", table=table, schema=schema, before=None, after=row,
+                        commit_ts_ms=now_ms, xid=None, lsn=None, snapshot=marker))
+                    if n % 20_000 == 0:
+                        writer.producer.poll(0)
+                total += n
+                metrics.EVENTS.labels(table=table, op="r").inc(n)
+                log.info("snapshot %s: %d rows", table, n)
+        await writer.flush()
+        return total
+
+    # ------------------------------------------------------------------ streaming
+    async def _stream(self, conn: asyncpg.Connection, slots: SlotManager,
+                      builder: EnvelopeBuilder, writer: KafkaWriter, stop: asyncio.Event) -> None:
+        interval = self.settings.cdc_poll_interval_ms / 1000
+        last_empty_advance = 0.0
+        last_lag_check = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            if now - last_lag_check > 2.0:
+                await slots.check_health()
+                metrics.SLOT_LAG.set(await slots.lag_bytes())
+                last_lag_check = now
+            current = await slots.current_wal_lsn()
+            rows = await slots.peek(self.settings.cdc_batch_rows)
+            if not rows:
+                if current > self.stats.confirmed_lsn and now - last_empty_advance > 1.0:
+                    await slots.advance(current)
+                    self.stats.confirmed_lsn = current
+                    last_empty_advance = now
+                try:
+                    await asyncio.wait_for(stop.wait(), interval)
+                except TimeoutError:
+                    pass
+                continue
+            t0 = time.perf_counter()
+            produced, end_lsn = self._publish(rows, builder, writer)
+            await self._flush_with_retry(writer, rows, builder)
+            if end_lsn:
+                await slots.advance(end_lsn)
+                self.stats.confirmed_lsn = end_lsn
+            self.stats.changes += produced
+            self.stats.batches += 1
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - t0)
+            if self.on_batch:
+                self.on_batch(produced)
+
+    def _publish(self, rows: list[asyncpg.Record], builder: EnvelopeBuilder,
+                 writer: KafkaWriter) -> tuple[int, int]:
+        produced = 0
+        end_lsn = 0
+        begin: Begin | None = None
+        pending: list[Change] = []
+        decode = self.decoder.decode
+        for row in rows:
+            msg = decode(row["data"])
+            if isinstance(msg, Change):
+                pending.append(msg)
+            elif isinstance(msg, Begin):
+                begin = msg
+                pending = []
+            elif isinstance(msg, Commit):
+                assert begin is not None
+                produced += self._emit(pending, begin, msg, builder, writer)
+                end_lsn = msg.end_lsn
+                pending = []
+            elif isinstance(msg, Truncate):
+                assert begin is not None
+                for rel in msg.relations:
+                    topic = builder.topic(rel.table)
+                    if topic:
+                        writer.produce(topic, None, builder.value(
+                            op="t", table=rel.table, schema=rel.schema, before=None, after=None,
+                            commit_ts_ms=begin.commit_ts_ms, xid=begin.xid,
+                            lsn=begin.final_lsn))
+                        produced += 1
+        return produced, end_lsn
+
+    def _emit(self, pending: list[Change], begin: Begin, commit: Commit,
+              builder: EnvelopeBuilder, writer: KafkaWriter) -> int:
+        n = 0
+        for change in pending:
+            rel = change.relation
+            topic = builder.topic(rel.table)
+            if topic is None:
+                metrics.UNKNOWN_TABLE.labels(table=rel.table).inc()
+                log.warning("change for table %s.%s not in topics.yaml; skipped",
+                            rel.schema, rel.table)
+                continue
+            key = builder.key(rel.table, change.after or change.before or {})
+            writer.produce(topic, key, builder.value(
+                op=change.op, table=rel.table, schema=rel.schema, before=change.before,
+                after=change.after, commit_ts_ms=commit.commit_ts_ms, xid=begin.xid,
+                lsn=commit.commit_lsn))
+            if change.op == "d":
+                writer.produce(topic, key, None)  # tombstone, for compaction
+            metrics.EVENTS.labels(table=rel.table, op=change.op).inc()
+            n += 1
+        return n
+
+    async def _flush_with_retry(self, writer: KafkaWriter, rows: list[asyncpg.Record],
+                                builder: EnvelopeBuilder) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await writer.flush()
+                return
+            except (DeliveryFailed, KafkaException) as exc:
+                self.stats.retries += 1
+                metrics.RETRIES.inc()
+                log.warning("broker did not acknowledge the batch (%s); resending in %.1fs",
+                            exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                # Re-decode from the same rows: the slot was not advanced, nothing is lost.
+                self._publish(rows, builder, writer)

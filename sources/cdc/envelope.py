@@ -1,0 +1,43 @@
+"""Build Debezium-compatible change events (key bytes, value bytes) from decoded changes."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from schemas.topics import Catalogue
+
+
+class EnvelopeBuilder:
+    """Knows the topic, key columns and `source` block for every captured table."""
+
+    def __init__(self, catalogue: Catalogue, db: str, server_name: str = "erp") -> None:
+        self.catalogue = catalogue
+        self.db = db
+        self.server_name = server_name
+        self.tables = catalogue.cdc_tables
+
+    def topic(self, table: str) -> str | None:
+        spec = self.tables.get(table)
+        return spec.name if spec else None
+
+    def key(self, table: str, row: dict[str, Any]) -> bytes:
+        columns = self.tables[table].key_columns
+        return orjson.dumps({c: row[c] for c in columns})
+
+    def value(self, *, op: str, table: str, schema: str, before: dict[str, Any] | None,
+              after: dict[str, Any] | None, commit_ts_ms: int, xid: int | None,
+              lsn: int | None, snapshot: str = "false") -> bytes:
+        return orjson.dumps({
+            "before": before,
+            "after": after,
+            "source": {
+                "version": "topllantas-cdc/1", "connector": "postgresql",
+                "name": self.server_name, "ts_ms": commit_ts_ms, "snapshot": snapshot,
+                "db": self.db, "schema": schema, "table": table, "txId": xid, "lsn": lsn,
+            },
+            "op": op,
+            "ts_ms": int(time.time() * 1000),
+        })

@@ -1,0 +1,140 @@
+"""The WhatsApp webhook ingress: Meta's callbacks onto `whatsapp.inbound` / `whatsapp.status`.
+
+GET answers the subscription handshake. POST checks the signature over the raw body (401 and
+nothing enqueued when it is missing or wrong), bounds the body (413), parses it (400 with the
+reason), drops ids seen recently (Meta redelivers), enqueues every event and waits for the
+broker's acknowledgement before answering 200. When the broker does not acknowledge, it answers
+503 so that Meta delivers again. Unreadable single items go to the topic's dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+
+from schemas.settings import Settings
+from schemas.topics import load_catalogue
+from sinks.dlq import dead_letter_headers, dlq_topic
+from sinks.kafka import aiokafka_producer
+from sources.whatsapp_webhook.dedupe import RecentIds
+from sources.whatsapp_webhook.notifications import InvalidNotification, parse_notification
+from sources.whatsapp_webhook.signature import HEADER, signature_valid
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhook/whatsapp"
+MAX_BODY = 1024 * 1024
+STAGE = "whatsapp_webhook"
+
+
+class Event(NamedTuple):
+    dedupe_key: str
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class WebhookIngress:
+    def __init__(self, settings: Settings, producer: AIOKafkaProducer,
+                 recent: RecentIds | None = None) -> None:
+        catalogue = load_catalogue()
+        self.inbound_topic = catalogue["whatsapp.inbound"].name
+        self.status_topic = catalogue["whatsapp.status"].name
+        self._producer = producer
+        self._app_secret = settings.whatsapp_app_secret.get_secret_value().encode()
+        self._verify_token = settings.whatsapp_verify_token.get_secret_value().encode()
+        self._recent = recent or RecentIds()
+
+    async def verify(self, request: web.Request) -> web.Response:
+        query = request.query
+        token = query.get("hub.verify_token", "").encode()
+        if query.get("hub.mode") == "subscribe" and hmac.compare_digest(token, self._verify_token):
+            return web.Response(text=query.get("hub.challenge", ""))
+        return web.Response(status=403, text="verification failed")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return _problem(413, f"body larger than {MAX_BODY} bytes")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _problem(413, f"body larger than {MAX_BODY} bytes")
+        if not signature_valid(self._app_secret, body, request.headers.get(HEADER)):
+            return _problem(401, f"missing or invalid {HEADER}")
+        try:
+            notification = parse_notification(json.loads(body), datetime.now(UTC))
+        except (ValueError, InvalidNotification) as exc:
+            return _problem(400, f"invalid notification: {exc}")
+
+        events: list[Event] = []
+        for msg in notification.messages:
+            events.append(Event(f"m:{msg.message_id}", self.inbound_topic,
+                                msg.from_phone.encode(), msg.model_dump_json().encode(), []))
+        for status in notification.statuses:
+            events.append(Event(f"s:{status.message_id}:{status.status}", self.status_topic,
+                                status.message_id.encode(), status.model_dump_json().encode(),
+                                []))
+        for kind, item, reason in notification.rejects:
+            topic = self.inbound_topic if kind == "message" else self.status_topic
+            events.append(Event(f"r:{kind}:{item.get('id')}", dlq_topic(topic), None,
+                                json.dumps(item).encode(),
+                                dead_letter_headers(reason, topic, None, None, STAGE)))
+        fresh = [e for e in events if self._recent.add(e.dedupe_key)]
+        try:
+            await self._enqueue(fresh)
+        except Exception as exc:
+            for event in fresh:
+                self._recent.forget(event.dedupe_key)
+            log.warning("webhook enqueue failed (%s: %s); answering 503 so Meta retries",
+                        type(exc).__name__, exc)
+            return _problem(503, "could not enqueue, retry later")
+        return web.json_response({"enqueued": len(fresh),
+                                  "duplicates": len(events) - len(fresh)})
+
+    async def _enqueue(self, events: list[Event]) -> None:
+        futures = [await self._producer.send(e.topic, e.value, key=e.key,
+                                             headers=e.headers or None) for e in events]
+        if futures:
+            await asyncio.gather(*futures)
+
+
+def _problem(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+def build_webhook_app(settings: Settings, producer: AIOKafkaProducer, *,
+                      recent: RecentIds | None = None) -> web.Application:
+    """The aiohttp app; `producer` must be started (and is stopped) by the caller."""
+    ingress = WebhookIngress(settings, producer, recent)
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_get(WEBHOOK_PATH, ingress.verify)
+    app.router.add_post(WEBHOOK_PATH, ingress.receive)
+    app.router.add_get("/healthz", _health)
+    return app
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def run_webhook(settings: Settings, host: str, port: int) -> None:
+    """Serve the webhook until cancelled, with its own producer."""
+    producer = aiokafka_producer(settings)
+    await producer.start()
+    runner = web.AppRunner(build_webhook_app(settings, producer), access_log=None)
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        log.info("WhatsApp webhook listening on http://%s:%d%s", host, port, WEBHOOK_PATH)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await producer.stop()

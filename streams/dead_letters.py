@@ -1,0 +1,26 @@
+"""Send a record that could not be processed to its topic's dead-letter topic, and count it."""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from prometheus_client import Counter
+
+from sinks.dlq import dead_letter_headers
+from streams.app import app
+from streams.topics import dlq_topic
+
+log = logging.getLogger("topllantas.dlq")
+DEAD_LETTERS = Counter("topllantas_dead_letters_total", "Records sent to a DLQ", ["topic"])
+
+
+async def dead_letter(event: faust.EventT, error: str | BaseException, stage: str) -> None:
+    msg = event.message
+    headers = dead_letter_headers(error, msg.topic, msg.partition, msg.offset, stage)
+    await dlq_topic(msg.topic).send(key=msg.key, value=msg.value, headers=headers)
+    DEAD_LETTERS.labels(topic=msg.topic).inc()
+    log.warning("dead letter from %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, error)
+
+
+__all__ = ["app", "dead_letter"]

@@ -1,0 +1,138 @@
+"""Inventory position per product×warehouse from CDC (stock rows + open purchase order lines).
+
+erp.public.purchase_orders ┐
+erp.public.purchase_order_lines ┴─> inventory.po_events (by PO) ─> inventory.on_order ┐
+erp.public.stock ──────────────────────────────────────────────────────────────────────┴─>
+    table `inventory` ─> inventory.position (only when the position changed)
+"""
+
+from __future__ import annotations
+
+import orjson
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from processors.change_events import BadEvent, decode_change
+from processors.inventory.position import (
+    InventoryState,
+    PurchaseOrderState,
+    apply_on_order,
+    apply_po_change,
+    apply_stock_change,
+)
+from schemas.events import OnOrderLine
+from streams.app import app, catalogue
+from streams.dead_letters import dead_letter
+from streams.topics import raw_topic
+
+EVENTS = Counter("topllantas_events_processed_total", "Events processed", ["agent"])
+
+STOCK = catalogue.cdc_topic("stock").name
+PO = catalogue.cdc_topic("purchase_orders").name
+PO_LINES = catalogue.cdc_topic("purchase_order_lines").name
+TABLE_OF = {STOCK: "stock", PO: "purchase_orders", PO_LINES: "purchase_order_lines"}
+
+po_source = app.topic(PO, PO_LINES, key_type=bytes, value_type=bytes, key_serializer="raw",
+                      value_serializer="raw")
+po_events = raw_topic("inventory.po_events")
+on_order = raw_topic("inventory.on_order")
+inventory_source = app.topic(STOCK, "inventory.on_order", key_type=bytes, value_type=bytes,
+                             key_serializer="raw", value_serializer="raw")
+positions = raw_topic("inventory.position")
+
+po_table = app.Table("po_state", default=None, partitions=catalogue["inventory.po_events"].partitions)
+inventory = app.Table("inventory", default=None, partitions=catalogue[STOCK].partitions)
+
+
+def stock_key(product_id: int, warehouse_id: int) -> bytes:
+    """Byte-identical to the CDC key of `stock`, so both topics are co-partitioned."""
+    return orjson.dumps({"product_id": product_id, "warehouse_id": warehouse_id})
+
+
+@app.agent(po_source)
+async def route_purchase_orders(stream):  # type: ignore[no-untyped-def]
+    """Re-key purchase order headers and lines by PO id."""
+    async for event in stream.events():
+        topic = event.message.topic
+        try:
+            change = decode_change(event.value, TABLE_OF[topic])
+        except BadEvent as exc:
+            await dead_letter(event, exc, "inventory.po_router")
+            continue
+        if change is None:
+            continue
+        row = change.row
+        po_id = row["id"] if change.table == "purchase_orders" else row["po_id"]
+        await po_events.send(key=orjson.dumps({"po_id": po_id}), value=event.value)
+        EVENTS.labels(agent="po_router").inc()
+
+
+@app.agent(po_events)
+async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
+    """Open quantity per purchase order line, from its header's status and its receipts."""
+    async for event in stream.events():
+        try:
+            change = decode_change(event.value)
+        except BadEvent as exc:
+            await dead_letter(event, exc, "inventory.po_state")
+            continue
+        if change is None:
+            continue
+        key = event.key.decode()
+        state = PurchaseOrderState.from_dict(po_table.get(key))
+        lines = apply_po_change(state, change.table, change.op, change.row)
+        po_table[key] = state.to_dict()
+        for line in lines:
+            await on_order.send(key=stock_key(line.product_id, line.warehouse_id),
+                                value=line.model_dump_json().encode())
+        EVENTS.labels(agent="po_state").inc()
+
+
+@app.agent(inventory_source)
+async def maintain_inventory(stream):  # type: ignore[no-untyped-def]
+    """The inventory table; publishes `inventory.position` when a position changes."""
+    async for event in stream.events():
+        if event.value is None:
+            continue  # tombstone
+        try:
+            key, state = _state_for(event.key)
+            before = state.position()
+            if event.message.topic == STOCK:
+                change = decode_change(event.value, "stock")
+                if change is None:
+                    continue
+                apply_stock_change(state, change.op, change.row, change.lsn)
+            else:
+                apply_on_order(state, OnOrderLine.model_validate_json(event.value))
+        except (BadEvent, ValidationError, ValueError) as exc:
+            await dead_letter(event, exc, "inventory")
+            continue
+        inventory[key] = state.to_dict()
+        after = state.position()
+        if after.model_dump(exclude={"updated_at", "source_lsn"}) != before.model_dump(
+                exclude={"updated_at", "source_lsn"}):
+            await positions.send(key=event.key, value=after.model_dump_json().encode())
+        EVENTS.labels(agent="inventory").inc()
+
+
+def _state_for(raw_key: bytes | None) -> tuple[str, InventoryState]:
+    if not raw_key:
+        raise BadEvent("record without a key")
+    try:
+        parsed = orjson.loads(raw_key)
+        product_id, warehouse_id = int(parsed["product_id"]), int(parsed["warehouse_id"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise BadEvent(f"bad stock key {raw_key[:100]!r}") from None
+    key = f"{product_id}:{warehouse_id}"
+    stored = inventory.get(key)
+    return key, (InventoryState.from_dict(stored) if stored
+                 else InventoryState(product_id, warehouse_id))
+
+
+@app.page("/inventory/{product_id}/{warehouse_id}/")
+async def inventory_position(web, request, product_id: str, warehouse_id: str):  # type: ignore[no-untyped-def]
+    """The position of one product in one warehouse, if this worker owns its partition."""
+    stored = inventory.get(f"{product_id}:{warehouse_id}")
+    if stored is None:
+        return web.json({"error": "unknown product/warehouse"}, status=404)
+    return web.json(orjson.loads(InventoryState.from_dict(stored).position().model_dump_json()))

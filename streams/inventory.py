@@ -32,15 +32,24 @@ PO = catalogue.cdc_topic("purchase_orders").name
 PO_LINES = catalogue.cdc_topic("purchase_order_lines").name
 TABLE_OF = {STOCK: "stock", PO: "purchase_orders", PO_LINES: "purchase_order_lines"}
 
-po_source = app.topic(PO, PO_LINES, key_type=bytes, value_type=bytes, key_serializer="raw",
-                      value_serializer="raw")
+po_source = app.topic(
+    PO, PO_LINES, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+)
 po_events = raw_topic("inventory.po_events")
 on_order = raw_topic("inventory.on_order")
-inventory_source = app.topic(STOCK, "inventory.on_order", key_type=bytes, value_type=bytes,
-                             key_serializer="raw", value_serializer="raw")
+inventory_source = app.topic(
+    STOCK,
+    "inventory.on_order",
+    key_type=bytes,
+    value_type=bytes,
+    key_serializer="raw",
+    value_serializer="raw",
+)
 positions = raw_topic("inventory.position")
 
-po_table = app.Table("po_state", default=None, partitions=catalogue["inventory.po_events"].partitions)
+po_table = app.Table(
+    "po_state", default=None, partitions=catalogue["inventory.po_events"].partitions
+)
 inventory = app.Table("inventory", default=None, partitions=catalogue[STOCK].partitions)
 
 
@@ -83,8 +92,10 @@ async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
         lines = apply_po_change(state, change.table, change.op, change.row)
         po_table[key] = state.to_dict()
         for line in lines:
-            await on_order.send(key=stock_key(line.product_id, line.warehouse_id),
-                                value=line.model_dump_json().encode())
+            await on_order.send(
+                key=stock_key(line.product_id, line.warehouse_id),
+                value=line.model_dump_json().encode(),
+            )
         EVENTS.labels(agent="po_state").inc()
 
 
@@ -110,7 +121,8 @@ async def maintain_inventory(stream):  # type: ignore[no-untyped-def]
         inventory[key] = state.to_dict()
         after = state.position()
         if after.model_dump(exclude={"updated_at", "source_lsn"}) != before.model_dump(
-                exclude={"updated_at", "source_lsn"}):
+            exclude={"updated_at", "source_lsn"}
+        ):
             await positions.send(key=event.key, value=after.model_dump_json().encode())
         EVENTS.labels(agent="inventory").inc()
 
@@ -125,8 +137,9 @@ def _state_for(raw_key: bytes | None) -> tuple[str, InventoryState]:
         raise BadEvent(f"bad stock key {raw_key[:100]!r}") from None
     key = f"{product_id}:{warehouse_id}"
     stored = inventory.get(key)
-    return key, (InventoryState.from_dict(stored) if stored
-                 else InventoryState(product_id, warehouse_id))
+    return key, (
+        InventoryState.from_dict(stored) if stored else InventoryState(product_id, warehouse_id)
+    )
 
 
 @app.page("/inventory/{product_id}/{warehouse_id}/")

@@ -20,13 +20,14 @@ CREATE TABLE IF NOT EXISTS topllantas.applied_commands (
     result          jsonb NOT NULL
 );
 -- The message sinks' ledger (WhatsApp, e-mail): claimed before the provider call, settled after.
--- status: sending (claimed, call in flight) -> sent | failed (nothing went out, may be claimed
--- again) | unknown (the claimer died mid-call: never resent automatically, see sinks/whatsapp).
+-- status: claimed -> sending (provider call in flight) -> sent | failed (nothing went out, may be
+-- claimed again) | unknown (the claimer died mid-call: never resent; sinks/erp/message_ledger.py).
 CREATE TABLE IF NOT EXISTS topllantas.sent_messages (
     idempotency_key     text PRIMARY KEY,
     channel             text NOT NULL,
     recipient           text NOT NULL,
-    status              text NOT NULL CHECK (status IN ('sending', 'sent', 'failed', 'unknown')),
+    status              text NOT NULL CHECK (status IN ('claimed', 'sending', 'sent', 'failed',
+                                                  'unknown')),
     claimed_by          text NOT NULL,
     claimed_at          timestamptz NOT NULL DEFAULT now(),
     attempts            integer NOT NULL DEFAULT 1,

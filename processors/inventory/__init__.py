@@ -1,0 +1,1 @@
+"""Inventory: positions, replenishment policy, stock alerts, buyer messages, simulation (pure)."""

@@ -164,7 +164,9 @@ def decide(prev_state: AlertState | None, position: InventoryPosition, policy_re
         if state.level is None:
             return state, None
         # Close what the buyer knows about (the current episode if it was never announced).
-        alert_id = state.notified_alert_id or state.alert_id or ""
+        alert_id = state.notified_alert_id or state.alert_id
+        if alert_id is None:
+            raise ValueError(f"alert state {state} has a level but no alert id")
         closed = state.notified_level or state.level
         new = AlertState(state.product_id, state.warehouse_id, version)
         return new, _event(f"{alert_id}-resuelta", alert_id, closed, state.notified_level,
@@ -250,45 +252,43 @@ def _reason(level: AlertLevel, position: InventoryPosition, policy: PolicyResult
     incoming = position.on_order + position.in_transit
     if level is AlertLevel.CRITICO:
         if avail <= 0:
-            return (f"Sin existencia disponible ({avail} pzas) y se venden {fmt_num(d)} "
-                    f"pzas/día; por llegar: {incoming} pzas.")
-        return (f"Disponible {avail} + por llegar {incoming} = {pos} pzas no alcanza la demanda "
-                f"esperada en el tiempo de entrega ({fmt_num(d * levels.lead_time_days)} pzas en "
-                f"{fmt_num(levels.lead_time_days)} días): habrá faltante antes de que llegue un "
-                f"pedido nuevo.")
+            return (f"Sin existencia disponible ({avail:,} pzas) y se venden {fmt_num(d)} "
+                    f"pzas/día; por llegar: {incoming:,} pzas.")
+        lead = levels.lead_time_days
+        return (f"Disponible {avail:,} + por llegar {incoming:,} = {pos:,} pzas no alcanza la "
+                f"demanda esperada en el tiempo de entrega ({fmt_num(d * lead)} pzas en "
+                f"{fmt_num(lead)} días): habrá faltante antes de que llegue un pedido nuevo.")
     if level is AlertLevel.ALTO:
-        return (f"Posición {pos} pzas (disponible {avail} + por llegar {incoming}) en o bajo el "
-                f"punto de reorden {rop} (stock de seguridad {levels.safety_stock}); "
-                f"cobertura {_cover_text(policy)}.")
+        return (f"Posición {pos:,} pzas (disponible {avail:,} + por llegar {incoming:,}) en o bajo "
+                f"el punto de reorden {rop:,} (stock de seguridad {levels.safety_stock:,}).")
     if level is AlertLevel.MEDIO:
-        return (f"A {fmt_num(d)} pzas/día, la posición de {pos} pzas llega al punto de reorden "
-                f"{rop} en ~{fmt_num(max(pos - rop, 0) / d)} días; cobertura "
-                f"{_cover_text(policy)}.")
+        return (f"A {fmt_num(d)} pzas/día, la posición de {pos:,} pzas llega al punto de reorden "
+                f"{rop:,} en ~{fmt_num(max(pos - rop, 0) / d)} días.")
     if level is AlertLevel.SIN_MOVIMIENTO:
         value = position.on_hand * policy.terms.unit_cost
-        return (f"Sin ventas en {policy.days_since_last_sale} días con {position.on_hand} pzas "
+        return (f"Sin ventas en {policy.days_since_last_sale} días con {position.on_hand:,} pzas "
                 f"en existencia ({fmt_money(value)} inmovilizados).")
     if level is AlertLevel.SOBRESTOCK:
         cover = pos / d
         return (f"Cobertura de {fmt_num(cover)} días ({fmt_num(cover / DAYS_PER_MONTH)} meses) "
-                f"con posición de {pos} pzas; el máximo es {fmt_num(config.overstock_months)} "
+                f"con posición de {pos:,} pzas; el máximo es {fmt_num(config.overstock_months)} "
                 f"meses.")
     proposal = policy.proposal
-    return (f"Desde {proposal.break_min_qty} pzas el costo baja de "
+    return (f"Desde {proposal.break_min_qty:,} pzas el costo baja de "
             f"{fmt_money(proposal.base_unit_cost)} a {fmt_money(proposal.unit_cost)} por pieza "
             f"(ahorro estimado {fmt_money(proposal.annual_savings)} al año); el punto de reorden "
-            f"{rop} se alcanza en ~{fmt_num(max(pos - rop, 0) / d)} días.")
+            f"{rop:,} se alcanza en ~{fmt_num(max(pos - rop, 0) / d)} días.")
 
 
 def _recommendation(level: AlertLevel, position: InventoryPosition, policy: PolicyResult,
                     config: InventoryConfig) -> str:
     proposal = policy.proposal
     qty = proposal.qty
-    order = (f"{qty} pzas a {fmt_money(proposal.unit_cost)} c/u "
+    order = (f"{qty:,} pzas a {fmt_money(proposal.unit_cost)} c/u "
              f"(total {fmt_money(qty * proposal.unit_cost)})")
     if proposal.bumped and level is not AlertLevel.OPORTUNIDAD:
-        order += (f"; son {proposal.base_qty} redondeadas a {qty} por precio de volumen, ahorro "
-                  f"estimado {fmt_money(proposal.annual_savings)} al año")
+        order += (f"; sube de {proposal.base_qty:,} a {qty:,} pzas por precio de volumen, "
+                  f"ahorro estimado {fmt_money(proposal.annual_savings)} al año")
     if level is AlertLevel.CRITICO:
         return f"Pedir hoy {order}; si es posible, traspasar de otra sucursal mientras llega."
     if level is AlertLevel.ALTO:
@@ -296,12 +296,12 @@ def _recommendation(level: AlertLevel, position: InventoryPosition, policy: Poli
     if level is AlertLevel.MEDIO:
         d = policy.levels.daily_demand
         days = max(position.position - policy.levels.reorder_point, 0) / d
-        return f"Preparar pedido de {order} en los próximos {math.floor(days)} días."
+        return f"Preparar pedido de {order} en los próximos {max(1, math.floor(days))} días."
     if level is AlertLevel.OPORTUNIDAD:
         return f"Adelantar el pedido: {order}."
     if level is AlertLevel.SOBRESTOCK:
         excess = max(position.position - policy.levels.order_up_to, 0)
-        return f"No reordenar; promover o traspasar ~{excess} pzas excedentes."
+        return f"No reordenar; promover o traspasar ~{excess:,} pzas excedentes."
     return "No reordenar; revisar precio, promoción, traspaso o devolución al proveedor."
 
 
@@ -310,11 +310,11 @@ def _resolved_text(level: AlertLevel, position: InventoryPosition, policy: Polic
     label = LEVEL_LABELS[level]
     pos, rop = position.position, policy.levels.reorder_point
     if level in SHORTAGE_LEVELS or level is AlertLevel.OPORTUNIDAD:
-        reason = (f"Alerta {label} resuelta: posición {pos} pzas (disponible "
-                  f"{position.available}), arriba del punto de reorden {rop}; cobertura "
+        reason = (f"Alerta {label} resuelta: posición {pos:,} pzas (disponible "
+                  f"{position.available:,}), arriba del punto de reorden {rop:,}; cobertura "
                   f"{_cover_text(policy)}.")
     elif level is AlertLevel.SOBRESTOCK:
-        reason = (f"Alerta {label} resuelta: posición {pos} pzas, cobertura "
+        reason = (f"Alerta {label} resuelta: posición {pos:,} pzas, cobertura "
                   f"{_cover_text(policy)}, dentro del máximo.")
     else:
         reason = (f"Alerta {label} resuelta: hubo venta hace {policy.days_since_last_sale} días "

@@ -198,13 +198,18 @@ def alert_message(alert: StockAlert, label: ProductLabel, supplier_name: str, to
         f"Stock: {alert.available} disp. + {alert.on_order + alert.in_transit} por llegar · "
         f"cobertura {cover}",
     ]
+    lines.append(f"Motivo: {alert.reason}")
     proposal = ""
     if alert.proposed_qty > 0:
-        proposal = (f"{alert.proposed_qty} pzas a {supplier_name}, {fmt_money(alert.unit_cost)} "
-                    f"c/u = {fmt_money(alert.total_cost)}")
+        proposal = (f"{alert.proposed_qty:,} pzas a {supplier_name}, "
+                    f"{fmt_money(alert.unit_cost)} c/u = {fmt_money(alert.total_cost)}")
         lines.append(f"Propuesta: {proposal} (llega en ~{fmt_num(alert.lead_time_days)} días)")
-    lines.append(f"Motivo: {alert.reason}")
-    if not alert.resolved:
+        if alert.break_min_qty is not None and alert.annual_savings > 0:
+            lines.append(f"💰 Precio por volumen desde {alert.break_min_qty:,} pzas: ahorro "
+                         f"estimado {fmt_money(alert.annual_savings)} al año.")
+        if alert.level is AlertLevel.CRITICO:
+            lines.append("⚠️ Pedir hoy; si es posible, traspasar de otra sucursal mientras llega.")
+    elif not alert.resolved:
         lines.append(f"Qué hacer: {alert.recommendation}")
     text = "\n".join(lines)
     if len(text) > WHATSAPP_BODY_LIMIT:
@@ -464,12 +469,12 @@ def _approve_all(intent: ApproveAll, buyer: Buyer, open_alerts: Mapping[str, Sto
         return _fold(labels[alert.product_id].brand) == wanted or supplier.startswith(wanted)
 
     proposals = consolidate(a for a in open_alerts.values() if wanted_alert(a))
-    of = f" de {intent.brand}" if intent.brand else ""
     if not proposals:
+        of = f" de {intent.brand}" if intent.brand else ""
         return BuyerResponse(reply(f"No tengo propuestas de compra pendientes{of} para ti."))
     requested_by = f"comprador:{buyer.id}"
     commands = tuple(p.to_command(now, requested_by) for p in proposals)
-    lines = [f"✅ Listo{of}: "
+    lines = [f"✅ Listo ({intent.brand or 'todo'}): "
              + _plural(len(commands), "borrador de orden de compra",
                        "borradores de órdenes de compra") + ":"]
     for proposal in proposals:
@@ -544,8 +549,10 @@ def morning_digest(alerts: Iterable[StockAlert], *, buyer: Buyer,
         template_params=[date_text, str(counts[AlertLevel.CRITICO]),
                          str(counts[AlertLevel.ALTO]), fmt_money(total)],
         context={"kind": "stock_digest", "buyer_id": str(buyer.id)}, issued_at=now)
-    subject = (f"Resumen de inventario {date_text}: {counts[AlertLevel.CRITICO]} críticos, "
-               f"{counts[AlertLevel.ALTO]} altos, propuestas por {fmt_money(total)}")
+    subject = (f"Resumen de inventario {date_text}: "
+               f"{_plural(counts[AlertLevel.CRITICO], 'crítico', 'críticos')}, "
+               f"{_plural(counts[AlertLevel.ALTO], 'alto', 'altos')}, "
+               f"propuestas por {fmt_money(total)}")
     email = OutboundMessage(
         idempotency_key=f"digest:{buyer.id}:{day:%Y-%m-%d}:email", channel="email",
         to=buyer.email, subject=subject,

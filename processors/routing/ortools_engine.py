@@ -82,7 +82,9 @@ def solve_ortools(
             continue
         clock.CumulVar(start).SetRange(vehicle.shift_start, vehicle.shift_end)
         clock.CumulVar(end).SetRange(vehicle.shift_start, vehicle.shift_end)
-        if not os.environ.get("NOSPAN"):
+        if os.environ.get("CPSPAN"):
+            solver.Add(clock.CumulVar(end) - clock.CumulVar(start) <= vehicle.max_span)
+        elif not os.environ.get("NOSPAN"):
             clock.SetSpanUpperBoundForVehicle(vehicle.max_span, v)
         routing.SetFixedCostOfVehicle(vehicle.fixed_cost, v)
         if vehicle.break_earliest is not None and vehicle.break_latest is not None:

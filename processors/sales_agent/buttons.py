@@ -23,7 +23,7 @@ def human_button() -> Button:
 
 
 def more_options_button() -> Button:
-    return Button(id=MORE_OPTIONS, title="Ver otras opciones")
+    return Button(id=MORE_OPTIONS, title="Ver opciones")
 
 
 def parse_button(button_id: str) -> tuple[str, str]:

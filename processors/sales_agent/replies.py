@@ -238,7 +238,8 @@ def render_results(session: TurnSession) -> Reply | None:
     state, today = session.state, local_date(session.now)
     main: Reply | None = None
     if session.last(HandoffResult) is not None:
-        main = handoff()
+        unknown = "customer_unknown" in session.errors("reserve_order")
+        main = refusal("reserve_order", "customer_unknown") if unknown else handoff()
     elif (result := session.last(ReserveOrderResult)) is not None:
         main = reserved(result, state)
     elif codes := session.errors("reserve_order"):

@@ -65,7 +65,7 @@ from processors.sales_agent.tool_results import (
 )
 from processors.sales_agent.vehicles import Vehicle
 from schemas.commands import CreateSalesOrder, SalesLine
-from schemas.erp import Brand, Product, Stock, Warehouse
+from schemas.erp import Brand, Product, Stock
 
 MAX_OPTIONS = 3
 SEARCH_LIMIT = 120

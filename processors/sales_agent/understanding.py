@@ -17,7 +17,7 @@ from processors.sales_agent import buttons
 from processors.sales_agent.brands import find_brand
 from processors.sales_agent.text import fold, words
 from processors.sales_agent.tire_size import TireSize, find_tire_size, tire_size_spans
-from processors.sales_agent.vehicles import Vehicle, find_vehicle
+from processors.sales_agent.vehicles import Vehicle, find_vehicle, find_year
 
 FaqTopic = Literal["warranty", "alignment", "pressure", "installation", "payment", "delivery"]
 
@@ -45,12 +45,15 @@ class Slots(BaseModel):
     option: int | None = None
     order_id: int | None = None
     faq_topic: FaqTopic | None = None
+    fulfilment: Literal["pickup", "delivery"] | None = None
+    year: int | None = None
     quote_ref: str | None = None
 
 
 class Understanding(BaseModel):
     intent: Intent
     slots: Slots
+    greeted: bool = False
 
 
 _NUMBER_WORDS = {"un": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
@@ -63,7 +66,8 @@ _QTY_OF_OPTION = re.compile(
 _QTY_SET = re.compile(r"\b(?:juego|juego completo|las cuatro|las 4|todas las llantas)\b")
 _QTY_PAIR = re.compile(r"\bpar\b")
 
-_AMOUNT = r"\$?\s*(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d{1,2})?)\s*(?P<mil>mil)?\s*(?:pesos|mxn|varos)?"
+_AMOUNT = (r"\$?\s*(?P<n>\d{1,3}(?:,\d{3})+|\d+(?:\.\d{1,2})?)\s*(?P<mil>mil)?\s*"
+           r"(?:pesos|mxn|varos)?")
 _BUDGET = re.compile(
     r"\b(?:menos de|menor a|menores a|maximo|max|hasta|no mas de|que no pasen? de|abajo de|"
     r"debajo de|por debajo de|presupuesto(?: es)?(?: de)?|tope de|no quiero gastar mas de)\s*"
@@ -102,6 +106,10 @@ _FAQ_KEYWORDS: dict[FaqTopic, re.Pattern[str]] = {
                            r"a mi casa|llevan|me las llevan|recoger|recogerlas|paso por|"
                            r"pasar por)\b"),
 }
+_PICKUP = re.compile(r"\b(?:recoger|recogerlas|recogerla|paso por|pasar por|voy por|en sucursal|"
+                     r"en la sucursal)\b")
+_DELIVERY = re.compile(r"\b(?:domicilio|envio|enviar|envian|llevan|llevarlas|a mi casa|"
+                       r"entregan|entrega)\b")
 _HANDOFF = re.compile(
     r"\b(?:hablar|comunicar|contactar|platicar|atender)\w*\s+con\s+(?:alguien|una persona|"
     r"un asesor|un humano|un agente|un vendedor|una persona real|un ejecutivo|el gerente|"
@@ -133,7 +141,8 @@ def understand(text: str) -> Understanding:
     """Intent and slots of a free-text message."""
     folded = fold(text)
     slots, rest = _slots(folded)
-    return Understanding(intent=_intent(folded, rest, slots, asked="?" in text), slots=slots)
+    return Understanding(intent=_intent(folded, rest, slots, asked="?" in text), slots=slots,
+                         greeted=bool(_GREETING.search(folded)))
 
 
 def understand_button(button_id: str) -> Understanding:
@@ -172,9 +181,13 @@ def _slots(folded: str) -> tuple[Slots, str]:
     if order_id is not None:
         rest = rest.replace(str(order_id), " ")
     faq_topic = next((topic for topic, rx in _FAQ_KEYWORDS.items() if rx.search(rest)), None)
-    slots = Slots(size=size, brand=find_brand(folded), qty=_quantity(rest),
-                  vehicle=find_vehicle(rest), budget=budget, budget_is_total=budget_is_total,
-                  option=_option(rest), order_id=order_id, faq_topic=faq_topic)
+    fulfilment = ("pickup" if _PICKUP.search(rest) else "delivery" if _DELIVERY.search(rest)
+                  else None)
+    vehicle = find_vehicle(rest)
+    slots = Slots(size=size, brand=find_brand(folded), qty=_quantity(rest), vehicle=vehicle,
+                  budget=budget, budget_is_total=budget_is_total, option=_option(rest),
+                  order_id=order_id, faq_topic=faq_topic, fulfilment=fulfilment,
+                  year=vehicle.year if vehicle else find_year(rest))
     return slots, rest
 
 

@@ -83,13 +83,14 @@ def find_vehicle(folded: str) -> Vehicle | None:
         after = _YEAR_AFTER.match(folded[match.end():])
         if alias in _NEEDS_CONTEXT and make != model_make and not after:
             continue
-        year = int(after.group(1)) if after else _any_year(folded)
+        year = int(after.group(1)) if after else find_year(folded)
         return Vehicle(make=model_make, model=model, year=year)
     if make is not None:
-        return Vehicle(make=make, year=_any_year(folded))
+        return Vehicle(make=make, year=find_year(folded))
     return None
 
 
-def _any_year(folded: str) -> int | None:
+def find_year(folded: str) -> int | None:
+    """A model year (1980-2039) anywhere in folded text."""
     match = _YEAR.search(folded)
     return int(match.group(1)) if match else None

@@ -1,8 +1,9 @@
 """The ERP sink: applies `erp.commands` to the ERP database, exactly once per idempotency key.
 
-One transaction per batch; each command runs inside its own savepoint, so a command the ERP
-rejects (constraint, unknown product, invalid data) fails alone and the rest of the batch is
-applied. Transient failures (connection lost, ERP stopped, serialization failure, deadlock) roll
+One transaction per batch. Consecutive order-creating commands are applied set-based (one
+statement per type) inside a savepoint; when the ERP rejects any of them the savepoint is rolled
+back and the run is applied again one command per savepoint, so a command the ERP rejects
+(constraint, unknown product, invalid data) fails alone and the rest of the batch is applied. Transient failures (connection lost, ERP stopped, serialization failure, deadlock) roll
 the batch back and retry the whole batch, in order, after a capped exponential backoff: order per
 key is kept and nothing is applied twice, because every command writes its ledger row
 (`topllantas.applied_commands`) in the same statement as its ERP rows.
@@ -39,7 +40,8 @@ STATEMENTS: dict[str, Statement] = {
     "assign_delivery_route": statements.assign_delivery_route,
     "update_delivery_eta": statements.update_delivery_eta,
 }
-# Commands that create fresh rows never interact within a run: one statement applies the run.
+# Commands that only create fresh rows (and add to stock.reserved) never interact with one
+# another: a run of consecutive such commands is applied set-based, one statement per type.
 SET_BASED = {"create_purchase_order_draft", "create_sales_order"}
 
 LEDGER_LOOKUP = """
@@ -167,11 +169,19 @@ class ErpSink:
 
     async def _apply_run(self, conn: asyncpg.Connection, run: list[ErpCommand],
                          recorded: dict[str, dict], taken: set[str]) -> bool:
-        """One statement for the whole run; False (rolled back) when any command is rejected."""
+        """One statement per command type for the whole run, in one savepoint.
+
+        False (rolled back) when the ERP rejects any command of the run.
+        """
+        groups: dict[str, list[ErpCommand]] = {}
+        for command in run:
+            groups.setdefault(command.type, []).append(command)
         savepoint = conn.transaction()
         await savepoint.start()
+        done: dict[str, dict] = {}
         try:
-            done = await STATEMENTS[run[0].type](conn, run)
+            for kind, commands in groups.items():
+                done.update(await STATEMENTS[kind](conn, commands))
         except Exception as exc:
             if not is_permanent(exc):
                 raise
@@ -214,10 +224,10 @@ def _result_of(command: ErpCommand, recorded: dict[str, dict], failed: dict[str,
 
 
 def _runs(commands: list[ErpCommand]) -> list[list[ErpCommand]]:
-    """Consecutive commands of one set-based type form a run; any other command runs alone."""
+    """Consecutive set-based commands form a run; any other command runs alone, in its place."""
     runs: list[list[ErpCommand]] = []
     for command in commands:
-        if runs and command.type in SET_BASED and runs[-1][0].type == command.type:
+        if runs and command.type in SET_BASED and runs[-1][0].type in SET_BASED:
             runs[-1].append(command)
         else:
             runs.append([command])

@@ -21,8 +21,9 @@ from schemas.topics import Catalogue, load_catalogue
 from sinks.kafka import confluent_producer_config
 from sources.cdc import metrics
 from sources.cdc.envelope import EnvelopeBuilder
-from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, Truncate, convert
+from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, Truncate
 from sources.cdc.slot import SlotManager
+from sources.cdc.snapshot import table_rows
 
 log = logging.getLogger("topllantas.cdc")
 
@@ -111,21 +112,12 @@ class CdcSource:
         now_ms = int(time.time() * 1000)
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             for t_index, table in enumerate(tables):
-                columns = await conn.fetch(
-                    "SELECT a.attname, a.atttypid::int AS oid FROM pg_attribute a "
-                    "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped "
-                    "ORDER BY a.attnum", f"{schema}.{table}")
-                select = ", ".join(f'"{c["attname"]}"::text' for c in columns)
                 topic = builder.topic(table)
                 assert topic is not None
-                converters = [(c["attname"], c["oid"]) for c in columns]
                 n = 0
                 last_table = t_index == len(tables) - 1
                 count = await conn.fetchval(f'SELECT count(*) FROM {schema}."{table}"')
-                async for record in conn.cursor(
-                        f'SELECT {select} FROM {schema}."{table}"', prefetch=5000):
-                    row = {name: (None if v is None else convert(oid, v))
-                           for (name, oid), v in zip(converters, record, strict=True)}
+                async for row in table_rows(conn, schema, table):
                     n += 1
                     marker = "last" if (last_table and n == count) else "true"
                     writer.produce(topic, builder.key(table, row), builder.value(

@@ -85,7 +85,8 @@ def timestamp_to_iso(text: str, *, assume_utc: bool) -> str:
 
 
 def _bool(t: str) -> bool:
-    return t == "t"
+    """pgoutput sends 't'/'f'; a `::text` cast (snapshot) gives 'true'/'false'."""
+    return t in ("t", "true")
 
 
 def _tstz(t: str) -> str:

@@ -38,70 +38,94 @@ class SlotManager:
         await self._ensure_publication()
         await self.check_health()
         exists = await self.conn.fetchval(
-            "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", self.slot)
+            "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", self.slot
+        )
         done = await self.conn.fetchval(
-            "SELECT 1 FROM topllantas.cdc_snapshots WHERE slot_name = $1", self.slot)
+            "SELECT 1 FROM topllantas.cdc_snapshots WHERE slot_name = $1", self.slot
+        )
         if exists and done:
             return False
         if exists:  # a snapshot was interrupted: start over
             await self.drop()
         await self.conn.execute(
-            "DELETE FROM topllantas.cdc_snapshots WHERE slot_name = $1", self.slot)
+            "DELETE FROM topllantas.cdc_snapshots WHERE slot_name = $1", self.slot
+        )
         await self.conn.execute(
-            "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", self.slot)
+            "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", self.slot
+        )
         return True
 
     async def _ensure_publication(self) -> None:
         names = ", ".join(f'{self.schema}."{t}"' for t in self.tables)
         exists = await self.conn.fetchval(
-            "SELECT 1 FROM pg_publication WHERE pubname = $1", self.publication)
-        verb = "ALTER PUBLICATION {} SET TABLE {}" if exists else "CREATE PUBLICATION {} FOR TABLE {}"
-        await self.conn.execute(verb.format(self.publication, names))
+            "SELECT 1 FROM pg_publication WHERE pubname = $1", self.publication
+        )
+        if exists:
+            await self.conn.execute(f"ALTER PUBLICATION {self.publication} SET TABLE {names}")
+        else:
+            await self.conn.execute(f"CREATE PUBLICATION {self.publication} FOR TABLE {names}")
 
     async def mark_snapshot_done(self) -> None:
         await self.conn.execute(
             "INSERT INTO topllantas.cdc_snapshots (slot_name) VALUES ($1) "
-            "ON CONFLICT (slot_name) DO UPDATE SET completed_at = now()", self.slot)
+            "ON CONFLICT (slot_name) DO UPDATE SET completed_at = now()",
+            self.slot,
+        )
 
     async def check_health(self) -> None:
         row = await self.conn.fetchrow(
-            "SELECT wal_status, invalidation_reason FROM pg_replication_slots "
-            "WHERE slot_name = $1", self.slot)
+            "SELECT wal_status, invalidation_reason FROM pg_replication_slots WHERE slot_name = $1",
+            self.slot,
+        )
         if row and (row["wal_status"] == "lost" or row["invalidation_reason"]):
             raise SlotInvalidated(
                 f"replication slot {self.slot!r} was invalidated "
                 f"({row['invalidation_reason'] or row['wal_status']}): changes were lost. "
                 "Run `topllantas cdc resnapshot` to drop it, recreate it and publish a fresh "
-                "snapshot.")
+                "snapshot."
+            )
 
     async def drop(self) -> None:
         await self.conn.execute(
             "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-            "WHERE slot_name = $1", self.slot)
+            "WHERE slot_name = $1",
+            self.slot,
+        )
         await self.conn.execute(
-            "DELETE FROM topllantas.cdc_snapshots WHERE slot_name = $1", self.slot)
+            "DELETE FROM topllantas.cdc_snapshots WHERE slot_name = $1", self.slot
+        )
 
     async def peek(self, max_changes: int) -> list[asyncpg.Record]:
         return await self.conn.fetch(
             "SELECT data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, "
             "'proto_version', '1', 'publication_names', $3)",
-            self.slot, max_changes, self.publication)
+            self.slot,
+            max_changes,
+            self.publication,
+        )
 
     async def advance(self, lsn: int) -> None:
         await self.conn.execute(
-            "SELECT pg_replication_slot_advance($1, $2::pg_lsn)", self.slot, lsn)
+            "SELECT pg_replication_slot_advance($1, $2::pg_lsn)", self.slot, lsn
+        )
 
     async def current_wal_lsn(self) -> int:
-        return lsn_to_int(await self.conn.fetchval("SELECT pg_current_wal_lsn()::text"))
+        """The WAL flush position: logical decoding reads only flushed WAL, so advancing an
+        idle slot to the insert position (`pg_current_wal_lsn`) could skip commits that are
+        written but not yet flushed (synchronous_commit=off)."""
+        return lsn_to_int(await self.conn.fetchval("SELECT pg_current_wal_flush_lsn()::text"))
 
     async def confirmed_lsn(self) -> int:
         value = await self.conn.fetchval(
             "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
-            self.slot)
+            self.slot,
+        )
         return lsn_to_int(value) if value else 0
 
     async def lag_bytes(self) -> int:
         value = await self.conn.fetchval(
             "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
-            "FROM pg_replication_slots WHERE slot_name = $1", self.slot)
+            "FROM pg_replication_slots WHERE slot_name = $1",
+            self.slot,
+        )
         return int(value or 0)

@@ -1,0 +1,520 @@
+"""A scripted OpenAI-compatible chat-completions server on loopback (tests, bench, demo).
+
+`POST /v1/chat/completions` (non-streaming) checks what the real API checks (bearer key, model,
+messages and their tool-call pairing, tools format) and answers with the real response and error
+shapes. What the "model" says follows a script: a list of rules, each a regular expression on
+the customer's last message and a list of steps; the step used is the number of assistant
+messages since that user message, so the script is stateless and many conversations can run at
+once. A step is tool calls, a final text, an HTTP error (429, 500, ...) or any of them after a
+sleep. Texts and arguments may reference this turn's tool results and the agent's context:
+
+    {{tool:search_tires.options[0].price|money}}   {{context:offered[1].product_id}}
+
+    python -m ops.doubles.openai_double --port 8766 --script seed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, model_validator
+
+from processors.sales_agent.formatting import long_date, money
+from processors.sales_agent.prompt import CONTEXT_HEADER
+from schemas.settings import Settings
+
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TEMPLATE = re.compile(r"\{\{\s*(tool|context):([^}|]+?)\s*(?:\|\s*(money|date))?\s*\}\}")
+ERRORS: dict[int, tuple[str, str, str | None]] = {
+    429: ("Rate limit reached for {model} in organization org-double on requests per min "
+          "(RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.", "requests",
+          "rate_limit_exceeded"),
+    500: ("The server had an error while processing your request. Sorry about that!",
+          "server_error", None),
+    502: ("Bad gateway.", "server_error", None),
+    503: ("The engine is currently overloaded, please try again later.", "server_error", None),
+}
+
+
+class ScriptedCall(BaseModel):
+    name: str
+    arguments: dict[str, Any] | str  # a string is sent verbatim (e.g. broken JSON)
+
+
+class Step(BaseModel):
+    tool_calls: list[ScriptedCall] = []
+    text: str | None = None
+    error: int | None = None
+    sleep_s: float = 0.0
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Step:
+        if sum((bool(self.tool_calls), self.text is not None, self.error is not None)) != 1:
+            raise ValueError("a step has exactly one of tool_calls, text, error")
+        return self
+
+
+class Rule(BaseModel):
+    match: str = ".*"
+    steps: list[Step]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.param, self.code = (
+            status, message, type_, param, code)
+
+    def response(self) -> web.Response:
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param,
+                          "code": self.code}}
+        return web.json_response(body, status=self.status,
+                                 headers={"x-request-id": f"req_{secrets.token_hex(12)}"})
+
+
+class TemplateError(Exception):
+    pass
+
+
+def _search_then(text: str, args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return [{"tool_calls": [{"name": "search_tires", "arguments": args or {
+        "vehicle_make": "Volkswagen", "vehicle_model": "Jetta", "vehicle_year": 2020,
+        "qty": 4}}]}, {"text": text}]
+
+
+def _option(i: int) -> str:
+    o = f"tool:search_tires.options[{i}]"
+    return (f"{{{{{o}.brand}}}} {{{{{o}.model}}}}\nMedida: {{{{{o}.tire_size}}}}\n"
+            f"Precio: {{{{{o}.price|money}}}} c/u\n"
+            f"Total {{{{{o}.qty}}}} llantas: {{{{{o}.total|money}}}}\n"
+            f"Disponibles en {{{{{o}.branch}}}}: {{{{{o}.stock_at_branch}}}}")
+
+
+def _choose(i: int) -> list[dict[str, Any]]:
+    q = "tool:create_quote.quote"
+    return [
+        {"tool_calls": [{"name": "create_quote", "arguments": {
+            "product_id": f"{{{{context:offered[{i}].product_id}}}}",
+            "qty": "{{context:search.qty}}"}}]},
+        {"text": f"Tu cotización {{{{{q}.quote_id}}}}: {{{{{q}.qty}}}} × {{{{{q}.brand}}}} "
+                 f"{{{{{q}.model}}}} {{{{{q}.tire_size}}}} a {{{{{q}.unit_price|money}}}} c/u, "
+                 f"total {{{{{q}.total|money}}}}, válida hasta el {{{{{q}.valid_until|date}}}}. "
+                 f"¿Te las aparto?"}]
+
+
+# The seed's example conversation (Jetta 2020): options, "la primera", "sí".
+SEED: list[dict[str, Any]] = [
+    {"match": r"^\s*(s[ií]|va|ok|claro|dale|confirmo)\b|ap[aá]rt",
+     "steps": [{"tool_calls": [{"name": "reserve_order",
+                                "arguments": {"quote_id": "{{context:quote.quote_id}}"}}]},
+               {"text": "¡Listo! Aparté tus {{tool:reserve_order.quote.qty}} llantas "
+                        "{{tool:reserve_order.quote.brand}} {{tool:reserve_order.quote.model}} "
+                        "en {{tool:reserve_order.quote.branch}}. Total: "
+                        "{{tool:reserve_order.quote.total|money}}. En unos minutos te "
+                        "confirmamos aquí tu número de pedido; puedes pasar a recogerlas con tu "
+                        "nombre y la instalación va incluida."}]},
+    {"match": r"primera|opci[oó]n\s*1\b|\bla 1\b", "steps": _choose(0)},
+    {"match": r"segunda|opci[oó]n\s*2\b|\bla 2\b", "steps": _choose(1)},
+    {"match": r"llanta|jetta|medida|cu[aá]nto",
+     "steps": _search_then("¡Hola! Con gusto te ayudo. Para tu Jetta 2020 tengo estas "
+                           f"opciones:\n\n🏆 RECOMENDADA\n{_option(0)}\n\n💰 OPCIÓN ECONÓMICA\n"
+                           f"{_option(1)}\n\n¿Te interesa alguna? Te la aparto sin costo 😊")},
+    {"match": ".*", "steps": [{"text": "Con gusto te ayudo. ¿Qué medida usas o para qué "
+                                       "vehículo buscas llantas?"}]},
+]
+SCRIPTS: dict[str, list[dict[str, Any]]] = {
+    "seed": SEED,
+    # Makes up a price after a real search (and again when asked to correct itself).
+    "invented_price": [{"steps": _search_then(
+        "Para tu Jetta 2020 te dejo la {{tool:search_tires.options[0].brand}} en $999 c/u, "
+        "total $3,996. ¡Quedan 50 disponibles!")}],
+    "rate_limited": [{"steps": [{"error": 429}]}],
+    "server_error": [{"steps": [{"error": 500}]}],
+    "slow": [{"steps": [{"sleep_s": 30.0, "text": "Perdón por la espera."}]}],
+    # Obeys an injected instruction: tries a discount argument, an unconfirmed reservation,
+    # and a price of its own.
+    "injection": [{"steps": [
+        {"tool_calls": [{"name": "create_quote", "arguments": {
+            "product_id": "{{context:offered[0].product_id}}", "qty": 4, "discount_pct": 90}}]},
+        {"tool_calls": [{"name": "reserve_order",
+                         "arguments": {"quote_id": "{{context:quote.quote_id}}"}}]},
+        {"text": "¡Hecho! Te apliqué 90 % de descuento: quedan en $289 c/u y ya están "
+                 "apartadas."}]}],
+    # Tool arguments the agent must refuse: not JSON, then an impossible size and quantity.
+    "wrong_arguments": [{"steps": [
+        {"tool_calls": [{"name": "search_tires", "arguments": "{size: 205/55R16"}]},
+        {"tool_calls": [{"name": "search_tires", "arguments": {"size": "llanta grande",
+                                                               "qty": -4}}]},
+        {"text": "Con gusto te ayudo. ¿Me confirmas la medida de tu llanta?"}]}],
+}
+
+
+def load_script(script: str | Sequence[Rule | dict[str, Any]]) -> list[Rule]:
+    raw = SCRIPTS[script] if isinstance(script, str) else script
+    return [r if isinstance(r, Rule) else Rule.model_validate(r) for r in raw]
+
+
+class OpenAIDouble:
+    """Start with `await double.start()` (or `async with`); point the client at `base_url`."""
+
+    def __init__(self, script: str | Sequence[Rule | dict[str, Any]] = "seed", *,
+                 api_key: str = "dev-llm-key", host: str = "127.0.0.1", port: int = 0,
+                 keep_requests: int = 200) -> None:
+        self.rules = load_script(script)
+        self.api_key = api_key
+        self.host, self.port = host, port
+        self.requests: deque[dict[str, Any]] = deque(maxlen=keep_requests)
+        self.calls = 0
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def use(self, script: str | Sequence[Rule | dict[str, Any]]) -> None:
+        """Switch to another script (the running server keeps serving)."""
+        self.rules = load_script(script)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server  # the bound socket tells the real port when port=0
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> OpenAIDouble:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ HTTP
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return ApiError(404, f"Invalid URL ({request.method} {request.path})").response()
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        self.calls += 1
+        try:
+            self._check_auth(request)
+            try:
+                body = json.loads(await request.read())
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise ApiError(400, "We could not parse the JSON body of your request. (HINT: "
+                                    "This likely means you aren't using your HTTP library "
+                                    "correctly. The OpenAI API expects a JSON payload, but what "
+                                    "was sent was not valid JSON.)") from None
+            _check_body(body)
+            self.requests.append(body)
+            step = self._step(body["messages"])
+            if step.sleep_s:
+                await asyncio.sleep(step.sleep_s)
+            if step.error is not None:
+                message, type_, code = ERRORS.get(step.error, ("Scripted error.",
+                                                               "server_error", None))
+                raise ApiError(step.error, message.format(model=body["model"]), type_=type_,
+                               code=code)
+            message = self._message(step, body["messages"])
+        except ApiError as exc:
+            return exc.response()
+        except TemplateError as exc:
+            return ApiError(500, f"openai double: {exc}", type_="server_error").response()
+        return web.json_response(_completion(body, message), headers={
+            "x-request-id": f"req_{secrets.token_hex(12)}",
+            "openai-processing-ms": str(round((time.perf_counter() - started) * 1000))})
+
+    def _check_auth(self, request: web.Request) -> None:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or not header[7:].strip():
+            raise ApiError(401, "You didn't provide an API key. You need to provide your API key "
+                                "in an Authorization header using Bearer auth (i.e. "
+                                "Authorization: Bearer YOUR_KEY).")
+        if header[7:].strip() != self.api_key:
+            key = header[7:].strip()
+            raise ApiError(401, f"Incorrect API key provided: {key[:3]}***{key[-4:]}. You can "
+                                f"find your API key at https://platform.openai.com/account/"
+                                f"api-keys.", code="invalid_api_key")
+
+    # ------------------------------------------------------------------ the script
+    def _step(self, messages: list[dict[str, Any]]) -> Step:
+        last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
+        said = _text(messages[last_user]) if last_user >= 0 else ""
+        rule = next((r for r in self.rules if re.search(r.match, said, re.I)), None)
+        if rule is None:
+            raise TemplateError(f"no script rule matches {said!r}")
+        answered = sum(1 for m in messages[last_user + 1:] if m["role"] == "assistant")
+        return rule.steps[min(answered, len(rule.steps) - 1)]
+
+    def _message(self, step: Step, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        sources = _Sources(messages)
+        if step.text is not None:
+            return {"role": "assistant", "content": sources.render(step.text), "refusal": None,
+                    "annotations": []}
+        calls = []
+        for call in step.tool_calls:
+            arguments = call.arguments if isinstance(call.arguments, str) else json.dumps(
+                sources.fill(call.arguments), ensure_ascii=False)
+            calls.append({"id": f"call_{secrets.token_urlsafe(18)}", "type": "function",
+                          "function": {"name": call.name, "arguments": arguments}})
+        return {"role": "assistant", "content": None, "refusal": None, "annotations": [],
+                "tool_calls": calls}
+
+
+class _Sources:
+    """This turn's tool results (by tool name) and the agent's context, for templates."""
+
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
+        names: dict[str, str] = {}
+        self.tools: dict[str, Any] = {}
+        self.context: Any = None
+        for index, message in enumerate(messages):
+            if message["role"] == "system" and _text(message).startswith(CONTEXT_HEADER):
+                self.context = json.loads(_text(message)[len(CONTEXT_HEADER):])
+            for call in message.get("tool_calls") or []:
+                names[call["id"]] = call["function"]["name"]
+            if message["role"] == "tool" and index > last_user:
+                try:
+                    self.tools[names[message["tool_call_id"]]] = json.loads(_text(message))
+                except json.JSONDecodeError:
+                    continue
+
+    def value(self, source: str, path: str) -> Any:
+        if source == "tool":
+            name, _, path = path.partition(".")
+            if name not in self.tools:
+                raise TemplateError(f"no {name} result in this turn")
+            current = self.tools[name]
+        else:
+            current = self.context
+        for part in re.findall(r"[^.\[\]]+", path):
+            try:
+                current = current[int(part)] if isinstance(current, list) else current[part]
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise TemplateError(f"{source}:{path} is not in the data") from None
+        return current
+
+    def render(self, text: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            value = self.value(match[1], match[2])
+            if match[3] == "money":
+                return money(Decimal(str(value)))
+            if match[3] == "date":
+                return long_date(date.fromisoformat(str(value)))
+            return str(value)
+
+        return TEMPLATE.sub(one, text)
+
+    def fill(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self.fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.fill(v) for v in value]
+        if isinstance(value, str):
+            whole = TEMPLATE.fullmatch(value.strip())
+            return self.value(whole[1], whole[2]) if whole else self.render(value)
+        return value
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content or ""
+
+
+def _check_body(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid request body: expected a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise ApiError(400, "you must provide a model parameter")
+    if body.get("stream"):
+        raise ApiError(400, "stream=true is not supported by the scripted double.",
+                       param="stream")
+    messages = body.get("messages")
+    if messages is None:
+        raise ApiError(400, "Missing required parameter: 'messages'.", param="messages",
+                       code="missing_required_parameter")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "Invalid 'messages': empty array. Expected an array with minimum "
+                            "length 1, but got an empty array instead.", param="messages",
+                       code="empty_array")
+    _check_messages(messages)
+    _check_tools(body)
+
+
+def _check_messages(messages: list[Any]) -> None:
+    pending: dict[str, int] = {}
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise ApiError(400, f"Invalid type for 'messages[{i}]': expected an object.",
+                           param=f"messages[{i}]", code="invalid_type")
+        role = message.get("role")
+        if role not in ROLES:
+            raise ApiError(400, f"Invalid value: '{role}'. Supported values are: 'system', "
+                                "'assistant', 'user', 'function', 'tool', and 'developer'.",
+                           param=f"messages[{i}].role", code="invalid_value")
+        if role != "tool" and pending:
+            raise _unanswered(pending)
+        content = message.get("content")
+        if content is not None and not isinstance(content, str | list):
+            raise ApiError(400, f"Invalid type for 'messages[{i}].content': expected one of a "
+                                "string or array of objects.", param=f"messages[{i}].content",
+                           code="invalid_type")
+        if role in ("system", "developer", "user") and content is None:
+            raise ApiError(400, f"Missing required parameter: 'messages[{i}].content'.",
+                           param=f"messages[{i}].content", code="missing_required_parameter")
+        if role == "assistant":
+            for j, call in enumerate(message.get("tool_calls") or []):
+                _check_call(call, f"messages[{i}].tool_calls[{j}]")
+                pending[call["id"]] = i
+            if content is None and not message.get("tool_calls"):
+                raise ApiError(400, f"Missing required parameter: 'messages[{i}].content'.",
+                               param=f"messages[{i}].content",
+                               code="missing_required_parameter")
+        if role == "tool":
+            if pending.pop(message.get("tool_call_id", ""), None) is None:
+                raise ApiError(400, "Invalid parameter: messages with role 'tool' must be a "
+                                    "response to a preceeding message with 'tool_calls'.",
+                               param=f"messages.[{i}].role")
+    if pending:
+        raise _unanswered(pending)
+
+
+def _unanswered(pending: dict[str, int]) -> ApiError:
+    index = min(pending.values())
+    return ApiError(400, "An assistant message with 'tool_calls' must be followed by tool "
+                         "messages responding to each 'tool_call_id'. The following "
+                         f"tool_call_ids did not have response messages: {', '.join(pending)}",
+                    param=f"messages.[{index}].role")
+
+
+def _check_call(call: Any, where: str) -> None:
+    if not isinstance(call, dict) or not isinstance(call.get("id"), str):
+        raise ApiError(400, f"Missing required parameter: '{where}.id'.", param=f"{where}.id",
+                       code="missing_required_parameter")
+    function = call.get("function")
+    if call.get("type") != "function" or not isinstance(function, dict):
+        raise ApiError(400, f"Missing required parameter: '{where}.function'.",
+                       param=f"{where}.function", code="missing_required_parameter")
+    if not isinstance(function.get("arguments"), str):
+        raise ApiError(400, f"Invalid type for '{where}.function.arguments': expected a string, "
+                            "but got an object instead.", param=f"{where}.function.arguments",
+                       code="invalid_type")
+
+
+def _check_tools(body: dict[str, Any]) -> None:
+    tools = body.get("tools")
+    if tools is None:
+        if body.get("tool_choice") not in (None, "none"):
+            raise ApiError(400, "Invalid value for 'tool_choice': 'tool_choice' is only allowed "
+                                "when 'tools' are specified.", param="tool_choice")
+        return
+    if not isinstance(tools, list):
+        raise ApiError(400, "Invalid type for 'tools': expected an array of objects.",
+                       param="tools", code="invalid_type")
+    for i, tool in enumerate(tools):
+        if not isinstance(tool, dict) or "type" not in tool:
+            raise ApiError(400, f"Missing required parameter: 'tools[{i}].type'.",
+                           param=f"tools[{i}].type", code="missing_required_parameter")
+        function = tool.get("function")
+        if tool["type"] != "function" or not isinstance(function, dict):
+            raise ApiError(400, f"Missing required parameter: 'tools[{i}].function'.",
+                           param=f"tools[{i}].function", code="missing_required_parameter")
+        if not TOOL_NAME.match(str(function.get("name", ""))):
+            raise ApiError(400, f"Invalid 'tools[{i}].function.name': string does not match "
+                                "pattern. Expected a string that matches the pattern "
+                                "'^[a-zA-Z0-9_-]+$'.", param=f"tools[{i}].function.name",
+                           code="invalid_value")
+        parameters = function.get("parameters")
+        if parameters is not None and (not isinstance(parameters, dict)
+                                       or parameters.get("type", "object") != "object"):
+            raise ApiError(400, f"Invalid schema for function '{function['name']}': schema must "
+                                "be a JSON Schema of 'type: \"object\"'.",
+                           param=f"tools[{i}].function.parameters",
+                           code="invalid_function_parameters")
+    if body.get("tool_choice") not in (None, "none", "auto", "required") \
+            and not isinstance(body.get("tool_choice"), dict):
+        raise ApiError(400, f"Invalid value: '{body['tool_choice']}'. Supported values are: "
+                            "'none', 'auto', and 'required'.", param="tool_choice",
+                       code="invalid_value")
+
+
+def _completion(body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    prompt_tokens = sum(len(_text(m)) for m in body["messages"]) // 4 + 1
+    completion_tokens = len(json.dumps(message, ensure_ascii=False)) // 4 + 1
+    return {
+        "id": f"chatcmpl-{secrets.token_urlsafe(21)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "choices": [{"index": 0, "message": message, "logprobs": None,
+                     "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens,
+                  "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                                "accepted_prediction_tokens": 0,
+                                                "rejected_prediction_tokens": 0}},
+        "service_tier": "default",
+        "system_fingerprint": "fp_double",
+    }
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    settings = Settings()
+    key = args.api_key or (settings.llm_api_key.get_secret_value() if settings.llm_api_key
+                           else "dev-llm-key")
+    double = OpenAIDouble(args.script, api_key=key, host=args.host, port=args.port)
+    async with double:
+        print(f"OpenAI double ({args.script}) on {double.base_url}; set LLM_BASE_URL to it and "
+              f"LLM_API_KEY={key}", flush=True)
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Scripted OpenAI-compatible server on loopback.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--script", default="seed", choices=sorted(SCRIPTS))
+    parser.add_argument("--api-key", default=None, help="default: LLM_API_KEY or dev-llm-key")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    try:
+        asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

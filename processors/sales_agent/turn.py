@@ -1,0 +1,187 @@
+"""One customer message in, the agent's outputs out: the function the Faust agent calls.
+
+`run_turn(state, inbound, reader, now=..., llm=...)` returns a `TurnOutcome`: the new state for
+the table, the replies for `messages.outbound`, an optional `CreateSalesOrder` for
+`erp.commands`, and whether a human should take over. The LLM is optional and injected; when it
+is missing, unavailable or fails the grounding guard twice, the deterministic dialog answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from time import perf_counter
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from processors.sales_agent import dialog, replies
+from processors.sales_agent.catalog import CatalogReader
+from processors.sales_agent.guard import Violation, check_reply, collect_evidence
+from processors.sales_agent.replies import Reply
+from processors.sales_agent.session import TurnSession
+from processors.sales_agent.state import ConversationState, LastOutputs
+from processors.sales_agent.understanding import (
+    Intent,
+    Understanding,
+    understand,
+    understand_button,
+)
+from schemas.commands import CreateSalesOrder, OutboundMessage
+from schemas.whatsapp import InboundMessage
+
+log = logging.getLogger(__name__)
+
+INTERACTIVE_BODY_MAX = 1024  # WhatsApp limit on the text of a message with buttons
+
+Path = Literal["llm", "deterministic", "template_fallback", "human", "duplicate"]
+
+
+class LlmAnswer(BaseModel):
+    text: str | None  # None: the answer failed the grounding guard twice
+    violations: list[Violation] = Field(default_factory=list)
+    regenerated: bool = False
+    llm_s: float = 0.0
+    calls: int = 0
+
+
+class LlmUnavailable(Exception):  # noqa: N818 - reads as a state, like TimeoutError's peers
+    """No usable answer from the LLM (no endpoint, 429, timeout, 5xx, tool loop)."""
+
+    def __init__(self, reason: str, llm_s: float = 0.0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.llm_s = llm_s
+
+
+class LlmResponder(Protocol):
+    def available(self) -> bool:
+        """False while the endpoint is known to be down (the caller goes deterministic)."""
+        ...
+
+    async def answer(self, session: TurnSession, understanding: Understanding) -> LlmAnswer:
+        """Run the model with tools on `session`; raise LlmUnavailable when it cannot."""
+        ...
+
+
+class TurnOutcome(BaseModel):
+    state: ConversationState
+    replies: list[OutboundMessage]
+    order: CreateSalesOrder | None = None
+    handoff: bool = False
+    handoff_reason: str | None = None
+    path: Path
+    fallback_reason: str | None = None
+    violations: list[Violation] = Field(default_factory=list)
+    tool_calls: list[str] = Field(default_factory=list)
+    llm_calls: int = 0
+    llm_s: float = 0.0
+    tools_s: float = 0.0
+    total_s: float = 0.0
+
+    @property
+    def overhead_s(self) -> float:
+        """Our own time in the turn: everything but waiting for the LLM."""
+        return self.total_s - self.llm_s
+
+
+async def run_turn(state: ConversationState | None, inbound: InboundMessage,
+                   reader: CatalogReader, *, now: datetime,
+                   llm: LlmResponder | None = None) -> TurnOutcome:
+    started = perf_counter()
+    state = state or ConversationState(phone=inbound.from_phone)
+    if inbound.message_id in state.handled_message_ids:
+        return _duplicate(state, inbound, started)
+    text = inbound.text or inbound.button_title or ""
+    understanding = (understand_button(inbound.button_id) if inbound.button_id
+                     else understand(text))
+    state = state.received(inbound.message_id, text, inbound.sent_at)
+    if state.handoff_active(now):
+        return TurnOutcome(state=state, replies=[], handoff=True,
+                           handoff_reason=state.handoff_reason, path="human",
+                           total_s=perf_counter() - started)
+
+    session = _session(state, reader, now, inbound.message_id, understanding)
+    await session.identify_customer()
+    known = session.state
+    path: Path = "deterministic"
+    fallback_reason: str | None = None
+    answer = LlmAnswer(text=None)
+    reply: Reply | None = None
+    if llm is not None and not llm.available():
+        fallback_reason = "llm_paused"
+    elif llm is not None:
+        try:
+            answer = await llm.answer(session, understanding)
+        except LlmUnavailable as exc:
+            log.warning("sales agent: LLM unavailable (%s) for %s; deterministic answer",
+                        exc.reason, inbound.message_id)
+            answer = LlmAnswer(text=None, llm_s=exc.llm_s)
+            fallback_reason = exc.reason
+        else:
+            rendered = replies.render_results(session)
+            if answer.text is not None:
+                path = "llm"
+                reply = Reply(text=answer.text, buttons=rendered.buttons if rendered else [])
+            else:
+                log.warning("sales agent: LLM answer failed the guard twice for %s (%s); "
+                            "templated answer", inbound.message_id,
+                            "; ".join(v.text for v in answer.violations))
+                path, fallback_reason, reply = "template_fallback", "guard", rendered
+    tools_s = 0.0
+    if reply is None:
+        if session.records or session.state is not known:
+            # The LLM's partial work is dropped: the deterministic dialog starts over from the
+            # state as it was, so what the customer reads always matches the state kept.
+            tools_s += session.tools_s
+            session = _session(known, reader, now, inbound.message_id, understanding)
+        reply = await dialog.respond(session, understanding)
+    tools_s += session.tools_s
+
+    violations = check_reply(reply.text, collect_evidence(session.results()))
+    if violations:
+        log.error("sales agent: templated reply failed the guard (%s); sent a safe reply",
+                  "; ".join(v.text for v in violations))
+        reply = replies.not_understood()
+
+    final = session.state.with_turn("agent", reply.text, now)
+    messages = _outbound(inbound, reply, now, path)
+    final = final.model_copy(update={"last_outputs": LastOutputs(
+        message_id=inbound.message_id, replies=messages, order=session.order)})
+    handoff = final.handoff_active(now)
+    return TurnOutcome(
+        state=final, replies=messages, order=session.order, handoff=handoff,
+        handoff_reason=final.handoff_reason if handoff else None, path=path,
+        fallback_reason=fallback_reason, violations=answer.violations,
+        tool_calls=[r.name for r in session.records], llm_calls=answer.calls,
+        llm_s=answer.llm_s, tools_s=tools_s, total_s=perf_counter() - started)
+
+
+def _session(state: ConversationState, reader: CatalogReader, now: datetime, message_id: str,
+             understanding: Understanding) -> TurnSession:
+    confirmed = understanding.intent is Intent.CONFIRM
+    return TurnSession(state, reader, now=now, message_id=message_id,
+                       customer_confirmed=confirmed)
+
+
+def _duplicate(state: ConversationState, inbound: InboundMessage, started: float
+               ) -> TurnOutcome:
+    """A redelivered message: re-emit what it produced (same idempotency keys), nothing more."""
+    last = state.last_outputs
+    same = last is not None and last.message_id == inbound.message_id
+    return TurnOutcome(state=state, replies=last.replies if same and last else [],
+                       order=last.order if same and last else None, path="duplicate",
+                       total_s=perf_counter() - started)
+
+
+def _outbound(inbound: InboundMessage, reply: Reply, now: datetime, path: Path
+              ) -> list[OutboundMessage]:
+    context = {"conversation": inbound.from_phone, "in_reply_to": inbound.message_id,
+               "path": path}
+    parts: list[tuple[str, list]] = [(reply.text, list(reply.buttons))]
+    if reply.buttons and len(reply.text) > INTERACTIVE_BODY_MAX:
+        parts = [(reply.text, []), ("¿Cuál eliges?", list(reply.buttons))]
+    return [OutboundMessage(idempotency_key=f"wa-reply:{inbound.message_id}:{i}",
+                            to=inbound.from_phone, text=text, buttons=buttons, context=context,
+                            issued_at=now)
+            for i, (text, buttons) in enumerate(parts)]

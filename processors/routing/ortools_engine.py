@@ -113,6 +113,10 @@ def solve_ortools(
     if os.environ.get("NR"):
         params.ls_operator_neighbors_ratio = float(os.environ["NR"])
         params.ls_operator_min_neighbors = int(os.environ.get("NM", "10"))
+    if os.environ.get("MIPGLOP"):
+        params.mixed_integer_scheduling_solver = params.SCHEDULING_GLOP
+    if os.environ.get("NOSCHED"):
+        params.disable_scheduling_beware_this_may_degrade_performance = True
     if os.environ.get("GCI"):
         params.global_cheapest_insertion_ls_operator_parameters.neighbors_ratio = float(os.environ["GCI"])
     remaining = time_limit_s - (time.monotonic() - started)

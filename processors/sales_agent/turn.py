@@ -59,7 +59,7 @@ class LlmResponder(Protocol):
         """False while the endpoint is known to be down (the caller goes deterministic)."""
         ...
 
-    async def answer(self, session: TurnSession, understanding: Understanding) -> LlmAnswer:
+    async def answer(self, session: TurnSession) -> LlmAnswer:
         """Run the model with tools on `session`; raise LlmUnavailable when it cannot."""
         ...
 
@@ -112,7 +112,7 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
         fallback_reason = "llm_paused"
     elif llm is not None:
         try:
-            answer = await llm.answer(session, understanding)
+            answer = await llm.answer(session)
         except LlmUnavailable as exc:
             log.warning("sales agent: LLM unavailable (%s) for %s; deterministic answer",
                         exc.reason, inbound.message_id)

@@ -28,6 +28,7 @@ from typing import Any
 
 import openai
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion, ChatCompletionMessage
 
 from processors.sales_agent.catalog import CatalogReader
 from processors.sales_agent.guard import check_reply, collect_evidence
@@ -142,11 +143,16 @@ class OpenAIResponder:
             regenerated = True
         raise LlmUnavailable("tool_loop", watch.seconds)
 
-    async def _complete(self, messages: list[dict[str, Any]], watch: _Stopwatch) -> Any:
+    async def _complete(self, messages: list[dict[str, Any]], watch: _Stopwatch
+                        ) -> ChatCompletionMessage:
+        """One chat completion. `client.post` (the SDK's documented raw request) keeps its
+        retries, auth and error mapping but skips `create`'s parameter transform, which costs
+        several ms of CPU per call on these bodies; ours are plain JSON already."""
         started = perf_counter()
         try:
-            completion = await self.client.chat.completions.create(
-                model=self.config.model, messages=messages, tools=self._tools)
+            completion = await self.client.post(
+                "/chat/completions", cast_to=ChatCompletion,
+                body={"model": self.config.model, "messages": messages, "tools": self._tools})
         finally:
             watch.seconds += perf_counter() - started
             watch.calls += 1

@@ -186,7 +186,8 @@ def _bodies(secret: bytes, count: int) -> list[tuple[bytes, str]]:
 
 def _generate_load(url: str, secret: bytes, count: int, concurrency: int, rate: float | None,
                    pipe: Connection) -> None:
-    """The load generator (second process): closed loop, or open loop at `rate` req/s."""
+    """The load generator (second process): closed loop, or open loop at `rate` req/s, over
+    `concurrency` keep-alive connections."""
     pipe.send(asyncio.run(_load(url, secret, count, concurrency, rate)))
     pipe.close()
 
@@ -211,21 +212,17 @@ async def _load(url: str, secret: bytes, count: int, concurrency: int,
         latencies.clear()
         statuses.clear()
         started = time.perf_counter()
-        if rate is None:
-            queue = iter(bodies[:count])
+        todo = list(enumerate(bodies[:count]))
 
-            async def worker() -> None:
-                for body, signature in queue:
-                    await one(body, signature, time.perf_counter())
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-        else:
-            tasks = []
-            for i, (body, signature) in enumerate(bodies[:count]):
-                due = started + i / rate
+        async def worker(slot: int) -> None:
+            # open loop: request i is due at started + i / rate, whether or not earlier ones
+            # were answered (latency counts from when it was due); closed loop: back to back
+            for i, (body, signature) in todo[slot::concurrency]:
+                due = time.perf_counter() if rate is None else started + i / rate
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                tasks.append(asyncio.create_task(one(body, signature, due)))
-            await asyncio.gather(*tasks)
+                await one(body, signature, due)
+
+        await asyncio.gather(*(worker(slot) for slot in range(concurrency)))
         elapsed = time.perf_counter() - started
     return {"elapsed": elapsed, "latencies": latencies, "statuses": statuses}
 
@@ -283,7 +280,7 @@ def main(runs: int, quick: bool) -> None:
         for run in range(runs):
             erp.append(asyncio.run(_erp_run(settings, commands, seed=run)))
             closed.append(asyncio.run(_webhook_run(settings, requests, concurrency, None)))
-            opened.append(asyncio.run(_webhook_run(settings, open_loop, 256,
+            opened.append(asyncio.run(_webhook_run(settings, open_loop, concurrency,
                                                    float(TARGET_REQ_S))))
 
     def med(rows: list[dict[str, float]], key: str) -> float:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import typer
 
-from ops.cli import bench, cdc, dev, erp, forecast, routes, schemas_cmd, topics, worker
+from ops.cli import bench, cdc, demo, dev, erp, forecast, routes, schemas_cmd, topics, worker
 
 app = typer.Typer(
     help="TopLlantas Stream: ERP change events into Kafka, Faust processors, idempotent sinks.",
@@ -20,6 +22,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(forecast.app, name="forecast")
 app.add_typer(routes.app, name="routes")
 worker.register(app)
+demo.register(app)
 
 
 
@@ -28,6 +31,8 @@ def run() -> None:
     from ops.stack.processes import StackError
     from schemas.settings import StackNotRunning
 
+    # platformdirs warns on machines without a login session; it is noise for a CLI.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         app()
     except (StackError, StackNotRunning) as exc:

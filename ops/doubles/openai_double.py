@@ -180,6 +180,7 @@ class OpenAIDouble:
         self.host, self.port = host, port
         self.requests: deque[dict[str, Any]] = deque(maxlen=keep_requests)
         self.calls = 0
+        self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
     @property
@@ -197,6 +198,7 @@ class OpenAIDouble:
         return app
 
     async def start(self) -> None:
+        self._closing.clear()
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -206,6 +208,7 @@ class OpenAIDouble:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        self._closing.set()  # wakes scripted sleeps, so shutdown does not wait for them
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -238,7 +241,12 @@ class OpenAIDouble:
             self.requests.append(body)
             step = self._step(body["messages"])
             if step.sleep_s:
-                await asyncio.sleep(step.sleep_s)
+                try:
+                    await asyncio.wait_for(self._closing.wait(), step.sleep_s)
+                except TimeoutError:
+                    pass
+                else:
+                    raise ApiError(503, ERRORS[503][0], type_="server_error")
             if step.error is not None:
                 message, type_, code = ERRORS.get(step.error, ("Scripted error.",
                                                                "server_error", None))

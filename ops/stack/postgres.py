@@ -25,7 +25,7 @@ from ops.stack.processes import (
 SERVER_OPTIONS = (
     "-c wal_level=logical -c max_replication_slots=10 -c max_wal_senders=10 "
     "-c max_slot_wal_keep_size=2GB -c listen_addresses=127.0.0.1 -c fsync=off "
-    "-c synchronous_commit=off -c shared_buffers=128MB -c max_connections=200"
+    "-c shared_buffers=128MB -c max_connections=200"
 )
 
 

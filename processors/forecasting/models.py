@@ -50,9 +50,17 @@ class Candidate:
             length >= self.min_length(cfg)
 
 
-def _window(cfg: ForecastConfig) -> int:
-    """Moving-average window: one year of months, four weeks of days."""
-    return cfg.season_length if cfg.season_length >= 12 else 4 * cfg.season_length
+def _window(cfg: ForecastConfig, fraction: int) -> int:
+    """Moving-average windows: a year, half and a quarter of months; four, two and one weeks
+    of days. The short ones follow a level that is drifting (new or obsolescent parts)."""
+    base = cfg.season_length if cfg.season_length >= 12 else 4 * cfg.season_length
+    return max(1, base // fraction)
+
+
+def _window_average(fraction: int) -> Candidate:
+    name = "WindowAverage" if fraction == 1 else f"WindowAverage/{fraction}"
+    return Candidate(name, lambda c: WindowAverage(window_size=_window(c, fraction), alias=name),
+                     lambda c: _window(c, fraction))
 
 
 STATS_CANDIDATES: tuple[Candidate, ...] = (
@@ -64,7 +72,9 @@ STATS_CANDIDATES: tuple[Candidate, ...] = (
     Candidate("CrostonSBA", lambda c: CrostonSBA(), lambda c: 2),
     Candidate("CrostonOptimized", lambda c: CrostonOptimized(), lambda c: 2),
     Candidate("SES", lambda c: SimpleExponentialSmoothingOptimized(), lambda c: 2),
-    Candidate("WindowAverage", lambda c: WindowAverage(window_size=_window(c)), _window),
+    _window_average(1),
+    _window_average(2),
+    _window_average(4),
     Candidate("Naive", lambda c: Naive(), lambda c: 1),
     Candidate(SEASONAL_NAIVE, lambda c: SeasonalNaive(season_length=c.season_length),
               lambda c: c.season_length),

@@ -15,7 +15,8 @@ Formulas:
 
 - safety stock      SS  = z·√((L+R)·σd² + d̄²·σL²)            (demand and lead-time variability)
 - reorder point     ROP = d̄·(L+R) + SS                        (R = 0: d̄·L + SS)
-- cycle quantity    Q*  = √(2·D·K / (h·c₀))                   (EOQ at the list cost c₀)
+- cycle quantity    Q*  = √(2·D·K / (h·c₀))                   (EOQ at the list cost c₀,
+                                                             at most the overstock cover)
 - order-up-to       S   = ROP + max(1, Q*)                    ((s, S): order back up to S)
 - order quantity    q   = max(Q*, S − position), rounded UP to the pack multiple, at least the
                           minimum order (itself rounded up to the pack multiple)

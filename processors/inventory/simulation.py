@@ -78,7 +78,8 @@ class SimResult:
 
     Inventory is valued at list cost. `cost_of_goods_sold` values each SKU's served units at
     the average price the strategy paid for that SKU (list cost if it bought none), so price
-    breaks count and leftover stock does not. `lost_margin` = unserved units × (price − cost).
+    breaks count and leftover stock does not. `revenue` = served units × price;
+    `lost_margin` = unserved units × (price − list cost).
     """
 
     strategy: Strategy
@@ -96,6 +97,7 @@ class SimResult:
     cost_of_goods_sold: float
     ordering_cost: float
     holding_cost: float
+    revenue: float
     lost_margin: float
     fill_rate_by_class: dict[str, float]
 
@@ -104,9 +106,9 @@ class SimResult:
         return self.served_units / self.demand_units if self.demand_units else 1.0
 
     @property
-    def total_cost(self) -> float:
-        """Cost of goods sold + ordering + holding + lost margin over the horizon."""
-        return self.cost_of_goods_sold + self.ordering_cost + self.holding_cost + self.lost_margin
+    def net_margin(self) -> float:
+        """Revenue − cost of goods sold − holding − ordering: what the strategy earns."""
+        return self.revenue - self.cost_of_goods_sold - self.holding_cost - self.ordering_cost
 
 
 def simulate(demand: np.ndarray, items: Sequence[SimItem], strategy: Strategy,
@@ -211,6 +213,7 @@ def simulate(demand: np.ndarray, items: Sequence[SimItem], strategy: Strategy,
         units_purchased=int(bought_units.sum()), purchase_cost=float(bought_cost.sum()),
         cost_of_goods_sold=float(served_units @ paid), ordering_cost=orders * inv.ordering_cost,
         holding_cost=avg_value * inv.holding_cost_rate * horizon / DAYS_PER_YEAR,
+        revenue=float(served_units @ price),
         lost_margin=float((demand_units - served_units) @ margin),
         fill_rate_by_class=by_class,
     )

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from processors.routing.model import IntegerModel
 from processors.routing.plan import UnassignedOrder, UnassignedReason
-from processors.routing.problem import RoutingProblem, TimeWindow, Vehicle
-from processors.routing.schedule import build_route
-from processors.routing.validate import route_violations
+from processors.routing.problem import RoutingProblem, TimeWindow
+from processors.routing.reach import fits_in_time
 
 
 def explain_unassigned(
@@ -20,7 +19,7 @@ def explain_unassigned(
     def out(reason: UnassignedReason, detail: str) -> UnassignedOrder:
         return UnassignedOrder(stop.order_id, reason, detail)
 
-    if not model.servable(problem.stop_node(stop_index)):
+    if not model.window_fits_scale(problem.stop_node(stop_index)):
         return out(UnassignedReason.WINDOW_TOO_NARROW, f"window {_span(stop.window)}")
     largest = max((v.max_tires for v in vehicles), default=0)
     if stop.tires > largest:
@@ -52,7 +51,7 @@ def explain_unassigned(
         v for v in vehicles
         if stop.tires <= v.max_tires and (v.max_kg is None or stop.weight_kg <= v.max_kg)
     ]
-    if not any(_serves_alone(problem, v, stop_index) for v in fitting):
+    if not any(fits_in_time(problem, v, stop_index) for v in fitting):
         return out(
             UnassignedReason.UNREACHABLE,
             "no vehicle that can carry it can drive there, serve it in its window and be back "
@@ -62,28 +61,6 @@ def explain_unassigned(
         UnassignedReason.NO_CAPACITY_LEFT,
         "a vehicle could serve it alone, but the fleet has no tires, kg or hours left for it",
     )
-
-
-def _serves_alone(problem: RoutingProblem, vehicle: Vehicle, stop_index: int) -> bool:
-    """Whether `vehicle` can do depot -> stop -> depot, trying the departures that matter."""
-    stop = problem.stops[stop_index]
-    depot, node = problem.depot_node(vehicle.depot_id), problem.stop_node(stop_index)
-    drive = float(problem.matrix.durations[depot, node])
-    brk = vehicle.driver_break
-    pause = 0.0 if brk is None else brk.duration
-    departures = {
-        vehicle.shift.start,
-        stop.window.start - drive,
-        stop.window.start - drive - pause,
-        *(() if brk is None else (brk.earliest_start, brk.earliest_start - drive)),
-    }
-    legs: tuple[int | None, ...] = (None,) if brk is None else (0, 1)
-    for departure in sorted(d for d in departures if vehicle.shift.start <= d <= vehicle.shift.end):
-        for leg in legs:
-            route = build_route(problem, vehicle, [stop_index], departure, leg)
-            if not route_violations(problem, route):
-                return True
-    return False
 
 
 def _span(window: TimeWindow) -> str:

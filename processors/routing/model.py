@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from processors.routing.problem import RoutingProblem
+from processors.routing.reach import reachable_vehicles
 
 IntArray = npt.NDArray[np.int64]
 
@@ -57,8 +58,9 @@ class IntVehicle:
 
 @dataclass(frozen=True, eq=False)
 class IntegerModel:
-    """Nodes as in the problem (depots first). Per node: service time, tires, tenths of kg, and
-    window; `distance` is the arc cost, `travel` the driving time (without service)."""
+    """Nodes as in the problem (depots first). Per node: service time, tires, tenths of kg,
+    window, and the vehicles allowed to serve it (those that could serve it alone); `distance`
+    is the arc cost, `travel` the driving time (without service)."""
 
     scale: int
     num_depots: int
@@ -73,10 +75,15 @@ class IntegerModel:
     horizon: int
     penalty: int
     uses_kg: bool
+    allowed: tuple[tuple[int, ...], ...]
+
+    def window_fits_scale(self, node: int) -> bool:
+        """False for a window narrower than one scaled unit that contains no whole unit."""
+        return self.window_start[node] <= self.window_end[node]
 
     def servable(self, node: int) -> bool:
-        """False for a stop whose window is narrower than one scaled unit and contains none."""
-        return self.window_start[node] <= self.window_end[node]
+        """Whether the engines should consider the stop at all."""
+        return self.window_fits_scale(node) and bool(self.allowed[node])
 
     @property
     def num_nodes(self) -> int:
@@ -126,6 +133,10 @@ def build_model(
         )
         for v in problem.vehicles
     )
+    reach = reachable_vehicles(problem)
+    allowed = ((),) * depots + tuple(
+        tuple(v for v in vs if vehicles[v].usable) for vs in reach
+    )
     if unassigned_penalty is None:
         # Larger than the cost of any complete plan: serve as many orders as possible first.
         arcs = len(problem.stops) + 2 * len(problem.vehicles)
@@ -150,6 +161,7 @@ def build_model(
         horizon=horizon,
         penalty=penalty,
         uses_kg=uses_kg,
+        allowed=allowed,
     )
 
 

@@ -2,7 +2,8 @@
 
 The named engine (OR-Tools) runs in the calling process; a second engine runs in a spawned
 child process on the other core: PyVRP when the problem has no driver breaks, otherwise OR-Tools
-started from the savings heuristic. Each plan is mapped back to orders and vehicles, re-checked
+started from local cheapest insertion (a different start often ends in a different, sometimes
+better, local optimum). Each plan is mapped back to orders and vehicles, re-checked
 in floating point by `validate`, and the valid plan with the fewest unassigned orders and then
 the lowest cost (distance + fixed vehicle costs) is kept; ties go to the named engine. If no
 engine produced a valid plan, the nearest-neighbour plan is returned.
@@ -64,12 +65,12 @@ def first_plan(problem: RoutingProblem, settings: SolverSettings | None = None) 
 
 
 def engines_for(model: IntegerModel, settings: SolverSettings) -> list[str]:
-    """The engines to race, the named one first; PyVRP gives way to OR-Tools/savings when the
+    """The engines to race, the named one first; PyVRP gives way to OR-Tools/LCI when the
     problem has driver breaks."""
     engines: list[str] = []
     for name in settings.engines:
         if name == "pyvrp" and not pyvrp_supports(model):
-            name = "ortools-savings"
+            name = "ortools-lci"
         if name not in engines:
             engines.append(name)
     return engines

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ENGINES = ("ortools", "pyvrp", "ortools-savings")
+ENGINES = ("ortools", "pyvrp", "ortools-lci")
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,8 @@ class SolverSettings:
     - `pyvrp_iterations`: iterations of PyVRP's iterated local search (work budget).
     - `seed`: PyVRP's random seed (OR-Tools' search has no randomness).
     - `engines`: engines to race, one per core. "pyvrp" is skipped when a vehicle has a driver
-      break (PyVRP has no breaks); "ortools-savings" is OR-Tools started from the savings
-      heuristic, a second opinion when PyVRP cannot run.
+      break (PyVRP has no breaks); "ortools-lci" is OR-Tools started from local
+      cheapest insertion, a second opinion when PyVRP cannot run.
     - `scale`: distances and times are multiplied by this before rounding to integers.
     - `unassigned_penalty`: cost of leaving an order out, in distance units; None means "serve
       as many orders as possible, then minimise cost".

@@ -86,6 +86,8 @@ async def _respond(session: TurnSession, intent: Intent, slots: Slots) -> Reply:
         return replies.discount_policy(state)
     elif intent is Intent.GREETING:
         return replies.greeting(state)
+    elif intent is Intent.THANKS:
+        return replies.thanks()
     elif state.unknown_streak >= UNKNOWN_BEFORE_HANDOFF:
         await _run(session, HandoffArgs(reason="el agente no entendió varios mensajes"))
     else:

@@ -93,6 +93,10 @@ def discount_policy(state: ConversationState) -> Reply:
                       f"revisarlo contigo.", buttons=[buttons.human_button()])
 
 
+def thanks() -> Reply:
+    return Reply(text="¡Con gusto! Aquí estoy si necesitas algo más.")
+
+
 def not_understood() -> Reply:
     return Reply(text="Perdón, no te entendí. Puedo cotizar llantas (dime la medida o tu "
                       "vehículo), revisar tu pedido o resolver dudas de garantía, instalación, "

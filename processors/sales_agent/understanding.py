@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from processors.sales_agent import buttons
-from processors.sales_agent.brands import find_brand
+from processors.sales_agent.brands import BRAND_ALIASES, find_brand
 from processors.sales_agent.text import fold, words
 from processors.sales_agent.tire_size import TireSize, find_tire_size, tire_size_spans
 from processors.sales_agent.vehicles import Vehicle, find_vehicle, find_year
@@ -32,6 +32,7 @@ class Intent(StrEnum):
     FAQ = "faq"
     HANDOFF = "handoff"
     DISCOUNT = "discount"
+    THANKS = "thanks"
     UNKNOWN = "unknown"
 
 
@@ -63,6 +64,10 @@ _QTY_DIGITS = re.compile(rf"\b(\d{{1,2}})\s*{_TIRE_WORD}\b")
 _QTY_WORDS = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\s+{_TIRE_WORD}\b")
 _QTY_OF_OPTION = re.compile(
     rf"\b(\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})\s+de\s+(?:la|las|esa|esas)\b")
+_QTY_BEFORE_BRAND = re.compile(
+    rf"\b(\d{{1,2}}|{'|'.join(_NUMBER_WORDS)})\s+(?:de\s+)?(?:las?\s+)?"
+    rf"(?:{'|'.join(sorted(BRAND_ALIASES, key=len, reverse=True))})\b")
+_QTY_TIMES = re.compile(r"(?:\bx\s*(\d{1,2})|\b(\d{1,2})\s*x)\b")
 _QTY_SET = re.compile(r"\b(?:juego|juego completo|las cuatro|las 4|todas las llantas)\b")
 _QTY_PAIR = re.compile(r"\bpar\b")
 
@@ -114,7 +119,8 @@ _HANDOFF = re.compile(
     r"\b(?:hablar|comunicar|contactar|platicar|atender)\w*\s+con\s+(?:alguien|una persona|"
     r"un asesor|un humano|un agente|un vendedor|una persona real|un ejecutivo|el gerente|"
     r"una vendedora|una asesora)\b|\b(?:asesor|asesora|humano|persona real|ejecutivo|"
-    r"agente humano|queja|gerente|llamenme|marquenme|que me llamen|me pueden llamar)\b")
+    r"agente humano|queja|gerente|llamenme|marquenme|que me llamen|me pueden llamar|me marcan|"
+    r"me llaman|marcame|llamame)\b")
 _DISCOUNT = re.compile(r"\b(?:descuento|descuentos|rebaja|rebajita|precio especial|"
                        r"me (?:lo|la|los|las) dejas? en|regatear)\b")
 _GREETING = re.compile(r"^(?:hola|holi|buen[oa]s?(?: dias| tardes| noches)?|buen dia|que tal|"
@@ -127,6 +133,9 @@ _RESERVE = re.compile(
     r"\b(?:apartal[ao]s?|apartame(?:las|los)?|apartamel[ao]s|reservamel[ao]s|reservalas|"
     r"reservala|confirmo|las quiero|la quiero|me las llevo|me la llevo|hagamoslo|adelante con|"
     r"si las quiero|si la quiero)\b")
+_CANCEL = re.compile(r"\b(?:cancela\w*|ya no|no las quiero|no la quiero|no gracias|mejor no|"
+                     r"no me interesa)\b")
+_THANKS = re.compile(r"\b(?:gracias|grax|thx|muy amable|te lo agradezco)\b")
 _DECLINE = re.compile(r"^(?:no|nop|nel|mejor no|ninguna|cancela|cancelar|no gracias|"
                       r"no me interesa|asi no|ya no)\b")
 _CHOOSE_PHRASE = re.compile(r"\b(?:me interesa|me interesan|me quedo con|quiero la|quiero las|"
@@ -192,10 +201,10 @@ def _slots(folded: str) -> tuple[Slots, str]:
 
 
 def _quantity(text: str) -> int | None:
-    for pattern in (_QTY_DIGITS, _QTY_WORDS, _QTY_OF_OPTION):
+    for pattern in (_QTY_DIGITS, _QTY_WORDS, _QTY_OF_OPTION, _QTY_BEFORE_BRAND, _QTY_TIMES):
         match = pattern.search(text)
         if match:
-            raw = match.group(1)
+            raw = next(g for g in match.groups() if g)
             qty = int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
             if 1 <= qty <= 40:
                 return qty
@@ -233,11 +242,11 @@ def _intent(folded: str, rest: str, slots: Slots, *, asked: bool) -> Intent:
         return Intent.CHOOSE_OPTION
     if _DISCOUNT.search(rest):
         return Intent.DISCOUNT
-    if _RESERVE.search(rest) or (_AFFIRM_START.search(rest) and n_words <= 5 and not asked
-                                 and slots.brand is None):
-        return Intent.CONFIRM
-    if _DECLINE.search(rest) and n_words <= 6 and slots.brand is None:
+    if _CANCEL.search(rest) or (_DECLINE.search(rest) and n_words <= 6 and slots.brand is None):
         return Intent.DECLINE
+    if _RESERVE.search(rest) or (_AFFIRM_START.search(rest) and n_words <= 5 and not asked
+                                 and slots.brand is None and not _THANKS.search(rest)):
+        return Intent.CONFIRM
     if slots.brand and _CHOOSE_PHRASE.search(rest):
         return Intent.CHOOSE_OPTION
     if slots.faq_topic:
@@ -246,4 +255,6 @@ def _intent(folded: str, rest: str, slots: Slots, *, asked: bool) -> Intent:
         return Intent.QUOTE
     if _GREETING.search(rest):
         return Intent.GREETING
+    if _THANKS.search(rest):
+        return Intent.THANKS
     return Intent.UNKNOWN

@@ -137,8 +137,12 @@ class CdcSource:
         interval = self.settings.cdc_poll_interval_ms / 1000
         last_empty_advance = 0.0
         last_lag_check = 0.0
+        last_restart_point = 0.0
         while not stop.is_set():
             now = time.monotonic()
+            if now - last_restart_point > 0.5:
+                await slots.log_restart_point()
+                last_restart_point = now
             if now - last_lag_check > 2.0:
                 await slots.check_health()
                 metrics.SLOT_LAG.set(await slots.lag_bytes())

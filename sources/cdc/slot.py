@@ -31,6 +31,7 @@ class SlotManager:
         self.publication = settings.cdc_publication
         self.schema = settings.cdc_schema
         self.tables = tables
+        self._can_log_snapshot: bool | None = None
 
     async def prepare(self) -> bool:
         """Ensure publication and slot; returns True when a snapshot must be taken."""
@@ -108,6 +109,22 @@ class SlotManager:
         await self.conn.execute(
             "SELECT pg_replication_slot_advance($1, $2::pg_lsn)", self.slot, lsn
         )
+
+    async def log_restart_point(self) -> None:
+        """Write a running-transactions record so the next advance can move restart_lsn.
+
+        Every peek decodes from the slot's restart_lsn, which PostgreSQL only moves past such
+        records (logged every ~15 s by itself). Without this, each poll re-reads up to 15 s of
+        WAL and latency grows with the write rate. Needs superuser or an EXECUTE grant on
+        pg_log_standby_snapshot(); without it, the slot still works, only slower.
+        """
+        if self._can_log_snapshot is False:
+            return
+        try:
+            await self.conn.execute("SELECT pg_log_standby_snapshot()")
+            self._can_log_snapshot = True
+        except asyncpg.InsufficientPrivilegeError:
+            self._can_log_snapshot = False
 
     async def current_wal_lsn(self) -> int:
         """The WAL flush position: logical decoding reads only flushed WAL, so advancing an

@@ -197,3 +197,15 @@ def test_sin_movimiento_and_sobrestock_propose_no_purchase() -> None:
     assert event is not None and event.level is AlertLevel.SOBRESTOCK
     assert event.proposed_qty == 0 and str(event.total_cost) == "0.00"
     assert "200 días" in event.reason and "~1,841 pzas" in event.recommendation
+
+
+def test_alert_contract_round_trips_as_json() -> None:
+    _, events = run([(pos(50), T0)])
+    alert = events[0]
+    assert StockAlert.model_validate_json(alert.model_dump_json()) == alert
+    fields = set(StockAlert.model_json_schema()["properties"])
+    assert {"alert_id", "product_id", "warehouse_id", "level", "previous_level", "reason",
+            "recommendation", "available", "on_order", "reorder_point", "safety_stock",
+            "days_of_cover", "proposed_qty", "supplier_id", "unit_cost", "total_cost",
+            "resolved", "at"} <= fields
+    assert alert.model_dump(mode="json")["unit_cost"] == "1000.00"  # decimals as strings

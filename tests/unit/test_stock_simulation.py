@@ -47,8 +47,10 @@ def test_units_are_conserved_and_costs_add_up() -> None:
     result = simulate(demand, items, "policy", SimConfig(horizon_days=200, seed=1))
     assert result.served_units <= result.demand_units == int(demand[:, 90:290].sum())
     assert result.units_purchased % 4 == 0
-    assert result.total_cost == pytest.approx(result.cost_of_goods_sold + result.holding_cost
-                                              + result.ordering_cost + result.lost_margin)
+    assert result.revenue == pytest.approx(result.served_units * 1400)
+    assert result.net_margin == pytest.approx(result.revenue - result.cost_of_goods_sold
+                                              - result.holding_cost - result.ordering_cost)
+    assert result.cost_of_goods_sold <= result.served_units * 1000
     assert set(result.fill_rate_by_class) == {"A"}
 
 

@@ -1,0 +1,83 @@
+"""The live demo: embedded stack up, ERP seeded, CDC and worker running, a business day flowing."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import asyncpg
+from rich.console import Console
+from rich.live import Live
+
+from ops.demo.summary import LiveSummary
+from ops.erp.seed import seed_erp
+from ops.erp.simulate import simulate_day
+from ops.stack import stack
+from ops.supervisor import Supervisor
+from ops.topics_admin import apply_catalogue
+from schemas.settings import Settings
+
+
+async def _erp_is_seeded(dsn: str) -> bool:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return bool(await conn.fetchval(
+            "SELECT to_regclass('public.products') IS NOT NULL "
+            "AND EXISTS (SELECT 1 FROM public.products)"))
+    finally:
+        await conn.close()
+
+
+def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
+             console: Console) -> dict:
+    embedded = settings.kafka_bootstrap_servers is None
+    if embedded:
+        state = stack.up(settings)
+        console.print(f"embedded stack: broker :{state.broker.port}, "
+                      f"PostgreSQL :{state.postgres.port}")
+    dsn = settings.erp_dsn()
+    if reseed or not asyncio.run(_erp_is_seeded(dsn)):
+        console.print("seeding the ERP (2,400 SKUs, 600 customers, 2 years of sales)…")
+        counts = asyncio.run(seed_erp(dsn))
+        console.print(f"  {sum(counts.values()):,} rows")
+    apply_catalogue(settings)
+    env = {"TOPLLANTAS_STATE_DIR": str(settings.state_dir.resolve())}
+    supervisor = Supervisor(env, Path(settings.state_dir) / "logs")
+    try:
+        supervisor.start("cdc", "cdc", "run")
+        supervisor.start("worker", "worker")
+        stats = asyncio.run(_live(settings, supervisor, duration, rate, console))
+    finally:
+        supervisor.stop_all()
+        if embedded:
+            stack.down(settings)
+    console.print(f"business day: {stats}")
+    console.print(f"logs: {settings.state_dir / 'logs'}")
+    return stats
+
+
+async def _live(settings: Settings, supervisor: Supervisor, duration: float, rate: float,
+                console: Console) -> dict:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    summary = LiveSummary(settings)
+    follower = asyncio.create_task(summary.follow(stop))
+    business = asyncio.create_task(
+        simulate_day(settings.erp_dsn(), rate=rate, duration=0, stop=stop))
+    deadline = loop.time() + duration if duration > 0 else None
+    with Live(summary.render(), console=console, refresh_per_second=2) as live:
+        while not stop.is_set():
+            await asyncio.sleep(0.5)
+            live.update(summary.render())
+            for name in ("cdc", "worker"):
+                if not supervisor.running(name):
+                    summary.extra.append(f"[red]{name} stopped; see its log[/red]")
+                    stop.set()
+            if deadline and loop.time() > deadline:
+                stop.set()
+    stats = await business
+    await follower
+    return stats

@@ -21,8 +21,8 @@ import aiosmtplib
 
 from schemas.commands import MessageResult, OutboundMessage
 from schemas.settings import Settings
-from sinks.erp.backoff import Backoff
-from sinks.erp.message_ledger import MessageLedger
+from sinks.backoff import Backoff
+from sinks.message_ledger import MessageLedger
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,13 @@ class EmailSender:
         if not claim.acquired:
             status = "failed" if claim.newly_unknown else "duplicate"
             return _result(msg, status, claim.provider_message_id, claim.error)
+        try:
+            return await self._deliver(msg)
+        finally:
+            self._ledger.let_go(key)
+
+    async def _deliver(self, msg: OutboundMessage) -> MessageResult:
+        key = msg.idempotency_key
         try:
             email = build_email(msg, self._sender)
         except ValueError as exc:

@@ -34,14 +34,26 @@ _PRODUCT_WITH_BRAND = """
     SELECT p.*, b.name AS brand_name, b.tier AS brand_tier, b.buyer_id AS brand_buyer_id
     FROM products p JOIN brands b ON b.id = p.brand_id
 """
-_SEARCH = _PRODUCT_WITH_BRAND + f"""
-    JOIN unnest($1::int[], $2::int[], $3::int[]) AS s(width, aspect, rim)
-      ON p.width = s.width AND p.aspect_ratio = s.aspect AND p.rim = s.rim
-    WHERE p.active
-      AND ($4::text IS NULL OR {_KEY.format(col="b.name")} = $4)
-      AND ($5::numeric IS NULL OR p.list_price <= $5)
-    ORDER BY p.list_price, p.id
-    LIMIT $6
+_SEARCH = f"""
+    WITH candidates AS (
+        SELECT p.*, b.name AS brand_name, b.tier AS brand_tier, b.buyer_id AS brand_buyer_id,
+               row_number() OVER (PARTITION BY p.brand_id
+                                  ORDER BY p.abc_class, p.list_price, p.id) AS best_in_brand,
+               row_number() OVER (PARTITION BY p.brand_id
+                                  ORDER BY p.list_price, p.id) AS cheapest_in_brand
+        FROM products p JOIN brands b ON b.id = p.brand_id
+        JOIN unnest($1::int[], $2::int[], $3::int[]) AS s(width, aspect, rim)
+          ON p.width = s.width AND p.aspect_ratio = s.aspect AND p.rim = s.rim
+        WHERE p.active
+          AND ($4::text IS NULL OR {_KEY.format(col="b.name")} = $4)
+          AND ($5::numeric IS NULL OR p.list_price <= $5)
+          AND EXISTS (SELECT 1 FROM stock st JOIN warehouses w ON w.id = st.warehouse_id
+                      WHERE st.product_id = p.id AND w.is_branch
+                        AND st.on_hand - st.reserved >= $6)
+    )
+    SELECT * FROM candidates WHERE best_in_brand <= $7 OR cheapest_in_brand = 1
+    ORDER BY list_price, id
+    LIMIT $8
 """
 _PRODUCTS = _PRODUCT_WITH_BRAND + "WHERE p.id = ANY($1::int[])"
 _FITMENTS = f"""
@@ -55,8 +67,8 @@ _CUSTOMER = r"""
     WHERE right(regexp_replace(coalesce(phone, ''), '\D', '', 'g'), 10) = $1
     LIMIT 2
 """
-_STOCK = """
-    SELECT s.* FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
+_BRANCH_STOCK = """
+    SELECT s.*, w.* FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
     WHERE s.product_id = ANY($1::int[]) AND w.is_branch
 """
 _BRANCHES = "SELECT * FROM warehouses WHERE is_branch ORDER BY id"
@@ -118,21 +130,29 @@ class ErpReader:
         return same_make or rows
 
     async def search_tires(self, sizes: Sequence[tuple[int, int, int]], brand: str | None,
-                           max_list_price: Decimal | None, limit: int
-                           ) -> list[tuple[Product, Brand]]:
+                           max_list_price: Decimal | None, *, min_available: int,
+                           per_brand: int, limit: int) -> list[tuple[Product, Brand]]:
         if not sizes:
             return []
         widths, aspects, rims = (list(column) for column in zip(*sizes, strict=True))
         rows = await self._pool.fetch(_SEARCH, widths, aspects, rims,
-                                      _key(brand) if brand else None, max_list_price, limit)
+                                      _key(brand) if brand else None, max_list_price,
+                                      min_available, per_brand, limit)
         return [_with_brand(r) for r in rows]
 
     async def products(self, product_ids: Sequence[int]) -> list[tuple[Product, Brand]]:
         rows = await self._pool.fetch(_PRODUCTS, list(product_ids))
         return [_with_brand(r) for r in rows]
 
-    async def stock_levels(self, product_ids: Sequence[int]) -> list[Stock]:
-        return [_row(Stock, r) for r in await self._pool.fetch(_STOCK, list(product_ids))]
+    async def branch_stock(self, product_ids: Sequence[int]) -> list[tuple[Stock, Warehouse]]:
+        branches: dict[int, Warehouse] = {}
+        rows = []
+        for record in await self._pool.fetch(_BRANCH_STOCK, list(product_ids)):
+            stock = _row(Stock, record)
+            if stock.warehouse_id not in branches:
+                branches[stock.warehouse_id] = _row(Warehouse, record)
+            rows.append((stock, branches[stock.warehouse_id]))
+        return rows
 
     async def branches(self) -> list[Warehouse]:
         return [_row(Warehouse, r) for r in await self._pool.fetch(_BRANCHES)]

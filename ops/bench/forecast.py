@@ -11,9 +11,11 @@ MAE_rel is the method's total MAE over seasonal naive's (lower is better); MASE 
 per-series means; bias is total forecast over total demand, minus one.
 
 Throughput: full retrain (classify, backtest every candidate, forecast) of a synthetic daily
-tire catalogue, 2 years per SKU, in a process pool with one worker per core, pool start-up
-included. Peak memory is the sampled RSS of this process plus its children. The cost per
-additional SKU is the slope between two catalogue sizes.
+tire catalogue, 2 years per SKU, in a process pool with one worker per core. The pool's
+start-up is timed separately (a worker keeps its pool); the 2,000-SKU target counts both.
+Peak memory is the sampled RSS of this process plus its children (pool workers and their
+CmdStan processes) during the retrain. The cost per additional SKU is the slope between two
+catalogue sizes.
 
 Accuracy is deterministic and measured once; `runs` repeats the throughput measurement and
 reports medians.
@@ -24,6 +26,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psutil
+from rich.console import Console
 
 from ops.bench.report import median, report
 from ops.erp.generate import WEEKDAY_FACTOR, yearly_factor
@@ -49,7 +54,7 @@ from processors.forecasting.models import METHOD_NAMES, PROPHET
 
 DATA_DIR = Path(os.environ.get("TOPLLANTAS_FORECAST_DATA", "/work/shared/data/forecast"))
 WORKERS = os.cpu_count() or 1
-TARGET_SECONDS_2000 = 300.0
+TARGET_SECONDS = 300.0  # full retrain of 2,000 SKUs
 
 
 @dataclass(frozen=True)
@@ -63,15 +68,21 @@ class Sizes:
 
 FULL = Sizes(carparts=None, m5_origins=3, retail_origins=3, synthetic_accuracy=300,
              throughput=(1000, 2000))
-QUICK = Sizes(carparts=100, m5_origins=1, retail_origins=1, synthetic_accuracy=30,
-              throughput=(40, 80))
+QUICK = Sizes(carparts=60, m5_origins=1, retail_origins=1, synthetic_accuracy=20,
+              throughput=(20, 40))
 
 
 def main(runs: int, quick: bool) -> None:
     sizes = QUICK if quick else FULL
     rows: list[dict[str, Any]] = []
-    meta: dict[str, Any] = {"quick": quick, "runs": runs, "workers": WORKERS}
+    meta: dict[str, Any] = {"quick": quick, "runs": runs, "workers": WORKERS,
+                            "load_average_at_start": os.getloadavg()}
+    began = time.perf_counter()
     with make_pool(WORKERS) as pool:
+        list(pool.map(abs, range(WORKERS * 2)))  # every worker started and warmed up
+        startup = time.perf_counter() - began
+        timings = [_throughput(pool, sizes.throughput) for _ in range(max(1, runs))]
+        meta["throughput"] = {"startup_s": startup, "runs": timings}
         for label, panel, cfg, origins in _accuracy_cases(sizes):
             began = time.perf_counter()
             result = evaluate_panel(panel, cfg, METHOD_NAMES, pool, origins=origins)
@@ -80,11 +91,10 @@ def main(runs: int, quick: bool) -> None:
                            "origins": origins, "horizon": cfg.horizon,
                            "chosen_models": result.chosen_models, "classes": result.classes}
             rows.extend(_accuracy_rows(label, result))
-    timings = [_throughput(sizes.throughput) for _ in range(max(1, runs))]
-    rows.extend(_throughput_rows(timings, sizes.throughput))
-    meta["throughput"] = timings
+    rows.extend(_throughput_rows(startup, timings, sizes.throughput))
     rows.extend(_target_rows(rows, sizes, quick))
-    report("forecast", rows, meta=meta)
+    meta["load_average_at_end"] = os.getloadavg()
+    report("forecast", rows, meta=meta, console=Console(width=max(Console().width, 150)))
 
 
 def synthetic_tire_catalogue(n: int, days: int = 730, seed: int = 11,
@@ -145,76 +155,73 @@ def _accuracy_cases(sizes: Sizes) -> list[tuple[str, Panel, ForecastConfig, int]
 
 
 def _accuracy_rows(label: str, result: AccuracyReport) -> list[dict[str, Any]]:
-    rows = []
-    for m in result.methods:
-        rows.append({
-            "section": "accuracy", "dataset": f"{label} h={result.horizon}", "method": m.method,
-            "series": m.scored, "MASE": m.mase, "RMSSE": m.rmsse, "MAE_rel": m.mae_rel,
-            "bias": m.bias, "cov80": "" if m.coverage is None else m.coverage,
-            "cpu_s": m.seconds,
-        })
-    return rows
+    return [{"dataset": f"{label} h={result.horizon}", "method": m.method, "n": m.scored,
+             "MASE": m.mase, "RMSSE": m.rmsse, "MAE_rel": m.mae_rel, "bias": m.bias,
+             "cov80": "" if m.coverage is None else m.coverage, "cpu_s": m.seconds}
+            for m in result.methods]
 
 
-def _throughput(counts: tuple[int, int]) -> dict[str, Any]:
-    results = {}
+def _throughput(pool: Executor, counts: tuple[int, int]) -> dict[str, Any]:
+    """Retrain each catalogue size on the running pool; peak memory includes the workers."""
+    cfg = ForecastConfig.daily(56)
+    results: dict[str, Any] = {}
     for n in counts:
         catalogue = synthetic_tire_catalogue(n)
-        cfg = ForecastConfig.daily(56)
         with _PeakMemory() as memory:
             began = time.perf_counter()
-            forecasts = forecast_catalogue(catalogue, cfg, workers=WORKERS)
+            forecasts = forecast_catalogue(catalogue, cfg, executor=pool)
             seconds = time.perf_counter() - began
-        prophet = sum(PROPHET in f.model for f in forecasts.values())
-        results[str(n)] = {"seconds": seconds, "peak_mb": memory.peak_mb, "prophet": prophet,
-                           "classes": _count(f.series_class.value for f in forecasts.values())}
+        results[str(n)] = {
+            "seconds": seconds,
+            "peak_mb": memory.peak_mb,
+            "prophet_candidates": sum(PROPHET in f.candidate_mase for f in forecasts.values()),
+            "prophet_chosen": sum(PROPHET in f.model for f in forecasts.values()),
+            "classes": dict(Counter(f.series_class.value
+                                    for f in forecasts.values()).most_common()),
+        }
     return results
 
 
-def _throughput_rows(timings: list[dict[str, Any]], counts: tuple[int, int]
+def _throughput_rows(startup: float, timings: list[dict[str, Any]], counts: tuple[int, int]
                      ) -> list[dict[str, Any]]:
-    small, large = (str(n) for n in counts)
-    seconds = {n: median([t[n]["seconds"] for t in timings]) for n in (small, large)}
-    peak = {n: median([t[n]["peak_mb"] for t in timings]) for n in (small, large)}
-    per_sku = (seconds[large] - seconds[small]) / (counts[1] - counts[0])
-    rows = []
-    for n, count in ((small, counts[0]), (large, counts[1])):
-        last = timings[-1][n]
-        rows.append({
-            "section": "throughput", "dataset": f"synthetic tires {count}x730d",
-            "method": f"full retrain, {WORKERS} workers", "series": count,
-            "wall_s": seconds[n], "peak_MB": peak[n],
-            "note": f"Prophet chosen for {last['prophet']}; classes {last['classes']}",
-        })
-    rows.append({"section": "throughput", "dataset": "synthetic tires",
-                 "method": "cost per additional SKU", "wall_s": per_sku,
-                 "note": f"{per_sku * 1000:.0f} ms wall/SKU ({small}->{large})"})
+    seconds = {n: median([t[str(n)]["seconds"] for t in timings]) for n in counts}
+    peak = {n: median([t[str(n)]["peak_mb"] for t in timings]) for n in counts}
+    per_sku = (seconds[counts[1]] - seconds[counts[0]]) / (counts[1] - counts[0])
+    rows: list[dict[str, Any]] = [{"dataset": "tires daily 730d", "method": "pool start-up",
+                                   "n": WORKERS, "wall_s": startup}]
+    for n in counts:
+        last = timings[-1][str(n)]
+        rows.append({"dataset": "tires daily 730d", "method": "full retrain", "n": n,
+                     "wall_s": seconds[n], "peak_MB": peak[n],
+                     "note": f"Prophet tried {last['prophet_candidates']}, "
+                             f"kept {last['prophet_chosen']}"})
+    rows.append({"dataset": "tires daily 730d", "method": "per extra SKU", "wall_s": per_sku,
+                 "note": f"slope {counts[0]}->{counts[1]}"})
     return rows
 
 
 def _target_rows(rows: list[dict[str, Any]], sizes: Sizes, quick: bool) -> list[dict[str, Any]]:
-    def value(dataset: str, method: str, key: str) -> float:
-        return next(r[key] for r in rows
-                    if r["dataset"].startswith(dataset) and r["method"] == method)
-
-    carparts = {r["method"]: r["MAE_rel"] for r in rows if r["dataset"].startswith("carparts")}
+    carparts = {r["method"]: r["MAE_rel"] for r in rows
+                if r["dataset"].startswith("carparts")}
     choice = carparts.pop(CHOICE)
-    best_single = min(carparts, key=lambda k: carparts[k])
-    m5 = value("m5", CHOICE, "MAE_rel")
-    large = next(r for r in rows if r["section"] == "throughput"
-                 and r.get("series") == sizes.throughput[1])
-    budget = TARGET_SECONDS_2000 * sizes.throughput[1] / 2000
+    best = min(carparts, key=lambda k: carparts[k])
+    m5 = next(r["MAE_rel"] for r in rows
+              if r["dataset"].startswith("m5") and r["method"] == CHOICE)
     checks: list[tuple[str, bool, str]] = [
-        ("carparts: choice MAE <= 0.85 x seasonal naive", choice <= 0.85, f"{choice:.3f}"),
-        ("carparts: choice beats every single method", choice < carparts[best_single],
-         f"{choice:.3f} vs best single {best_single} {carparts[best_single]:.3f}"),
-        ("M5: choice MAE <= 0.85 x seasonal naive", m5 <= 0.85, f"{m5:.3f}"),
-        (f"retrain {sizes.throughput[1]} SKUs <= {budget:.0f} s", large["wall_s"] <= budget,
-         f"{large['wall_s']:.0f} s"),
+        ("carparts MAE_rel <= 0.85", choice <= 0.85, f"{choice:.3f}"),
+        ("carparts beats singles", choice < carparts[best],
+         f"{choice:.3f} < {best} {carparts[best]:.3f}"),
+        ("M5 MAE_rel <= 0.85", m5 <= 0.85, f"{m5:.3f}"),
     ]
-    note = " (quick subset: indicative only)" if quick else ""
-    return [{"section": "target", "method": name, "note": ("PASS " if ok else "FAIL ") + detail
-             + note} for name, ok, detail in checks]
+    if not quick:
+        startup = next(r["wall_s"] for r in rows if r["method"] == "pool start-up")
+        retrain = next(r["wall_s"] for r in rows if r["method"] == "full retrain"
+                       and r["n"] == sizes.throughput[1])
+        total = startup + retrain
+        checks.append((f"{sizes.throughput[1]} SKUs <= {TARGET_SECONDS:.0f} s",
+                       total <= TARGET_SECONDS, f"{total:.0f} s incl. start-up"))
+    return [{"dataset": "TARGET" + (" (quick)" if quick else ""), "method": name,
+             "note": ("PASS " if ok else "FAIL ") + detail} for name, ok, detail in checks]
 
 
 class _PeakMemory:
@@ -250,12 +257,3 @@ def _tree_rss(process: psutil.Process) -> int:
         except psutil.Error:
             continue
     return total
-
-
-def _count(values: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-
-

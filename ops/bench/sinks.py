@@ -1,6 +1,6 @@
 """`topllantas bench sinks`: ERP sink commands/s; webhook ingress req/s and p99 latency.
 
-Starts its own embedded stack (Tansu + PostgreSQL on free ports, in a temporary folder):
+Starts its own embedded stack (`ops.stack.ephemeral`: Tansu + PostgreSQL on free ports):
 - ERP sink: a mixed stream of sales orders (reserving stock) and purchase order drafts applied in
   batches through `ErpSink`, then the same stream redelivered (all duplicates);
 - webhook ingress: the aiohttp app in this process with a real producer and signature checks,
@@ -13,27 +13,24 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 import random
-import shutil
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 from aiohttp import web
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from ops.bench.report import median, percentile, report
 from ops.erp.setup import apply_schema
-from ops.stack.broker import start_broker
-from ops.stack.postgres import init_cluster, start_postgres
-from ops.stack.processes import free_port, stop_pid
+from ops.stack.ephemeral import embedded_stack
+from ops.stack.processes import free_port
+from ops.topics_admin import apply_catalogue
 from schemas.commands import (
     CreatePurchaseOrderDraft,
     CreateSalesOrder,
@@ -42,10 +39,14 @@ from schemas.commands import (
     SalesLine,
 )
 from schemas.settings import Settings
-from schemas.topics import load_catalogue
 from sinks.erp import ErpSink
-from sinks.kafka import aiokafka_producer
-from sources.whatsapp_webhook import HEADER, WEBHOOK_PATH, build_webhook_app, sign
+from sources.whatsapp_webhook import (
+    HEADER,
+    WEBHOOK_PATH,
+    build_webhook_app,
+    sign,
+    webhook_producer,
+)
 
 PRODUCTS, WAREHOUSES, CUSTOMERS = 1000, 4, 500
 BATCH = 500
@@ -68,53 +69,6 @@ INSERT INTO customers (id, name, tier, address, city, state, lat, lon)
     SELECT g, 'Cliente ' || g, 'taller', 'Calle', 'Puebla', 'Puebla', 19, -98
     FROM generate_series(1, {CUSTOMERS}) g ON CONFLICT DO NOTHING;
 """
-
-
-# ---------------------------------------------------------------------------- stack
-class BenchStack:
-    """Broker + PostgreSQL on free ports in a temporary folder, stopped on exit."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="topllantas-bench-"))
-        self.pids: list[int] = []
-
-    def __enter__(self) -> Settings:
-        broker_pid, broker_port = start_broker(0, self.dir / "broker.log")
-        self.pids.append(broker_pid)
-        data = self.dir / "pgdata"
-        init_cluster(data)
-        pg_pid, pg_port = start_postgres(data, 0, self.dir / "postgres.log")
-        self.pids.append(pg_pid)
-        asyncio.run(_create_database(pg_port))
-        erp = f"postgresql://erp@127.0.0.1:{pg_port}/erp"
-        asyncio.run(apply_schema(erp))
-        return Settings(TOPLLANTAS_STATE_DIR=self.dir,
-                        KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{broker_port}",
-                        BROKER_PROFILE="embedded", ERP_DATABASE_URL=erp,
-                        ERP_SINK_DATABASE_URL=f"postgresql://topllantas_sink@127.0.0.1:{pg_port}/erp")
-
-    def __exit__(self, *exc: object) -> None:
-        for pid in reversed(self.pids):
-            stop_pid(pid)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-async def _create_database(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            conn = await asyncpg.connect(host="127.0.0.1", port=port, user="erp",
-                                         database="postgres")
-            break
-        except asyncpg.CannotConnectNowError:  # still starting up
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = 'erp'"):
-            await conn.execute("CREATE DATABASE erp")
-    finally:
-        await conn.close()
 
 
 # ---------------------------------------------------------------------------- ERP sink
@@ -229,7 +183,7 @@ async def _load(url: str, secret: bytes, count: int, concurrency: int,
 
 async def _webhook_run(settings: Settings, count: int, concurrency: int,
                        rate: float | None) -> dict[str, float]:
-    producer = aiokafka_producer(settings)
+    producer = webhook_producer(settings)
     await producer.start()
     runner = web.AppRunner(build_webhook_app(settings, producer), access_log=None)
     await runner.setup()
@@ -257,14 +211,6 @@ async def _webhook_run(settings: Settings, count: int, concurrency: int,
             "p99_ms": percentile(latencies_ms, 99)}
 
 
-def _create_topics(settings: Settings) -> None:
-    catalogue = load_catalogue()
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
-    specs = [catalogue["whatsapp.inbound"], catalogue["whatsapp.status"]]
-    for future in admin.create_topics([NewTopic(s.name, s.partitions) for s in specs]).values():
-        future.result(10)
-
-
 # ---------------------------------------------------------------------------- main
 def main(runs: int, quick: bool) -> None:
     commands = 5_000 if quick else 40_000
@@ -274,14 +220,19 @@ def main(runs: int, quick: bool) -> None:
     erp: list[dict[str, float]] = []
     closed: list[dict[str, float]] = []
     opened: list[dict[str, float]] = []
-    with BenchStack() as settings:
+    load_before = os.getloadavg()[0]
+    with embedded_stack() as stack:
+        settings = stack.settings()
+        asyncio.run(apply_schema(settings.erp_dsn()))
         asyncio.run(_seed(settings))
-        _create_topics(settings)
+        apply_catalogue(settings)
         for run in range(runs):
             erp.append(asyncio.run(_erp_run(settings, commands, seed=run)))
             closed.append(asyncio.run(_webhook_run(settings, requests, concurrency, None)))
             opened.append(asyncio.run(_webhook_run(settings, open_loop, concurrency,
                                                    float(TARGET_REQ_S))))
+
+    load_after = os.getloadavg()[0]
 
     def med(rows: list[dict[str, float]], key: str) -> float:
         return median([r[key] for r in rows])
@@ -304,6 +255,8 @@ def main(runs: int, quick: bool) -> None:
         {"measure": f"webhook p99 ms, open loop at {TARGET_REQ_S} req/s",
          "value": med(opened, "p99_ms"), "target": f"<= {TARGET_P99_MS:.0f}",
          "met": med(opened, "p99_ms") <= TARGET_P99_MS},
+        {"measure": f"1-min load average on {os.cpu_count()} CPUs, start -> end (all processes)",
+         "value": f"{load_before:.1f} -> {load_after:.1f}", "target": "", "met": ""},
     ]
     report("sinks", rows, meta={
         "runs": runs, "quick": quick, "erp_commands_per_run": commands, "batch": BATCH,

@@ -6,7 +6,20 @@ import warnings
 
 import typer
 
-from ops.cli import bench, cdc, demo, dev, erp, forecast, routes, schemas_cmd, topics, worker
+from ops.cli import (
+    bench,
+    cdc,
+    demo,
+    dev,
+    dlq,
+    erp,
+    forecast,
+    routes,
+    schemas_cmd,
+    topics,
+    webhook,
+    worker,
+)
 
 app = typer.Typer(
     help="TopLlantas Stream: ERP change events into Kafka, Faust processors, idempotent sinks.",
@@ -17,12 +30,14 @@ app.add_typer(dev.app, name="dev")
 app.add_typer(erp.app, name="erp")
 app.add_typer(topics.app, name="topics")
 app.add_typer(cdc.app, name="cdc")
+app.add_typer(dlq.app, name="dlq")
 app.add_typer(schemas_cmd.app, name="schemas")
 app.add_typer(bench.app, name="bench")
 app.add_typer(forecast.app, name="forecast")
 app.add_typer(routes.app, name="routes")
 worker.register(app)
 demo.register(app)
+webhook.register(app)
 
 
 

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import secrets
+import signal
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -397,10 +398,13 @@ PAGE = """<!doctype html>
 async def _serve(args: argparse.Namespace) -> None:
     double = WhatsAppDouble.from_settings(Settings(), webhook_url=args.webhook_url,
                                           host=args.host, port=args.port)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with double:
         print(f"WhatsApp double on {double.base_url} (log: {double.base_url}/_double/)",
               flush=True)
-        await asyncio.Event().wait()
+        await stop.wait()
 
 
 def main() -> None:
@@ -411,10 +415,7 @@ def main() -> None:
                         help="our webhook, called back with statuses and customer replies")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    try:
-        asyncio.run(_serve(args))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(_serve(args))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,6 @@ async def reset_data(dsn: str) -> None:
         if tables:
             names = ", ".join(f'public."{t["tablename"]}"' for t in tables)
             await conn.execute(f"TRUNCATE {names} CASCADE")
-        await conn.execute("TRUNCATE topllantas.applied_commands")
+        await conn.execute("TRUNCATE topllantas.applied_commands, topllantas.sent_messages")
     finally:
         await conn.close()

@@ -30,7 +30,6 @@ class Choice:
     """
 
     members: tuple[str, ...]
-    mae: float
     mase: float
     seasonal_naive_mase: float | None
     candidate_mase: dict[str, float]
@@ -63,8 +62,9 @@ def backtest(y: np.ndarray, start: pd.Timestamp, names: Sequence[str],
 
 
 def choose(y: np.ndarray, forecasts: dict[str, list[np.ndarray]], windows: Sequence[Window],
-           cfg: ForecastConfig) -> Choice:
-    """Rank candidates by backtest MAE; combine the best `cfg.top_k` by their median.
+           cfg: ForecastConfig, selectable: Sequence[str]) -> Choice:
+    """Rank the `selectable` candidates by backtest MAE; combine the best `cfg.top_k` by
+    their median. Other backtested models (the seasonal-naive benchmark) are only recorded.
 
     Ties keep the candidates' declared order (the sturdier intermittent methods first).
     """
@@ -73,14 +73,13 @@ def choose(y: np.ndarray, forecasts: dict[str, list[np.ndarray]], windows: Seque
     errors = {name: float(np.mean([mae(a, f) for a, f in zip(actuals, fc, strict=True)]))
               for name, fc in forecasts.items()}
     mases = {name: _mase(actuals, fc, scales) for name, fc in forecasts.items()}
-    ranked = sorted(forecasts, key=lambda name: errors[name])
+    ranked = sorted(selectable, key=lambda name: errors[name])
     members = tuple(ranked[: max(1, cfg.top_k)])
     combined = [np.median(np.stack([forecasts[m][i] for m in members]), axis=0)
                 for i in range(len(windows))]
     residuals = np.concatenate([a - f for a, f in zip(actuals, combined, strict=True)])
     return Choice(
         members=members,
-        mae=float(np.mean([mae(a, f) for a, f in zip(actuals, combined, strict=True)])),
         mase=_mase(actuals, combined, scales),
         seasonal_naive_mase=mases.get(SEASONAL_NAIVE),
         candidate_mase=mases,

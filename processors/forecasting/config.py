@@ -27,7 +27,7 @@ class ForecastConfig:
     step: int = 28
     min_train: int = 28
     min_history: int = 35
-    top_k: int = 5
+    top_k: int = 3
     trim_leading_zeros: bool = False
     use_prophet: bool = True
     prophet_min_history: int = 365

@@ -8,7 +8,7 @@ import pandas as pd
 from processors.forecasting.backtest import backtest, choose, plan_windows
 from processors.forecasting.classify import Classification, SeriesClass, classify
 from processors.forecasting.config import ForecastConfig
-from processors.forecasting.models import candidates_for, predict
+from processors.forecasting.models import SEASONAL_NAIVE, candidates_for, min_length, predict
 from processors.forecasting.prepare import active_history, demand_series, period_start
 from processors.forecasting.result import SeriesForecast
 from processors.forecasting.spread import Spread, from_history, from_residuals
@@ -38,7 +38,9 @@ def forecast_series(key: str, history: pd.Series, cfg: ForecastConfig,
         mean = np.full(cfg.horizon, float(np.mean(y)))
         return _result(key, cfg, dates, mean, from_history(mean, y), MEAN_MODEL, info)
     names = candidates_for(info.series_class, len(y), cfg)
-    choice = choose(y, backtest(y, start, names, windows, cfg), windows, cfg)
+    scored = [*names, SEASONAL_NAIVE] if SEASONAL_NAIVE not in names and \
+        len(y) >= min_length(SEASONAL_NAIVE, cfg) else names
+    choice = choose(y, backtest(y, start, scored, windows, cfg), windows, cfg, names)
     mean = np.median(np.stack([predict(m, y, start, cfg.horizon, cfg) for m in choice.members]),
                      axis=0)
     return _result(key, cfg, dates, mean, from_residuals(mean, choice.residuals), choice.model,

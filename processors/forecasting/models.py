@@ -33,6 +33,8 @@ from processors.forecasting.prophet_model import prophet_forecast
 SEASONAL_NAIVE = "SeasonalNaive"
 PROPHET = "Prophet"
 AUTO_ETS = "AutoETS"
+# Naive and seasonal naive copy single past periods: for intermittent demand that is mostly a
+# zero, not a demand rate, so there they are only the benchmark, never the forecast.
 REGULAR = frozenset({SeriesClass.SMOOTH, SeriesClass.ERRATIC})
 
 
@@ -51,9 +53,9 @@ class Candidate:
 
 
 def _window(cfg: ForecastConfig, fraction: int) -> int:
-    """Moving-average windows: a year, half and a quarter of months; four, two and one weeks
+    """Moving-average windows: a year, half and a quarter of months; eight, four and two weeks
     of days. The short ones follow a level that is drifting (new or obsolescent parts)."""
-    base = cfg.season_length if cfg.season_length >= 12 else 4 * cfg.season_length
+    base = cfg.season_length if cfg.season_length >= 12 else 8 * cfg.season_length
     return max(1, base // fraction)
 
 
@@ -75,9 +77,9 @@ STATS_CANDIDATES: tuple[Candidate, ...] = (
     _window_average(1),
     _window_average(2),
     _window_average(4),
-    Candidate("Naive", lambda c: Naive(), lambda c: 1),
+    Candidate("Naive", lambda c: Naive(), lambda c: 1, REGULAR),
     Candidate(SEASONAL_NAIVE, lambda c: SeasonalNaive(season_length=c.season_length),
-              lambda c: c.season_length),
+              lambda c: c.season_length, REGULAR),
     Candidate("SeasonalES",
               lambda c: SeasonalExponentialSmoothingOptimized(season_length=c.season_length),
               lambda c: 2 * c.season_length),
@@ -91,7 +93,7 @@ METHOD_NAMES: tuple[str, ...] = (*STATS_BY_NAME, PROPHET)
 
 
 def candidates_for(series_class: SeriesClass, length: int, cfg: ForecastConfig) -> list[str]:
-    """Names of the candidates worth backtesting for a history of this class and length."""
+    """Names of the candidates the chooser may pick for a history of this class and length."""
     names = [c.name for c in STATS_CANDIDATES if c.suits(series_class, length, cfg)]
     if cfg.use_prophet and series_class in cfg.prophet_classes and \
             length >= cfg.prophet_min_history:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from processors.forecasting.config import ForecastConfig
 from processors.forecasting.forecast import forecast_series
+from processors.forecasting.prophet_model import quiet_prophet_logs
 from processors.forecasting.result import SeriesForecast
 
 DEFAULT_CHUNK = 8
@@ -106,8 +107,4 @@ def chunks(items: Sequence[T], size: int) -> list[list[T]]:
 
 def _warm_up() -> None:
     """Import Prophet and its Stan backend once per worker, not on the first fit."""
-    import logging
-
-    for name in ("cmdstanpy", "prophet", "prophet.plot"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    import prophet  # noqa: F401
+    quiet_prophet_logs()

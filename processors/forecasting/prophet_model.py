@@ -20,7 +20,7 @@ YEARLY_FOURIER_ORDER = 6
 def prophet_forecast(y: np.ndarray, start: pd.Timestamp, h: int,
                      cfg: ForecastConfig) -> np.ndarray:
     """Prophet mean forecast: weekly season on daily data, yearly once a year is observed."""
-    _quiet()
+    quiet_prophet_logs()
     from prophet import Prophet
 
     dates = pd.date_range(start, periods=len(y) + h, freq=cfg.freq)
@@ -46,6 +46,12 @@ def _holidays(dates: pd.DatetimeIndex, cfg: ForecastConfig) -> pd.DataFrame | No
     return holiday_frame(cfg.holiday_country, dates[0].year, dates[-1].year)
 
 
-def _quiet() -> None:
-    for name in ("cmdstanpy", "prophet", "prophet.plot"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+def quiet_prophet_logs() -> None:
+    """Silence Prophet's per-fit INFO lines and its optional-plotly notice (both libraries set
+    their logger levels when first imported or used, so this runs after that)."""
+    logging.getLogger("prophet.plot").setLevel(logging.CRITICAL)
+    import prophet  # noqa: F401
+    from cmdstanpy.utils import get_logger
+
+    logging.getLogger("prophet").setLevel(logging.ERROR)
+    get_logger().setLevel(logging.ERROR)

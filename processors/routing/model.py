@@ -20,6 +20,13 @@ from processors.routing.reach import reachable_vehicles
 IntArray = npt.NDArray[np.int64]
 
 KG_RESOLUTION = 10  # weights are modelled in tenths of a kilogram
+# Default cost of leaving an order out, the same for every order: this many times the cost of
+# serving the most expensive order alone with its cheapest vehicle (round trip plus fixed cost).
+# Far above any realistic detour, so orders are left out only when they do not fit. It is the
+# same for all orders because OR-Tools' insertion heuristics insert high-penalty orders first
+# (per-order penalties left far more orders out of the first plan), and it is not larger
+# because OR-Tools' guided local search and PyVRP's penalty manager scale to the objective.
+UNASSIGNED_PENALTY_FACTOR = 10
 
 
 def scale_up(value: float, scale: int) -> int:
@@ -60,7 +67,8 @@ class IntVehicle:
 class IntegerModel:
     """Nodes as in the problem (depots first). Per node: service time, tires, tenths of kg,
     window, and the vehicles allowed to serve it (those that could serve it alone); `distance`
-    is the arc cost, `travel` the driving time (without service)."""
+    is the arc cost, `travel` the driving time (without service); `penalty` is the cost of
+    leaving any order out."""
 
     scale: int
     num_depots: int
@@ -137,12 +145,7 @@ def build_model(
     allowed = ((),) * depots + tuple(
         tuple(v for v in vs if vehicles[v].usable) for vs in reach
     )
-    if unassigned_penalty is None:
-        # Larger than the cost of any complete plan: serve as many orders as possible first.
-        arcs = len(problem.stops) + 2 * len(problem.vehicles)
-        penalty = int(arcs * longest) + sum(v.fixed_cost for v in vehicles) + 1
-    else:
-        penalty = round(unassigned_penalty * scale)
+    penalty = _penalty(distance, vehicles, allowed, unassigned_penalty, scale)
     return IntegerModel(
         scale=scale,
         num_depots=depots,
@@ -163,6 +166,26 @@ def build_model(
         uses_kg=uses_kg,
         allowed=allowed,
     )
+
+
+def _penalty(
+    distance: npt.NDArray[np.float64],
+    vehicles: tuple[IntVehicle, ...],
+    allowed: tuple[tuple[int, ...], ...],
+    unassigned_penalty: float | None,
+    scale: int,
+) -> int:
+    if unassigned_penalty is not None:
+        return round(unassigned_penalty * scale)
+    dearest = float(scale)
+    for node, candidates in enumerate(allowed):
+        alone = [
+            distance[vehicles[v].depot_node, node] + distance[node, vehicles[v].depot_node]
+            + vehicles[v].fixed_cost
+            for v in candidates
+        ]
+        dearest = max(dearest, min(alone, default=0.0))
+    return int(UNASSIGNED_PENALTY_FACTOR * dearest)
 
 
 def _unlimited_kg(vehicle: IntVehicle, total_kg: int) -> IntVehicle:

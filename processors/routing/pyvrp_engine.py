@@ -11,9 +11,24 @@ import time
 
 import numpy as np
 import pyvrp
+from pyvrp import PenaltyParams, SolveParams
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from processors.routing.model import EngineRoute, EngineSolution, IntegerModel, IntVehicle
+
+# PyVRP caps its penalty per unit of excess load or time warp at 1e5. With distances scaled by
+# 1000 that is 100 distance units per tire over capacity, less than the prize of an order: the
+# search would then rather overload a truck than leave an order out, and end infeasible. The
+# cap is raised (products stay far below int64 limits); the search starts from PyVRP's default.
+MAX_PENALTY = 1e9
+
+
+class _ScaledPenaltyParams(PenaltyParams):
+    def midpoint_penalties(self, data: pyvrp.ProblemData) -> tuple[list[float], float, float]:
+        return PenaltyParams().midpoint_penalties(data)
+
+
+SOLVE_PARAMS = SolveParams(penalty=_ScaledPenaltyParams(max_penalty=MAX_PENALTY))
 
 
 def pyvrp_supports(model: IntegerModel) -> bool:
@@ -75,7 +90,7 @@ def solve_pyvrp(
     stop: StoppingCriterion = MaxRuntime(remaining)
     if iterations is not None:
         stop = MultipleCriteria([MaxIterations(iterations), MaxRuntime(remaining)])
-    result = pyvrp.solve(data, stop, seed=seed, collect_stats=False)
+    result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=SOLVE_PARAMS)
     seconds = time.monotonic() - started
     stopped_by = (
         "work_limit" if iterations is not None and result.num_iterations >= iterations

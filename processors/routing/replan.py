@@ -16,7 +16,7 @@ import numpy as np
 from processors.routing.model import build_model
 from processors.routing.ortools_engine import solve_ortools
 from processors.routing.plan import RoutePlan
-from processors.routing.planner import MAPPING_RESERVE_S, choose_plan
+from processors.routing.planner import choose_plan, search_seconds
 from processors.routing.problem import RoutingProblem
 from processors.routing.settings import SolverSettings
 
@@ -55,7 +55,7 @@ def replan(
                 warm_start[v].append(node)
     solution = solve_ortools(
         model,
-        time_limit_s=settings.time_limit_s - MAPPING_RESERVE_S - (time.monotonic() - started),
+        time_limit_s=search_seconds(settings.time_limit_s) - (time.monotonic() - started),
         solution_limit=settings.ortools_solution_limit,
         warm_start=warm_start,
         previous_vehicle=owner,

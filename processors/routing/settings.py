@@ -27,8 +27,9 @@ class SolverSettings:
       break (PyVRP has no breaks); "ortools-lci" is OR-Tools started from local
       cheapest insertion, a second opinion when PyVRP cannot run.
     - `scale`: distances and times are multiplied by this before rounding to integers.
-    - `unassigned_penalty`: cost of leaving an order out, in distance units; None means "serve
-      as many orders as possible, then minimise cost".
+    - `unassigned_penalty`: cost of leaving an order out, in distance units; None means ten
+      times the cost of serving the most expensive order alone (so orders are left out only when
+      they do not fit; each one left out is reported with its reason).
     """
 
     time_limit_s: float = 30.0

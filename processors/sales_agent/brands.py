@@ -54,8 +54,3 @@ def find_brand(folded: str) -> str | None:
             if close:
                 return BRAND_ALIASES[close[0]]
     return None
-
-
-def brand_key(name: str) -> str:
-    """Comparison key of a brand name: letters and digits only ("BF Goodrich" = "BFGoodrich")."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())

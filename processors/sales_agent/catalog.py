@@ -33,17 +33,19 @@ class CatalogReader(Protocol):
         ...
 
     async def search_tires(self, sizes: Sequence[tuple[int, int, int]], brand: str | None,
-                           max_list_price: Decimal | None, limit: int
-                           ) -> list[tuple[Product, Brand]]:
-        """Active products of the given (width, aspect, rim) sizes, optionally one brand and a
-        ceiling on the list price."""
+                           max_list_price: Decimal | None, *, min_available: int,
+                           per_brand: int, limit: int) -> list[tuple[Product, Brand]]:
+        """Candidates among active products of the given (width, aspect, rim) sizes, optionally
+        one brand and a ceiling on the list price, with at least `min_available` units free in
+        some branch: per brand the `per_brand` best sellers (ABC class, then price) and the
+        cheapest."""
         ...
 
     async def products(self, product_ids: Sequence[int]) -> list[tuple[Product, Brand]]:
         ...
 
-    async def stock_levels(self, product_ids: Sequence[int]) -> list[Stock]:
-        """Stock rows of the products in branch warehouses."""
+    async def branch_stock(self, product_ids: Sequence[int]) -> list[tuple[Stock, Warehouse]]:
+        """Stock rows of the products in branch warehouses, with their branch."""
         ...
 
     async def branches(self) -> list[Warehouse]:

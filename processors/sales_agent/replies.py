@@ -32,6 +32,9 @@ HOURS = "lunes a sábado de 9:00 a 19:00"
 _ORDER_STATUS = {"cotizacion": "en cotización", "reservado": "apartado",
                  "confirmado": "confirmado", "entregado": "entregado", "cancelado": "cancelado",
                  "devuelto": "devuelto"}
+# Refusals the customer should read about; the others are the model's own mistakes.
+CUSTOMER_FACING = {"customer_unknown", "order_not_found", "insufficient_stock", "no_stock",
+                   "quote_expired"}
 _DELIVERY_STATUS = {"pendiente": "pendiente de programar", "asignada": "programada",
                     "en_ruta": "en camino", "entregada": "entregada",
                     "fallida": "con un intento de entrega fallido"}
@@ -109,7 +112,7 @@ def handoff() -> Reply:
 
 
 # ---------------------------------------------------------------------- from tool results
-def options(result: SearchTiresResult, state: ConversationState) -> Reply:
+def options(result: SearchTiresResult) -> Reply:
     if result.outcome == "vehicle_unknown":
         return Reply(text=f"No tengo registrada la medida de tu {result.vehicle}. ¿Me compartes "
                           f"la medida? Viene en el costado de la llanta, por ejemplo 205/55R16.")
@@ -246,17 +249,17 @@ def render_results(session: TurnSession) -> Reply | None:
         main = refusal("reserve_order", "customer_unknown") if unknown else handoff()
     elif (result := session.last(ReserveOrderResult)) is not None:
         main = reserved(result, state)
-    elif codes := session.errors("reserve_order"):
+    elif codes := _facing(session.errors("reserve_order")):
         main = refusal("reserve_order", codes[-1])
     elif (result := session.last(CreateQuoteResult)) is not None:
         main = quote(result.quote)
     elif (result := session.last(OrderStatusResult)) is not None:
         main = order_status(result)
-    elif codes := session.errors("order_status"):
+    elif codes := _facing(session.errors("order_status")):
         ids = [r.arguments.get("order_id") for r in session.records if r.name == "order_status"]
         main = refusal("order_status", codes[-1], ids[-1] if ids else None)
     elif (result := session.last(SearchTiresResult)) is not None:
-        main = options(result, state)
+        main = options(result)
     elif (result := session.last(PriceResult)) is not None:
         main = price(result)
     elif (result := session.last(StockByBranchResult)) is not None:
@@ -273,6 +276,10 @@ def render_results(session: TurnSession) -> Reply | None:
     if main is None:
         return Reply(text="\n\n".join(extras))
     return Reply(text="\n\n".join([main.text, *extras]), buttons=main.buttons)
+
+
+def _facing(codes: list[str]) -> list[str]:
+    return [code for code in codes if code in CUSTOMER_FACING]
 
 
 def _local_time(moment: datetime) -> time:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -65,10 +65,12 @@ from processors.sales_agent.tool_results import (
 )
 from processors.sales_agent.vehicles import Vehicle
 from schemas.commands import CreateSalesOrder, SalesLine
-from schemas.erp import Brand, Product, Stock
+from schemas.erp import Brand, Product, Stock, Warehouse
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
 
 MAX_OPTIONS = 3
-SEARCH_LIMIT = 120
+SEARCH_LIMIT = 60
 _TIER_RANK = {"premium": 0, "media": 1, "economica": 2}
 
 
@@ -167,7 +169,7 @@ class TurnSession:
     def results(self) -> list[ToolResult]:
         return [r.result for r in self.records if r.result is not None]
 
-    def last(self, kind: type[BaseModel]) -> Any:
+    def last(self, kind: type[ResultT]) -> ResultT | None:
         """The last successful result of one kind in this turn, or None."""
         return next((r for r in reversed(self.results()) if isinstance(r, kind)), None)
 
@@ -200,9 +202,11 @@ class TurnSession:
         if args.max_price_per_tire is not None:
             max_list = args.max_price_per_tire * 100 / (100 - pct)
         rows = await self.reader.search_tires([s.key for s in sizes], args.brand, max_list,
-                                              SEARCH_LIMIT)
+                                              min_available=args.qty, per_brand=2,
+                                              limit=SEARCH_LIMIT)
         options = await self._options(rows, args.qty)
-        self.state = self.state.model_copy(update={"offered": [
+        # New options replace the old ones and any quote: a "sí" now must pick among these.
+        self.state = self.state.model_copy(update={"quote": None, "offered": [
             OfferedOption(number=i, product_id=o.product_id, sku=o.sku, brand=o.brand,
                           model=o.model, tire_size=o.tire_size, warehouse_id=o.warehouse_id)
             for i, o in enumerate(options, start=1)]})
@@ -211,11 +215,9 @@ class TurnSession:
 
     async def _stock_by_branch(self, args: StockByBranchArgs) -> StockByBranchResult:
         product, brand = await self._product(args.product_id)
-        stock = await self.reader.stock_levels([product.id])
-        branches = {w.id: w for w in await self.reader.branches()}
-        rows = [BranchStock(warehouse_id=s.warehouse_id, branch=branches[s.warehouse_id].name,
-                            city=branches[s.warehouse_id].city, available=_available(s))
-                for s in stock if s.warehouse_id in branches]
+        rows = [BranchStock(warehouse_id=w.id, branch=w.name, city=w.city,
+                            available=_available(s))
+                for s, w in await self.reader.branch_stock([product.id])]
         return StockByBranchResult(product_id=product.id, sku=product.sku, brand=brand.name,
                                    model=product.model, tire_size=product.tire_size,
                                    branches=rows, total_available=sum(r.available for r in rows))
@@ -231,11 +233,12 @@ class TurnSession:
 
     async def _create_quote(self, args: CreateQuoteArgs) -> CreateQuoteResult:
         product, brand = await self._product(args.product_id)
-        stock = await self.reader.stock_levels([product.id])
-        branches = {w.id: w for w in await self.reader.branches()}
+        stock = await self.reader.branch_stock([product.id])
+        branches = {w.id: w for _, w in stock}
         if args.warehouse_id is not None and args.warehouse_id not in branches:
-            raise ToolError("unknown_branch", f"warehouse {args.warehouse_id} is not a branch")
-        available = {s.warehouse_id: _available(s) for s in stock if s.warehouse_id in branches}
+            raise ToolError("unknown_branch",
+                            f"warehouse {args.warehouse_id} is not a branch with this product")
+        available = {s.warehouse_id: _available(s) for s, _ in stock}
         warehouse_id = args.warehouse_id or self._branch_for(available, args.qty)
         if warehouse_id is None:
             raise ToolError("no_stock", "no branch has this product in stock")
@@ -270,8 +273,8 @@ class TurnSession:
                                                 "the conversation to a human advisor")
         if quote.valid_until < delivery.local_date(self.now):
             raise ToolError("quote_expired", "the quote expired; create a new one")
-        stock = await self.reader.stock_levels([quote.product_id])
-        available = sum(_available(s) for s in stock if s.warehouse_id == quote.warehouse_id)
+        stock = await self.reader.branch_stock([quote.product_id])
+        available = sum(_available(s) for s, _ in stock if s.warehouse_id == quote.warehouse_id)
         if available < quote.qty:
             raise ToolError("insufficient_stock", f"only {available} available at the branch")
         key = reservation_key(self.state.phone, quote.quote_id)
@@ -345,12 +348,11 @@ class TurnSession:
                        ) -> list[TireOption]:
         if not rows:
             return []
-        stock = await self.reader.stock_levels([p.id for p, _ in rows])
-        branches = {w.id: w for w in await self.reader.branches()}
+        branches: dict[int, Warehouse] = {}
         by_product: dict[int, dict[int, int]] = {}
-        for s in stock:
-            if s.warehouse_id in branches:
-                by_product.setdefault(s.product_id, {})[s.warehouse_id] = _available(s)
+        for s, warehouse in await self.reader.branch_stock([p.id for p, _ in rows]):
+            branches[warehouse.id] = warehouse
+            by_product.setdefault(s.product_id, {})[s.warehouse_id] = _available(s)
         tier = self.state.tier
         candidates = []
         for product, brand in rows:

@@ -126,12 +126,14 @@ class ConversationState(BaseModel):
         turns = [*self.turns, Turn(role=role, text=text, at=at)][-MAX_TURNS:]
         return self.model_copy(update={"turns": turns})
 
-    def received(self, message_id: str, text: str, at: datetime) -> ConversationState:
-        """The state after a customer message arrived (before answering it)."""
+    def received(self, message_id: str, text: str, sent_at: datetime, now: datetime
+                 ) -> ConversationState:
+        """The state after a customer message sent at `sent_at` arrived (before answering it);
+        a handoff older than HANDOFF_HOLD is over and the agent answers again."""
         handled = [*self.handled_message_ids, message_id][-MAX_HANDLED_IDS:]
-        expired = self.handoff and not self.handoff_active(at)
+        expired = self.handoff and not self.handoff_active(now)
         state = self.model_copy(update={
-            "last_inbound_at": at, "handled_message_ids": handled,
+            "last_inbound_at": sent_at, "handled_message_ids": handled,
             **({"handoff": False, "handoff_reason": None, "handoff_at": None} if expired else {}),
         })
-        return state.with_turn("customer", text, at)
+        return state.with_turn("customer", text, sent_at)

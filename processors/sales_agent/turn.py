@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 INTERACTIVE_BODY_MAX = 1024  # WhatsApp limit on the text of a message with buttons
 
-Path = Literal["llm", "deterministic", "template_fallback", "human", "duplicate"]
+TurnPath = Literal["llm", "deterministic", "template_fallback", "human", "duplicate"]
 
 
 class LlmAnswer(BaseModel):
@@ -70,7 +70,7 @@ class TurnOutcome(BaseModel):
     order: CreateSalesOrder | None = None
     handoff: bool = False
     handoff_reason: str | None = None
-    path: Path
+    path: TurnPath
     fallback_reason: str | None = None
     violations: list[Violation] = Field(default_factory=list)
     tool_calls: list[str] = Field(default_factory=list)
@@ -95,7 +95,7 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
     text = inbound.text or inbound.button_title or ""
     understanding = (understand_button(inbound.button_id) if inbound.button_id
                      else understand(text))
-    state = state.received(inbound.message_id, text, inbound.sent_at)
+    state = state.received(inbound.message_id, text, inbound.sent_at, now)
     if state.handoff_active(now):
         return TurnOutcome(state=state, replies=[], handoff=True,
                            handoff_reason=state.handoff_reason, path="human",
@@ -104,7 +104,7 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
     session = _session(state, reader, now, inbound.message_id, understanding)
     await session.identify_customer()
     known = session.state
-    path: Path = "deterministic"
+    path: TurnPath = "deterministic"
     fallback_reason: str | None = None
     answer = LlmAnswer(text=None)
     reply: Reply | None = None
@@ -128,12 +128,12 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
                             "templated answer", inbound.message_id,
                             "; ".join(v.text for v in answer.violations))
                 path, fallback_reason, reply = "template_fallback", "guard", rendered
-    tools_s = 0.0
+    tools_s, dropped = 0.0, []
     if reply is None:
         if session.records or session.state is not known:
             # The LLM's partial work is dropped: the deterministic dialog starts over from the
             # state as it was, so what the customer reads always matches the state kept.
-            tools_s += session.tools_s
+            tools_s, dropped = session.tools_s, [f"{r.name} (dropped)" for r in session.records]
             session = _session(known, reader, now, inbound.message_id, understanding)
         reply = await dialog.respond(session, understanding)
     tools_s += session.tools_s
@@ -153,7 +153,7 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
         state=final, replies=messages, order=session.order, handoff=handoff,
         handoff_reason=final.handoff_reason if handoff else None, path=path,
         fallback_reason=fallback_reason, violations=answer.violations,
-        tool_calls=[r.name for r in session.records], llm_calls=answer.calls,
+        tool_calls=dropped + [r.name for r in session.records], llm_calls=answer.calls,
         llm_s=answer.llm_s, tools_s=tools_s, total_s=perf_counter() - started)
 
 
@@ -174,7 +174,7 @@ def _duplicate(state: ConversationState, inbound: InboundMessage, started: float
                        total_s=perf_counter() - started)
 
 
-def _outbound(inbound: InboundMessage, reply: Reply, now: datetime, path: Path
+def _outbound(inbound: InboundMessage, reply: Reply, now: datetime, path: TurnPath
               ) -> list[OutboundMessage]:
     context = {"conversation": inbound.from_phone, "in_reply_to": inbound.message_id,
                "path": path}

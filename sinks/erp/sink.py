@@ -3,9 +3,11 @@
 One transaction per batch. Consecutive order-creating commands are applied set-based (one
 statement per type) inside a savepoint; when the ERP rejects any of them the savepoint is rolled
 back and the run is applied again one command per savepoint, so a command the ERP rejects
-(constraint, unknown product, invalid data) fails alone and the rest of the batch is applied. Transient failures (connection lost, ERP stopped, serialization failure, deadlock) roll
-the batch back and retry the whole batch, in order, after a capped exponential backoff: order per
-key is kept and nothing is applied twice, because every command writes its ledger row
+(constraint, unknown product, invalid data) fails alone and the rest of the batch is applied.
+
+Transient failures (connection lost, ERP stopped, serialization failure, deadlock) abandon the
+batch's transaction and retry the whole batch, in order, after a capped exponential backoff:
+order per key is kept and nothing is applied twice, because every command writes its ledger row
 (`topllantas.applied_commands`) in the same statement as its ERP rows.
 """
 
@@ -22,14 +24,11 @@ from typing import Any
 
 import asyncpg
 
-from schemas.commands import (
-    CommandResult,
-    ErpCommand,
-)
+from schemas.commands import CommandResult, ErpCommand
 from schemas.settings import Settings
+from sinks.backoff import Backoff
+from sinks.db_errors import describe, is_permanent, is_transient
 from sinks.erp import statements
-from sinks.erp.backoff import Backoff
-from sinks.erp.errors import describe, is_permanent, is_transient
 
 log = logging.getLogger(__name__)
 

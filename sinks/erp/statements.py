@@ -25,7 +25,7 @@ from schemas.commands import (
     CreateSalesOrder,
     UpdateDeliveryEta,
 )
-from sinks.erp.errors import CommandRejected
+from sinks.db_errors import CommandRejected
 
 LEDGER_WITH_NEW_IDS = """
     led AS (
@@ -102,14 +102,14 @@ WITH input AS (
               GROUP BY warehouse_id, product_id) w
         WHERE s.product_id = w.product_id AND s.warehouse_id = w.warehouse_id
         RETURNING s.product_id, s.warehouse_id
+    ),
+    missing AS (
+        SELECT DISTINCT n.idempotency_key
+        FROM new_lines n LEFT JOIN reserved r USING (product_id, warehouse_id)
+        WHERE r.product_id IS NULL
     )
-SELECT led.idempotency_key, led.result, EXISTS (
-        SELECT 1 FROM new_lines n
-        WHERE n.idempotency_key = led.idempotency_key AND NOT EXISTS (
-            SELECT 1 FROM reserved r
-            WHERE r.product_id = n.product_id AND r.warehouse_id = n.warehouse_id)
-    ) AS missing_stock
-FROM led
+SELECT led.idempotency_key, led.result, m.idempotency_key IS NOT NULL AS missing_stock
+FROM led LEFT JOIN missing m USING (idempotency_key)
 """
 
 ASSIGN_DELIVERY_ROUTE = """

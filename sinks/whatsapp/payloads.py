@@ -70,5 +70,5 @@ def free_form_body(msg: OutboundMessage) -> dict[str, Any]:
 
 def fallback_template_body(msg: OutboundMessage) -> dict[str, Any]:
     if msg.template is None:
-        raise InvalidMessage("outside the 24-hour window and no template to fall back on")
+        raise InvalidMessage("no template, needed outside the 24-hour window or without text")
     return template_body(msg.to, msg.template, msg.template_params)

@@ -3,7 +3,7 @@
 Decides free-form vs template from the customer's 24-hour window, falls back to the template when
 Meta answers 131047 (re-engagement), and waits out throughput limits (HTTP 429, 130429, 131056)
 and Meta-side errors (5xx) with a capped backoff instead of dropping the message. Every attempt is
-recorded in the durable ledger first (see `sinks.erp.message_ledger` for the at-most-once rule).
+recorded in the durable ledger first (see `sinks.message_ledger` for the at-most-once rule).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 from schemas.commands import MessageResult, OutboundMessage
 from schemas.settings import Settings
-from sinks.erp.backoff import Backoff
-from sinks.erp.message_ledger import Claim, MessageLedger
+from sinks.backoff import Backoff
+from sinks.message_ledger import Claim, MessageLedger
 from sinks.whatsapp.client import WhatsAppClient
 from sinks.whatsapp.errors import DeliveryUnknown, NotSent, WhatsAppApiError
 from sinks.whatsapp.payloads import InvalidMessage, fallback_template_body, free_form_body
@@ -60,10 +60,13 @@ class WhatsAppSender:
         try:
             in_window = window_open(self._window.last_inbound(msg.to), self._clock())
             use_template = msg.text is None or not in_window
-            body = fallback_template_body(msg) if use_template else free_form_body(msg)
-        except InvalidMessage as exc:
-            return await self._fail(msg, f"invalid message: {exc}", use_template=False)
-        return await self._deliver(msg, body, use_template)
+            try:
+                body = fallback_template_body(msg) if use_template else free_form_body(msg)
+            except InvalidMessage as exc:
+                return await self._fail(msg, f"invalid message: {exc}", use_template=False)
+            return await self._deliver(msg, body, use_template)
+        finally:
+            self._ledger.let_go(msg.idempotency_key)
 
     async def _deliver(self, msg: OutboundMessage, body: dict[str, Any],
                        used_template: bool) -> MessageResult:

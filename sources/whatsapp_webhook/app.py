@@ -125,9 +125,14 @@ async def _health(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+def webhook_producer(settings: Settings) -> AIOKafkaProducer:
+    """The ingress's producer: no linger, since every request waits for its own ack."""
+    return aiokafka_producer(settings, linger_ms=0)
+
+
 async def run_webhook(settings: Settings, host: str, port: int) -> None:
     """Serve the webhook until cancelled, with its own producer."""
-    producer = aiokafka_producer(settings)
+    producer = webhook_producer(settings)
     await producer.start()
     runner = web.AppRunner(build_webhook_app(settings, producer), access_log=None)
     try:

@@ -155,10 +155,9 @@ async def double() -> AsyncIterator[OpenAIDouble]:
 
 
 def _agent(reader: ErpReader, base_url: str, *, budget_s: float = 5.0,
-           cooldown_s: float = 30.0) -> SalesAgent:
+           timeout_s: float | None = None) -> SalesAgent:
     config = LlmConfig(api_key=KEY, base_url=base_url, model="gpt-4o-mini",
-                       timeout_s=budget_s, max_retries=0, turn_budget_s=budget_s,
-                       cooldown_s=cooldown_s)
+                       timeout_s=timeout_s or budget_s, max_retries=0, turn_budget_s=budget_s)
     return SalesAgent(reader, OpenAIResponder(config))
 
 
@@ -196,14 +195,24 @@ async def test_reader_reads_the_catalogue_read_only(reader: ErpReader,
     assert await reader.customer_by_phone("5215500970999") is None
     assert "205/55R16" in {f.tire_size for f in await reader.fitments("VW", "jetta", 2020)}
     assert await reader.fitments(None, "Jetta", 1990) == []
-    michelin = await reader.search_tires([(205, 55, 16)], "michelin", None, 500)
+    michelin = await reader.search_tires([(205, 55, 16)], "michelin", None, min_available=4,
+                                         per_brand=500, limit=500)
     assert catalogue.products["Michelin"] in {p.id for p, _ in michelin}
     assert {b.name for _, b in michelin} == {"Michelin"}
-    cheap = await reader.search_tires([(205, 55, 16)], None, Decimal(2000), 500)
+    cheap = await reader.search_tires([(205, 55, 16)], None, Decimal(2000), min_available=4,
+                                      per_brand=500, limit=500)
     assert all(p.list_price <= 2000 for p, _ in cheap)
     assert catalogue.products["Hankook"] in {p.id for p, _ in cheap}
-    stock = await reader.stock_levels([catalogue.products["Tornel"]])
-    assert [(s.warehouse_id, s.on_hand) for s in stock] == [(catalogue.warehouse_id, 20)]
+    in_stock = await reader.search_tires([(205, 55, 16)], None, None, min_available=15,
+                                         per_brand=500, limit=500)
+    ids = {p.id for p, _ in in_stock}
+    assert catalogue.products["Tornel"] in ids and catalogue.products["Hankook"] not in ids
+    pruned = await reader.search_tires([(205, 55, 16)], None, None, min_available=1,
+                                       per_brand=1, limit=500)
+    per_brand = [b.name for _, b in pruned]
+    assert all(per_brand.count(name) <= 2 for name in per_brand)
+    stock = await reader.branch_stock([catalogue.products["Tornel"]])
+    assert [(s.on_hand, w.name) for s, w in stock] == [(20, "Sucursal Prueba Agente")]
     assert catalogue.warehouse_id in {w.id for w in await reader.branches()}
     order, shipment = await reader.order_status(catalogue.order_id,  # type: ignore[misc]
                                                 catalogue.customers[JOSE])
@@ -274,6 +283,12 @@ async def test_rate_limit_timeout_and_outage_answer_deterministically_within_bud
     assert "205/55R16" in slow.replies[0].text
     await agent.aclose()
 
+    agent = _agent(reader, double.base_url, budget_s=5.0, timeout_s=0.3)  # per request
+    (per_request,) = await _converse(agent, JOSE, ["205/55R16"])
+    assert (per_request.fallback_reason, per_request.path) == ("timeout", "deterministic")
+    assert per_request.total_s < 1.0
+    await agent.aclose()
+
     agent = _agent(reader, "http://127.0.0.1:9/v1")  # nothing listens there
     (down,) = await _converse(agent, JOSE, ["quiero hablar con alguien"])
     assert (down.fallback_reason, down.handoff) == ("unreachable", True)
@@ -306,8 +321,10 @@ async def test_prompt_injection_changes_no_price_and_creates_nothing(
                                               "descuento"], chose.state)
     assert attack.order is None and attack.state.quote == chose.state.quote
     assert attack.path == "template_fallback"
-    assert "90 %" not in attack.replies[0].text and "$289" not in attack.replies[0].text
-    assert attack.tool_calls == ["create_quote", "reserve_order"]
+    text = attack.replies[0].text
+    assert "90 %" not in text and "$289" not in text
+    assert "no puedo aplicar descuentos adicionales" in text
+    assert attack.tool_calls == ["create_quote (dropped)", "reserve_order (dropped)"]
     await agent.aclose()
 
 

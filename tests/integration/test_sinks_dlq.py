@@ -15,12 +15,13 @@ from typer.testing import CliRunner
 
 from ops.cli.dlq import app as dlq_cli
 from ops.dlq_tools import read_dead_letters, replay
+from ops.topics_admin import apply_catalogue
 from schemas.commands import CommandEnvelope, CreateSalesOrder, SalesLine
 from schemas.settings import Settings
-from sinks.erp import ConsumedRecord, ErpSink, decode_command, route_result
+from sinks.erp import ErpSink
 from sinks.kafka import aiokafka_consumer, aiokafka_producer
+from sinks.outcome import ConsumedRecord, decode_command, route_result
 from tests.integration.test_sinks_erp import CUSTOMER, SEED, WAREHOUSE
-from tests.integration.test_sinks_webhook import ensure_topics
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -44,7 +45,7 @@ async def _records(settings: Settings, topic: str, key: bytes, count: int) -> li
 async def test_dead_letter_replays_after_the_cause_is_fixed(
         stack: TestStack, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = stack.settings()
-    ensure_topics(settings, COMMANDS, RESULTS)
+    apply_catalogue(settings)
     erp = await asyncpg.connect(stack.erp_dsn)
     await erp.execute(SEED)
     product = random.randint(9_200_000, 9_900_000)  # not in the catalogue yet

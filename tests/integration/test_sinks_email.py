@@ -14,9 +14,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ops.stack.processes import free_port
 from schemas.commands import OutboundMessage
+from sinks.backoff import Backoff
 from sinks.email import EmailSender
-from sinks.erp import Backoff
-from sinks.erp.message_ledger import MessageLedger
+from sinks.message_ledger import MessageLedger
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration

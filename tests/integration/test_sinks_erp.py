@@ -23,7 +23,8 @@ from schemas.commands import (
     SalesLine,
     UpdateDeliveryEta,
 )
-from sinks.erp import Backoff, ErpSink
+from sinks.backoff import Backoff
+from sinks.erp import ErpSink
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration

@@ -12,15 +12,21 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from ops.doubles.whatsapp_double import WhatsAppDouble
 from ops.stack.processes import free_port
+from ops.topics_admin import apply_catalogue
 from schemas.settings import Settings
-from schemas.topics import load_catalogue
 from schemas.whatsapp import InboundMessage, StatusUpdate
-from sinks.kafka import aiokafka_consumer, aiokafka_producer
-from sources.whatsapp_webhook import HEADER, WEBHOOK_PATH, build_webhook_app, sign
+from sinks.kafka import aiokafka_consumer
+from sources.whatsapp_webhook import (
+    HEADER,
+    WEBHOOK_PATH,
+    build_webhook_app,
+    run_webhook,
+    sign,
+    webhook_producer,
+)
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -36,22 +42,11 @@ class Ingress:
     producer: AIOKafkaProducer
 
 
-def ensure_topics(settings: Settings, *names: str) -> None:
-    catalogue = load_catalogue()
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
-    wanted = [NewTopic(n, catalogue[n].partitions) for n in names]
-    wanted += [NewTopic(n + ".dlq", catalogue[n].partitions) for n in names if catalogue[n].dlq]
-    existing = admin.list_topics(timeout=10).topics
-    futures = admin.create_topics([t for t in wanted if t.topic not in existing])
-    for future in futures.values():
-        future.result(10)
-
-
 @pytest.fixture(scope="module")
 async def ingress(stack: TestStack) -> AsyncIterator[Ingress]:
     settings = stack.settings(WHATSAPP_APP_SECRET=SECRET, WHATSAPP_WEBHOOK_VERIFY_TOKEN=VERIFY)
-    ensure_topics(settings, INBOUND, STATUS)
-    producer = aiokafka_producer(settings)
+    apply_catalogue(settings)
+    producer = webhook_producer(settings)
     await producer.start()
     runner = web.AppRunner(build_webhook_app(settings, producer))
     await runner.setup()
@@ -110,6 +105,26 @@ async def test_verification_handshake(ingress: Ingress) -> None:
             assert (resp.status, await resp.text()) == (200, "1158201444")
         async with session.get(ingress.url, params={**ok, "hub.verify_token": "nope"}) as resp:
             assert resp.status == 403
+
+
+async def test_run_webhook_serves_until_cancelled(ingress: Ingress) -> None:
+    port = free_port()
+    serving = asyncio.create_task(run_webhook(ingress.settings, "127.0.0.1", port))
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "42"}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            try:
+                async with session.get(f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+                                       params=params) as resp:
+                    assert await resp.text() == "42"
+                    break
+            except aiohttp.ClientConnectorError:
+                await asyncio.sleep(0.05)
+        else:
+            pytest.fail("run_webhook did not start listening")
+    serving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await serving
 
 
 async def test_bad_requests_are_refused_and_nothing_reaches_the_topics(ingress: Ingress) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from ops.doubles.whatsapp_double import WhatsAppDouble
+from ops.stack.processes import free_port
 from schemas.commands import Button, OutboundMessage
-from sinks.erp import Backoff
-from sinks.erp.message_ledger import MessageLedger
+from sinks.backoff import Backoff
+from sinks.message_ledger import MessageLedger
 from sinks.whatsapp import MappingCustomerWindow, WhatsAppClient, WhatsAppSender
 from tests.stack_fixture import TestStack
 
@@ -41,8 +45,6 @@ def window() -> MappingCustomerWindow:
 
 def _sender(double: WhatsAppDouble, ledger: MessageLedger,
             window: MappingCustomerWindow) -> WhatsAppSender:
-    from pydantic import SecretStr
-
     client = WhatsAppClient(double.base_url, "v21.0", PHONE_ID, SecretStr(TOKEN))
     return WhatsAppSender(client, ledger, window, backoff=FAST)
 
@@ -100,6 +102,23 @@ async def test_throttling_and_server_errors_delay_but_never_drop(
     assert bodies == ["Mensaje 0", "Mensaje 1", "Mensaje 2"]
 
 
+async def test_api_unreachable_for_a_while_then_back(
+        ledger: MessageLedger, window: MappingCustomerWindow) -> None:
+    phone = _phone()
+    window.record_inbound(phone, datetime.now(UTC))
+    port = free_port()
+    first = WhatsAppDouble(access_token=TOKEN, phone_number_id=PHONE_ID, port=port)
+    sender = _sender(first, ledger, window)  # nothing listens on the port yet
+    sending = asyncio.create_task(sender.send(_message(phone)))
+    await asyncio.sleep(0.5)
+    assert not sending.done()
+    async with WhatsAppDouble(access_token=TOKEN, phone_number_id=PHONE_ID, port=port) as late:
+        late.open_window(phone)
+        result = await asyncio.wait_for(sending, 10)
+        assert result.status == "sent" and len(late.messages) == 1
+    await sender.close()
+
+
 async def test_reengagement_error_resends_as_template(
         double: WhatsAppDouble, ledger: MessageLedger, window: MappingCustomerWindow) -> None:
     phone = _phone()
@@ -154,6 +173,32 @@ async def test_crash_during_the_call_is_not_resent_but_before_it_is(
     assert again.status == "duplicate"
     assert resumed.status == "sent"
     assert [m["body"]["text"]["body"] for m in double.messages] == ["reclamado"]
+
+
+async def test_cancelled_while_waiting_is_resumed_by_the_redelivery(
+        double: WhatsAppDouble, ledger: MessageLedger, window: MappingCustomerWindow,
+        stack: TestStack) -> None:
+    phone = _phone()
+    window.record_inbound(phone, datetime.now(UTC))
+    double.open_window(phone)
+    double.fail_next(3, "500")
+    client = WhatsAppClient(double.base_url, "v21.0", PHONE_ID, SecretStr(TOKEN))
+    patient = WhatsAppSender(client, ledger, window, backoff=Backoff(base_s=5.0, jitter=0.0))
+    msg = _message(phone)
+    waiting = asyncio.create_task(patient.send(msg))  # first attempt fails, then waits 5 s
+    erp = await asyncpg.connect(stack.erp_dsn)
+    status = "SELECT status FROM topllantas.sent_messages WHERE idempotency_key = $1"
+    while double.requests < 1 or await erp.fetchval(status, msg.idempotency_key) != "claimed":
+        await asyncio.sleep(0.01)  # until the 500 came back and the claim is held again
+    await erp.close()
+    waiting.cancel()  # e.g. a rebalance took the partition away
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    sender = _sender(double, ledger, window)
+    assert (await sender.send(msg)).status == "sent"  # same process: no lease to wait out
+    await sender.close()
+    await patient.close()
+    assert len(double.messages) == 1
 
 
 async def test_the_token_is_never_logged(double: WhatsAppDouble, ledger: MessageLedger,

@@ -90,19 +90,22 @@ class MemoryCatalog:
                 and (year is None or f.year_from <= year <= f.year_to)]
 
     async def search_tires(self, sizes: Sequence[tuple[int, int, int]], brand: str | None,
-                           max_list_price: Decimal | None, limit: int
-                           ) -> list[tuple[Product, Brand]]:
+                           max_list_price: Decimal | None, *, min_available: int,
+                           per_brand: int, limit: int) -> list[tuple[Product, Brand]]:
         return [(p, BRANDS[p.brand_id]) for p in self.rows_products.values()
                 if (p.width, p.aspect_ratio, p.rim) in sizes
                 and brand in (None, BRANDS[p.brand_id].name)
-                and (max_list_price is None or p.list_price <= max_list_price)][:limit]
+                and (max_list_price is None or p.list_price <= max_list_price)
+                and max(n for (pid, _), n in self.rows_stock.items() if pid == p.id)
+                >= min_available][:limit]
 
     async def products(self, product_ids: Sequence[int]) -> list[tuple[Product, Brand]]:
         return [(self.rows_products[i], BRANDS[self.rows_products[i].brand_id]) for i in product_ids
                 if i in self.rows_products]
 
-    async def stock_levels(self, product_ids: Sequence[int]) -> list[Stock]:
-        return [Stock(product_id=p, warehouse_id=w, on_hand=n)
+    async def branch_stock(self, product_ids: Sequence[int]) -> list[tuple[Stock, Warehouse]]:
+        branches = {w.id: w for w in self.rows_warehouses}
+        return [(Stock(product_id=p, warehouse_id=w, on_hand=n), branches[w])
                 for (p, w), n in self.rows_stock.items() if p in product_ids]
 
     async def branches(self) -> list[Warehouse]:
@@ -161,11 +164,35 @@ async def test_seed_conversation_reserves_once() -> None:
     assert yes.order.idempotency_key == f"wa-order:{JOSE}:{quote.quote_id}"
     assert "¡Listo, José!" in yes.replies[0].text and "$11,556" in yes.replies[0].text
 
+    stored = ConversationState.model_validate_json(yes.state.model_dump_json())
+    assert stored == yes.state and stored.quote.reserved  # type: ignore[union-attr]
+
     again = await _say(catalog, yes.state, JOSE, "sí")
     assert again.order is None and "ya está apartado" in again.replies[0].text
     button = await run_turn(again.state, _inbound(JOSE, button=f"confirm:{quote.quote_id}"),
                             catalog, now=NOW)
     assert button.order is None
+
+
+async def test_whatsapp_window_and_handoff_hold_follow_the_clock() -> None:
+    outcome = await _say(MemoryCatalog(), None, STRANGER, "quiero hablar con alguien")
+    state = outcome.state
+    assert state.last_inbound_at == NOW and state.in_whatsapp_window(NOW + timedelta(hours=23))
+    assert not state.in_whatsapp_window(NOW + timedelta(hours=25))
+    assert state.handoff_active(NOW + timedelta(hours=7))
+    later = await run_turn(state, _inbound(STRANGER, "hola"), MemoryCatalog(),
+                           now=NOW + timedelta(hours=9))
+    assert later.path == "deterministic" and not later.handoff and later.replies
+    assert not later.state.handoff
+
+
+async def test_a_new_search_drops_the_old_quote() -> None:
+    catalog = MemoryCatalog()
+    state = (await _say(catalog, None, JOSE, "205/55R16")).state
+    state = (await _say(catalog, state, JOSE, "la primera")).state
+    state = (await _say(catalog, state, JOSE, "mejor en 195/65R15 2 llantas")).state
+    yes = await _say(catalog, state, JOSE, "sí")
+    assert yes.order is None and "¿Cuál opción te interesa?" in yes.replies[0].text
 
 
 async def test_redelivered_message_reemits_the_same_outputs() -> None:

@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 import asyncpg
 
 from schemas.settings import Settings
-from sinks.erp.backoff import Backoff
-from sinks.erp.errors import describe, is_transient
+from sinks.backoff import Backoff
+from sinks.db_errors import describe, is_transient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -109,6 +109,7 @@ class MessageLedger:
         self._timeout_s = statement_timeout_s
         self._poll_s = poll_s
         self._pool: asyncpg.Pool | None = None
+        self._working: set[str] = set()  # keys a coroutine of this process is sending now
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> MessageLedger:
@@ -137,11 +138,17 @@ class MessageLedger:
         """Take the key for sending, or report how it was settled.
 
         While another live worker holds the key (claimed or sending within its lease), wait:
-        its outcome decides ours.
+        its outcome decides ours. A claim of this process that no coroutine works on any more
+        (cancelled before the call) is taken back at once. Pair every acquired claim with
+        `let_go`.
         """
         while True:
+            if key in self._working:
+                await asyncio.sleep(self._poll_s)
+                continue
             if await self._call(lambda c: c.fetchval(CLAIM, key, channel, recipient, self.owner,
                                                      self.lease_s)):
+                self._working.add(key)
                 return Claim(acquired=True)
             expired = await self._call(lambda c: c.fetchval(EXPIRE_IN_FLIGHT, key, self.lease_s))
             row = await self._call(lambda c: c.fetchrow(STATE, key))
@@ -151,6 +158,11 @@ class MessageLedger:
                              used_template=row["used_template"], error=row["error"],
                              newly_unknown=bool(expired))
             await asyncio.sleep(self._poll_s)
+
+    def let_go(self, key: str) -> None:
+        """This process stops working on `key` (settled, or the coroutine was cancelled); the
+        row keeps the state it reached."""
+        self._working.discard(key)
 
     async def mark_sending(self, key: str) -> None:
         """Right before the provider call: from now on a crash leaves the outcome unknown."""

@@ -1,0 +1,1 @@
+"""Scheduled business reports (HTML e-mail with inline charts)."""

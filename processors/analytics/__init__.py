@@ -1,0 +1,1 @@
+"""Pure logic of the enriched topics and the status dashboard: joins, versions, counters."""

@@ -1,0 +1,231 @@
+"""Daily demand per product × warehouse from sales order changes (pure).
+
+Sales order headers (`sales_orders`: warehouse, status, created_at) and their lines
+(`sales_order_lines`: product, qty) are keyed by different ids, so the stream glue re-keys both by
+order id and keeps one `SalesOrderState` per order. `apply_sales_change` turns each change into
+the absolute contribution of every line it touches (`LineDemand`): line id, product × warehouse,
+the order's local date in America/Mexico_City, and the quantity; a line of an order that is not
+demand (quote, cancelled, returned, deleted) contributes 0, and so does a line that moved to
+another product or warehouse, for the place it left.
+
+`DemandHistory` keeps, per product × warehouse, each line's contribution for the last
+`RETENTION_DAYS` days. A contribution overwrites the line's previous one, so a redelivered or
+replayed change changes nothing and a cancellation takes its line back out. `DailyDemand` is the
+daily totals that history publishes; `demand_stats` turns them into the policy's `DemandStats`
+for the trailing window ending on a given day (zeros for days without sales).
+
+Correct under duplicates and reordering of an order's header and lines: lines that arrive before
+their header are kept and reported once the header is known. Orders older than the retention
+window when a change of theirs arrives (the tail of a snapshot of years of sales) are only
+remembered as expired, so the state stays bounded; their lines are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from processors.inventory.policy import DemandStats, trailing_demand_stats
+
+MEXICO_CITY = ZoneInfo("America/Mexico_City")
+DEMAND_STATUSES = frozenset({"reservado", "confirmado", "entregado"})
+"""Order statuses whose lines are demand; quotes, cancelled and returned orders are not."""
+RETENTION_DAYS = 120
+TRAILING_WINDOW_DAYS = 90
+
+
+class LineDemand(BaseModel):
+    """The absolute contribution of one sales order line to its product × warehouse
+    (`demand.line_contributions`, keyed like the stock key)."""
+
+    line_id: int
+    order_id: int
+    product_id: int
+    warehouse_id: int
+    day: date
+    qty: int
+    at_ms: int
+    snapshot: bool = False
+
+
+class DailyDemand(BaseModel):
+    """Units sold per local day over the last `RETENTION_DAYS` days of one product × warehouse
+    (`demand.daily`, keyed like the stock key). Days without sales are absent.
+
+    `as_of_ms` is the commit time of the newest change applied; `snapshot` is True when the
+    change that produced this record came from a CDC snapshot.
+    """
+
+    product_id: int
+    warehouse_id: int
+    days: dict[date, int]
+    as_of_ms: int
+    snapshot: bool = False
+
+
+def local_day(at: datetime | str) -> date:
+    """The calendar day in Mexico City of an instant (ISO-8601 strings are accepted; naive
+    values are UTC, as the CDC sends them)."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(MEXICO_CITY).date()
+
+
+def day_of_ms(at_ms: int) -> date:
+    return local_day(datetime.fromtimestamp(at_ms / 1000, UTC))
+
+
+# --------------------------------------------------------------------------- orders
+
+
+@dataclass
+class SalesOrderState:
+    """One sales order: its header and lines as last seen (keyed by order id)."""
+
+    header: dict[str, Any] | None = None
+    lines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expired: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.expired:
+            return {"x": 1}
+        return {"h": self.header, "l": self.lines}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> SalesOrderState:
+        if not d:
+            return cls()
+        if d.get("x"):
+            return cls(expired=True)
+        return cls(d["h"], dict(d["l"]))
+
+
+def _target(line: Mapping[str, Any], header: Mapping[str, Any]) -> tuple[int, int]:
+    return int(line["product_id"]), int(header["warehouse_id"])
+
+
+def _contribution(line_id: str, line: Mapping[str, Any], header: Mapping[str, Any], *,
+                  at_ms: int, snapshot: bool, qty: int | None = None) -> LineDemand:
+    product_id, warehouse_id = _target(line, header)
+    if qty is None:
+        qty = int(line["qty"]) if header.get("status") in DEMAND_STATUSES else 0
+    return LineDemand(line_id=int(line_id), order_id=int(header["id"]), product_id=product_id,
+                      warehouse_id=warehouse_id, day=local_day(header["created_at"]), qty=qty,
+                      at_ms=at_ms, snapshot=snapshot)
+
+
+def apply_sales_change(state: SalesOrderState, table: str, op: str, row: Mapping[str, Any], *,
+                       at_ms: int, snapshot: bool = False,
+                       retention_days: int = RETENTION_DAYS) -> list[LineDemand]:
+    """Apply a sales order header/line change; returns the touched lines' absolute
+    contributions (a 0 for the product × warehouse a line left). `at_ms` is the change's commit
+    time: an order created more than `retention_days` before it is expired."""
+    if table not in ("sales_orders", "sales_order_lines"):
+        raise ValueError(f"not a sales order table: {table}")
+    if state.expired:
+        return []
+    old_header = state.header
+    if table == "sales_orders":
+        if op != "d" and local_day(row["created_at"]) < (
+                day_of_ms(at_ms) - timedelta(days=retention_days)):
+            state.header, state.lines, state.expired = None, {}, True
+            return []
+        state.header = None if op == "d" else dict(row)
+        touched = {line_id: (line, line) for line_id, line in state.lines.items()}
+    else:
+        line_id = str(row["id"])
+        old_line = state.lines.get(line_id) or (dict(row) if op == "d" else None)
+        if op == "d":
+            state.lines.pop(line_id, None)
+            new_line = None
+        else:
+            new_line = state.lines[line_id] = dict(row)
+        touched = {line_id: (old_line, new_line)}
+    out: list[LineDemand] = []
+    for line_id, (before, after) in touched.items():
+        gone = None
+        if before is not None and old_header is not None:
+            gone = _target(before, old_header)
+        if after is not None and state.header is not None:
+            now = _contribution(line_id, after, state.header, at_ms=at_ms, snapshot=snapshot)
+            out.append(now)
+            if gone == (now.product_id, now.warehouse_id):
+                gone = None
+        if gone is not None:
+            assert before is not None and old_header is not None
+            out.append(_contribution(line_id, before, old_header, at_ms=at_ms,
+                                     snapshot=snapshot, qty=0))
+    return out
+
+
+# --------------------------------------------------------------------------- daily history
+
+
+@dataclass
+class DemandHistory:
+    """Each line's contribution (local day ordinal, qty) of one product × warehouse."""
+
+    product_id: int
+    warehouse_id: int
+    lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    as_of_ms: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"p": self.product_id, "w": self.warehouse_id,
+                "l": {k: list(v) for k, v in self.lines.items()}, "t": self.as_of_ms}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DemandHistory:
+        return cls(d["p"], d["w"], {k: (int(v[0]), int(v[1])) for k, v in d["l"].items()},
+                   int(d["t"]))
+
+    def daily_totals(self) -> dict[date, int]:
+        totals: dict[int, int] = {}
+        for ordinal, qty in self.lines.values():
+            totals[ordinal] = totals.get(ordinal, 0) + qty
+        return {date.fromordinal(o): q for o, q in sorted(totals.items()) if q}
+
+    def daily(self, snapshot: bool = False) -> DailyDemand:
+        return DailyDemand(product_id=self.product_id, warehouse_id=self.warehouse_id,
+                           days=self.daily_totals(), as_of_ms=self.as_of_ms, snapshot=snapshot)
+
+
+def apply_line_demand(history: DemandHistory, line: LineDemand,
+                      retention_days: int = RETENTION_DAYS) -> bool:
+    """Overwrite one line's contribution and drop days older than the retention window (counted
+    back from the newest commit time seen); True when the daily totals may have changed."""
+    if (line.product_id, line.warehouse_id) != (history.product_id, history.warehouse_id):
+        raise ValueError(f"line {line.line_id} is for {line.product_id}:{line.warehouse_id}, "
+                         f"not {history.product_id}:{history.warehouse_id}")
+    history.as_of_ms = max(history.as_of_ms, line.at_ms)
+    oldest = (day_of_ms(history.as_of_ms) - timedelta(days=retention_days)).toordinal()
+    key = str(line.line_id)
+    before = history.lines.get(key)
+    entry = (line.day.toordinal(), line.qty)
+    if line.qty != 0 and entry[0] > oldest:
+        history.lines[key] = entry
+    else:
+        history.lines.pop(key, None)
+    expired = [k for k, (ordinal, _) in history.lines.items() if ordinal <= oldest]
+    for k in expired:
+        del history.lines[k]
+    return history.lines.get(key) != before or bool(expired)
+
+
+def daily_series(days: Mapping[date, int], end: date, length: int) -> list[int]:
+    """One value per calendar day for the `length` days ending on `end`, oldest first."""
+    start = end - timedelta(days=length - 1)
+    return [days.get(start + timedelta(days=i), 0) for i in range(length)]
+
+
+def demand_stats(days: Mapping[date, int], today: date,
+                 window: int = TRAILING_WINDOW_DAYS) -> DemandStats:
+    """Trailing daily demand statistics of the `window` days ending on `today`."""
+    return trailing_demand_stats(daily_series(days, today, window), window)

@@ -1,0 +1,464 @@
+"""Enriched topics for analysts: sales lines, end-of-day inventory, alerts and deliveries.
+
+erp.public.{products,brands,categories,customers,warehouses} ─> route_dimensions ─┐
+lines waiting for a dimension (from enrich_sales) ──────────────────────────────┴─>
+  analytics.dimension_events (key kind:id) ─> maintain_dimensions:
+      table analytics_dimension_versions (the owner's history) ─> GlobalTable analytics_dimensions
+      table analytics_waiting (lines per missing dimension) ─> "retry" to analytics.order_events
+erp.public.{sales_orders,sales_order_lines} ─> route_orders ─> analytics.order_events (by order)
+analytics.order_events ─> enrich_sales (table analytics_orders) ─> analytics.sales_enriched
+inventory.position + analytics.inventory_snapshot_requests ─> daily_inventory
+    (table analytics_positions) ─> analytics.inventory_daily   (23:59 Mexico City, on demand)
+alerts.stock ─> enrich_alerts (table analytics_alert_levels) ─> analytics.alerts
+erp.public.deliveries ─> track_deliveries ─> analytics.deliveries
+whatsapp.inbound, messages.status, erp.commands.results ─> count_business (counters only)
+
+Every agent also keeps the dashboard's counters (table `analytics_counters`, one record per
+domain × period × source partition, see processors.analytics.counters); streams.dashboard
+publishes them to all workers. The join rule is in schemas/analytics.py and docs/analytics.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from time import perf_counter, time
+from typing import Any
+
+import faust
+import orjson
+from faust.types import TP
+from pydantic import ValidationError
+
+from processors.analytics.alerts import enrich_alert, open_level_changes
+from processors.analytics.calendar import MX, local_day, utc_hour
+from processors.analytics.counters import Bucket, bump, counter_key, partition_owner
+from processors.analytics.deliveries import delivery_stop, outcome
+from processors.analytics.dimensions import (
+    KIND_OF_TABLE,
+    Version,
+    add_version,
+    as_of,
+    version_of,
+)
+from processors.analytics.inventory_daily import daily_key, daily_row
+from processors.analytics.orders import (
+    LINE_COLUMNS,
+    ORDER_COLUMNS,
+    OrderState,
+    apply_line,
+    apply_order,
+    new_state,
+    settled,
+)
+from processors.analytics.sales import MissingDimension, contribution, enrich_line
+from processors.change_events import BadEvent, Change, decode_change
+from schemas.alerts import StockAlert
+from schemas.analytics import SnapshotRequest
+from schemas.commands import CommandResult, MessageResult
+from schemas.events import InventoryPosition
+from schemas.whatsapp import InboundMessage
+from streams import metrics
+from streams.app import app, catalogue
+from streams.dead_letters import dead_letter
+from streams.topics import raw_topic
+
+log = logging.getLogger("topllantas.analytics")
+LATEST = 2**62  # an LSN after every change: "the latest version"
+
+ORDER_EVENTS = "analytics.order_events"
+DIMENSION_EVENTS = "analytics.dimension_events"
+SNAPSHOT_REQUESTS = "analytics.inventory_snapshot_requests"
+DIMENSION_TABLES = {catalogue.cdc_topic(t).name: t for t in KIND_OF_TABLE}
+ORDER_TABLES = {catalogue.cdc_topic(t).name: t for t in ("sales_orders", "sales_order_lines")}
+DELIVERIES = catalogue.cdc_topic("deliveries").name
+BUSINESS = ("whatsapp.inbound", "messages.status", "erp.commands.results")
+COUNTER_PARTITIONS = catalogue[ORDER_EVENTS].partitions
+
+
+def _raw_source(*names: str) -> faust.TopicT:
+    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
+                     value_serializer="raw")
+
+
+dimension_events = raw_topic(DIMENSION_EVENTS)
+order_events = raw_topic(ORDER_EVENTS)
+snapshot_requests = raw_topic(SNAPSHOT_REQUESTS)
+sales_enriched = raw_topic("analytics.sales_enriched")
+inventory_daily = raw_topic("analytics.inventory_daily")
+alerts_enriched = raw_topic("analytics.alerts")
+deliveries_out = raw_topic("analytics.deliveries")
+
+dimension_versions = app.Table("analytics_dimension_versions", default=None,
+                               partitions=catalogue[DIMENSION_EVENTS].partitions)
+# Every worker's copy of every dimension, for the joins. partitions=1 + recovery_buffer_size=1:
+# Faust's advice against global-table recovery loops; use_partitioner: written from any partition.
+dimensions = app.GlobalTable("analytics_dimensions", default=None, partitions=1,
+                             recovery_buffer_size=1, use_partitioner=True)
+waiting = app.Table("analytics_waiting", default=None,
+                    partitions=catalogue[DIMENSION_EVENTS].partitions)
+orders = app.Table("analytics_orders", default=None, partitions=catalogue[ORDER_EVENTS].partitions)
+positions = app.Table("analytics_positions", default=None,
+                      partitions=catalogue["inventory.position"].partitions)
+alert_levels = app.Table("analytics_alert_levels", default=None,
+                         partitions=catalogue["alerts.stock"].partitions)
+conversations = app.Table("analytics_conversations", default=None,
+                          partitions=catalogue["whatsapp.inbound"].partitions)
+counters = app.Table("analytics_counters", default=None, partitions=COUNTER_PARTITIONS)
+
+
+def owns(topic: str, partition: int) -> bool:
+    """True when this worker is the active owner of `topic`'s partition."""
+    return TP(topic, partition) in app.consumer.assignment()
+
+
+def _count(event: faust.EventT, domain: str, period: str, path: tuple[str, ...],
+           amount: float = 1) -> None:
+    """Add to a dashboard counter owned by the current event's partition."""
+    key = counter_key(domain, period, partition_owner(event.message.partition))
+    counters[key] = bump(counters.get(key), path, amount)
+
+
+def _observe(agent: str, started: float, commit_ts_ms: int | None = None) -> None:
+    metrics.EVENTS.labels(agent=agent).inc()
+    metrics.PROCESSING_SECONDS.labels(agent=agent).observe(perf_counter() - started)
+    if commit_ts_ms:
+        metrics.EVENT_AGE_SECONDS.labels(agent=agent).observe(max(0.0, time() - commit_ts_ms / 1e3))
+
+
+async def _emit(topic: faust.TopicT, key: str, value: bytes) -> None:
+    await topic.send(key=key.encode(), value=value)
+    metrics.EMITTED.labels(topic=topic.get_topic_name()).inc()
+
+
+def _streamed(change: Change) -> int | None:
+    """The commit time of a streamed change; None for snapshot rows (no meaningful age)."""
+    return None if change.snapshot else change.commit_ts_ms
+
+
+# ------------------------------------------------------------------------------ dimensions
+
+
+@app.agent(_raw_source(*DIMENSION_TABLES))
+async def route_dimensions(stream):  # type: ignore[no-untyped-def]
+    """Dimension changes onto `analytics.dimension_events`, keyed by dimension (`kind:id`)."""
+    async for event in stream.events():
+        started = perf_counter()
+        try:
+            change = decode_change(event.value, DIMENSION_TABLES[event.message.topic])
+        except BadEvent as exc:
+            await dead_letter(event, exc, "analytics.dimension_router")
+            continue
+        if change is None:
+            continue
+        if change.op == "t":
+            log.warning("truncate of %s ignored: dimensions keep their last versions",
+                        change.table)
+            continue
+        key, version = version_of(change)
+        await dimension_events.send(key=key.encode(),
+                                    value=orjson.dumps({"kind": "version", "version": version}))
+        _observe("analytics_dimension_router", started, _streamed(change))
+
+
+@app.agent(dimension_events)
+async def maintain_dimensions(stream):  # type: ignore[no-untyped-def]
+    """Versions of each dimension, and the lines waiting for it (both keyed by dimension)."""
+    async for event in stream.events():
+        started = perf_counter()
+        key = event.key.decode()
+        try:
+            message = orjson.loads(event.value)
+            kind = message["kind"]
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            await dead_letter(event, f"bad dimension event: {exc}", "analytics.dimensions")
+            continue
+        history: list[Version] | None = dimension_versions.get(key)
+        if kind == "version":
+            history = add_version(history, message["version"])
+            dimension_versions[key] = history
+            dimensions[key] = history
+            if message["version"]["attrs"] is not None:
+                await _release(key, history, waiting.pop(key, None))
+        elif history and as_of(history, LATEST) is not None:  # arrived in the meantime
+            await _release(key, history, {"lines": [[message["order_key"], message["line_id"]]]})
+        else:
+            parked = waiting.get(key) or {"partition": event.message.partition, "lines": []}
+            parked["lines"].append([message["order_key"], message["line_id"]])
+            waiting[key] = parked
+        _observe("analytics_dimensions", started)
+
+
+async def _release(key: str, history: list[Version], parked: dict[str, Any] | None) -> None:
+    for order_key, line_id in (parked or {}).get("lines", ()):
+        retry = {"kind": "retry", "line_id": line_id, "carried": {key: history}}
+        await order_events.send(key=order_key.encode(), value=orjson.dumps(retry))
+
+
+def _lookup(carried: dict[str, list[Version]]) -> Callable[[str, int], Version | None]:
+    def lookup(key: str, lsn: int) -> Version | None:
+        return as_of(dimensions.get(key) or carried.get(key), lsn)
+
+    return lookup
+
+
+def latest(key: str) -> dict[str, Any] | None:
+    """Attributes of the latest known version of a dimension (left joins)."""
+    version = as_of(dimensions.get(key), LATEST)
+    return version["attrs"] if version else None
+
+
+# ------------------------------------------------------------------------------ sales lines
+
+
+@app.agent(_raw_source(*ORDER_TABLES))
+async def route_orders(stream):  # type: ignore[no-untyped-def]
+    """Sales order headers and lines onto `analytics.order_events`, keyed by order."""
+    async for event in stream.events():
+        started = perf_counter()
+        try:
+            change = decode_change(event.value, ORDER_TABLES[event.message.topic])
+        except BadEvent as exc:
+            await dead_letter(event, exc, "analytics.order_router")
+            continue
+        if change is None:
+            continue
+        if change.op == "t":
+            log.warning("truncate of %s ignored by the sales enrichment", change.table)
+            continue
+        row = change.row
+        is_order = change.table == "sales_orders"
+        columns = ORDER_COLUMNS if is_order else (*LINE_COLUMNS, "order_id")
+        message = {"kind": "order" if is_order else "line", "op": change.op,
+                   "lsn": change.lsn or 0, "ts_ms": change.commit_ts_ms,
+                   "row": {c: row.get(c) for c in columns}}
+        order_id = row["id"] if is_order else row["order_id"]
+        await order_events.send(key=orjson.dumps({"order_id": order_id}),
+                                value=orjson.dumps(message))
+        _observe("analytics_order_router", started, _streamed(change))
+
+
+@app.agent(order_events)
+async def enrich_sales(stream):  # type: ignore[no-untyped-def]
+    """The order's state; every line that can be joined goes to `analytics.sales_enriched`."""
+    async for event in stream.events():
+        started = perf_counter()
+        key = event.key.decode()
+        try:
+            message = orjson.loads(event.value)
+            state: OrderState = orders.get(key) or new_state()
+            carried: dict[str, list[Version]] = {}
+            if message["kind"] == "order":
+                line_ids = apply_order(state, message["op"], message["row"])
+            elif message["kind"] == "line":
+                line_ids = apply_line(state, message["op"], message["row"], message["lsn"])
+            else:
+                line_id = str(message["line_id"])
+                waits = state["lines"].get(line_id, {}).get("waiting")
+                line_ids, carried = ([line_id], message["carried"]) if waits else ([], {})
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            await dead_letter(event, f"bad order event: {exc}", "analytics.sales")
+            continue
+        if state["order"] is not None:
+            for line_id in line_ids:
+                await _emit_line(event, key, state, line_id, carried)
+        if settled(state):
+            orders.pop(key, None)
+        else:
+            orders[key] = state
+        commit = message.get("ts_ms") if message.get("op") != "r" else None
+        _observe("analytics_sales", started, commit)
+
+
+async def _emit_line(event: faust.EventT, order_key: str, state: OrderState, line_id: str,
+                     carried: dict[str, list[Version]]) -> None:
+    line = state["lines"][line_id]
+    try:
+        enriched = enrich_line(state["order"], line, _lookup(carried), datetime.now(UTC))
+    except MissingDimension as missing:
+        if line["waiting"] != missing.key:
+            line["waiting"] = missing.key
+            await dimension_events.send(key=missing.key.encode(), value=orjson.dumps(
+                {"kind": "waiting", "order_key": order_key, "line_id": line["id"]}))
+        return
+    line["waiting"] = None
+    await _emit(sales_enriched, line_id, enriched.model_dump_json().encode())
+    now_counted = contribution(enriched)
+    delta = [new - old for new, old in zip(now_counted, line["counted"], strict=True)]
+    line["counted"] = now_counted
+    if any(delta):
+        day = enriched.local_date.isoformat()
+        key = counter_key("sales", day, partition_owner(event.message.partition))
+        bucket = counters.get(key)
+        for path, amount in ((("revenue",), delta[0]), (("margin",), delta[1]),
+                             (("lines",), delta[2]),
+                             (("by_hour", str(enriched.local_hour)), delta[0]),
+                             (("by_branch", enriched.branch_name), delta[0])):
+            bucket = bump(bucket, path, amount)
+        counters[key] = bucket
+    if line["deleted"]:
+        del state["lines"][line_id]
+
+
+# ------------------------------------------------------------------------ daily inventory
+
+
+@app.agent(_raw_source("inventory.position", SNAPSHOT_REQUESTS))
+async def daily_inventory(stream):  # type: ignore[no-untyped-def]
+    """Latest position per product×warehouse; a snapshot request emits a partition's rows."""
+    async for event in stream.events():
+        started = perf_counter()
+        partition = event.message.partition
+        try:
+            if event.message.topic == SNAPSHOT_REQUESTS:
+                request = SnapshotRequest.model_validate_json(event.value)
+                await _emit_snapshot(partition, request)
+                continue
+            position = InventoryPosition.model_validate_json(event.value)
+        except ValidationError as exc:
+            await dead_letter(event, exc, "analytics.inventory_daily")
+            continue
+        positions[position.key] = {"partition": partition,
+                                   "position": orjson.loads(position.model_dump_json())}
+        _observe("analytics_positions", started)
+
+
+async def _emit_snapshot(partition: int, request: SnapshotRequest) -> None:
+    at = datetime.now(UTC)
+    emitted = 0
+    for stored in list(positions.values()):
+        if stored["partition"] != partition:
+            continue
+        row = daily_row(InventoryPosition.model_validate(stored["position"]), request.day,
+                        latest, request.reason, at)
+        await _emit(inventory_daily, daily_key(row.product_id, row.warehouse_id, row.day),
+                    row.model_dump_json().encode())
+        emitted += 1
+    log.info("inventory snapshot %s (%s), partition %s: %s rows", request.day, request.reason,
+             partition, emitted)
+
+
+async def request_inventory_snapshot(reason: str, day: date | None = None) -> int:
+    """Ask every partition's owner to emit its rows of `analytics.inventory_daily`."""
+    request = SnapshotRequest(day=day or datetime.now(MX).date(), reason=reason,
+                              requested_at=datetime.now(UTC)).model_dump_json().encode()
+    parts = catalogue[SNAPSHOT_REQUESTS].partitions
+    for partition in range(parts):
+        await snapshot_requests.send(value=request, partition=partition)
+    return parts
+
+
+@app.crontab("59 23 * * *", timezone=MX, on_leader=True)
+async def end_of_day_inventory() -> None:
+    """The end-of-day inventory snapshot at 23:59 America/Mexico_City."""
+    await request_inventory_snapshot("cierre")
+
+
+# --------------------------------------------------------------------- alerts, deliveries
+
+
+@app.agent(_raw_source("alerts.stock"))
+async def enrich_alerts(stream):  # type: ignore[no-untyped-def]
+    """Stock alerts with names; counts alerts per day and open alerts per level."""
+    async for event in stream.events():
+        started = perf_counter()
+        try:
+            alert = StockAlert.model_validate_json(event.value)
+        except ValidationError as exc:
+            await dead_letter(event, exc, "analytics.alerts")
+            continue
+        known = alert_levels.get(alert.key) or {"level": None, "event_id": None}
+        if known["event_id"] == alert.event_id:
+            continue  # redelivered
+        await _emit(alerts_enriched, alert.key, enrich_alert(alert, latest).model_dump_json()
+                    .encode())
+        for level, change in open_level_changes(known["level"], alert).items():
+            _count(event, "alerts_open", "-", (level,), change)
+        if not (alert.resolved or alert.reminder):
+            _count(event, "alerts", local_day(alert.at).isoformat(), (alert.level.value,))
+        alert_levels[alert.key] = {"level": None if alert.resolved else alert.level.value,
+                                   "event_id": alert.event_id}
+        _observe("analytics_alerts", started)
+
+
+@app.agent(_raw_source(DELIVERIES))
+async def track_deliveries(stream):  # type: ignore[no-untyped-def]
+    """One `analytics.deliveries` record per stop change; counts deliveries on time."""
+    async for event in stream.events():
+        started = perf_counter()
+        try:
+            change = decode_change(event.value, "deliveries")
+        except BadEvent as exc:
+            await dead_letter(event, exc, "analytics.deliveries")
+            continue
+        if change is None or change.op == "t":
+            continue
+        stop = delivery_stop(change)
+        await _emit(deliveries_out, str(stop.delivery_id), stop.model_dump_json().encode())
+        result = outcome(change, stop)
+        if result is not None:
+            day, counts = result
+            for name, n in counts.items():
+                _count(event, "deliveries", day, (name,), n)
+        _observe("analytics_deliveries", started, _streamed(change))
+
+
+# ------------------------------------------------------------------- agent and messages
+
+
+@app.agent(_raw_source(*BUSINESS))
+async def count_business(stream):  # type: ignore[no-untyped-def]
+    """Conversations, sales closed by the agent, messages sent and failures, per day/hour."""
+    async for event in stream.events():
+        started = perf_counter()
+        topic = event.message.topic
+        try:
+            if topic == "whatsapp.inbound":
+                _count_inbound(event, InboundMessage.model_validate_json(event.value))
+            elif topic == "messages.status":
+                _count_message(event, MessageResult.model_validate_json(event.value))
+            else:
+                _count_command(event, CommandResult.model_validate_json(event.value))
+        except ValidationError as exc:
+            await dead_letter(event, exc, "analytics.business")
+            continue
+        _observe("analytics_business", started)
+
+
+def _count_inbound(event: faust.EventT, message: InboundMessage) -> None:
+    day = local_day(message.sent_at).isoformat()
+    if conversations.get(message.from_phone) != day:
+        conversations[message.from_phone] = day
+        _count(event, "agent", day, ("conversations",))
+
+
+def _count_message(event: faust.EventT, result: MessageResult) -> None:
+    if result.status == "sent":
+        _count(event, "messages", local_day(result.at).isoformat(), ("sent", result.channel))
+    elif result.status == "failed":
+        _count(event, "messages", local_day(result.at).isoformat(), ("failed", result.channel))
+        _count(event, "errors", utc_hour(result.at), ("failed_messages",))
+
+
+def _count_command(event: faust.EventT, result: CommandResult) -> None:
+    if result.status == "failed":
+        _count(event, "errors", utc_hour(result.at), ("failed_commands",))
+    elif result.command_type == "create_sales_order" and result.status == "applied":
+        _count(event, "agent", local_day(result.at).isoformat(), ("sales_closed",))
+
+
+def counter_items() -> list[tuple[str, Bucket]]:
+    """This worker's counters for the partitions it actively owns."""
+    return [(key, bucket) for key, bucket in list(counters.items())
+            if owns(ORDER_EVENTS, int(key.rsplit("|p", 1)[1]))]
+
+
+def waiting_lines() -> dict[str, int]:
+    """Lines waiting per dimension kind, in this worker's active partitions."""
+    out: dict[str, int] = {}
+    for key, parked in list(waiting.items()):
+        if parked and owns(DIMENSION_EVENTS, parked["partition"]):
+            kind = key.split(":", 1)[0]
+            out[kind] = out.get(kind, 0) + len(parked["lines"])
+    return out

@@ -1,0 +1,178 @@
+"""Buyers answer stock alerts on WhatsApp; their morning digest.
+
+alerts.by_buyer (alert events, digest turns; by buyer phone) ┐
+whatsapp.inbound (by phone) ─────────────────────────────────┴─> tables `buyer_alerts`,
+    `buyer_pending_adjust` (by phone) ─> erp.commands (purchase order drafts, `po:<alert_id>`),
+    alerts.control (snoozes, by stock key), messages.outbound (replies, digests)
+
+Both sources are keyed by the buyer's phone, so a phone's open alerts and its messages meet on
+one worker. Messages from phones that are not buyers belong to the sales agent and are ignored,
+unless they try a buyer action (a button or «Aprobar todo»): those get a polite refusal and
+nothing is written. Everything sent is acknowledged before the tables change, so a crash in
+between answers the same message again with the same idempotency keys (the sinks dedupe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from processors.inventory.buyer_messages import (
+    BuyerResponse,
+    ProductLabel,
+    Unrecognized,
+    morning_digest,
+    parse_buyer_reply,
+    respond,
+)
+from processors.inventory.demand import MEXICO_CITY
+from schemas.alerts import StockAlert
+from schemas.commands import CommandEnvelope, OutboundMessage
+from schemas.erp import Buyer
+from schemas.whatsapp import InboundMessage
+from streams.app import app, catalogue
+from streams.dead_letters import dead_letter
+from streams.inventory import EVENTS, stock_key
+from streams.stock_alerts import (
+    AlertControl,
+    BuyerFeed,
+    alert_control,
+    alerts_by_buyer,
+    buyer_by_phone,
+    buyers,
+    outbound,
+    product_label,
+    supplier_name,
+)
+from streams.topics import raw_topic
+
+INBOUND = "whatsapp.inbound"
+FEED = "alerts.by_buyer"
+
+erp_commands = raw_topic("erp.commands")
+buyer_source = app.topic(INBOUND, FEED, key_type=bytes, value_type=bytes, key_serializer="raw",
+                         value_serializer="raw")
+
+buyer_alerts = app.Table("buyer_alerts", default=None, partitions=catalogue[INBOUND].partitions)
+pending_adjust = app.Table("buyer_pending_adjust", default=None,
+                           partitions=catalogue[INBOUND].partitions)
+
+
+@app.agent(buyer_source)
+async def buyer_loop(stream):  # type: ignore[no-untyped-def]
+    """Open alerts per buyer phone; buyer replies turned into PO drafts, snoozes and answers."""
+    async for event in stream.events():
+        if event.value is None or not event.key:
+            continue
+        phone = event.key.decode()
+        try:
+            if event.message.topic == FEED:
+                feed = BuyerFeed.model_validate_json(event.value)
+            else:
+                message = InboundMessage.model_validate_json(event.value)
+        except ValidationError as exc:
+            await dead_letter(event, exc, "buyer_loop")
+            continue
+        if event.message.topic == FEED:
+            await _on_feed(phone, feed)
+        else:
+            await _on_message(message)
+        EVENTS.labels(agent="buyer_loop").inc()
+
+
+def _open_alerts(phone: str) -> dict[str, StockAlert]:
+    return {alert_id: StockAlert.model_validate(alert)
+            for alert_id, alert in (buyer_alerts.get(phone) or {}).items()}
+
+
+def _lookups(alerts: Mapping[str, StockAlert]) -> tuple[dict[int, ProductLabel], dict[int, str]]:
+    labels = {}
+    for alert in alerts.values():
+        label = product_label(alert.product_id)
+        if label is not None:
+            labels[alert.product_id] = label
+    names = {a.supplier_id: supplier_name(a.supplier_id) for a in alerts.values()}
+    return labels, names
+
+
+async def _on_feed(phone: str, feed: BuyerFeed) -> None:
+    if feed.kind == "digest":
+        buyer = buyer_by_phone(phone)
+        if buyer is not None:
+            await _send_digest(buyer, feed.at)
+        return
+    alert = feed.alert
+    if alert is None:
+        return
+    stored: dict[str, Any] = {
+        alert_id: row for alert_id, row in (buyer_alerts.get(phone) or {}).items()
+        if (row["product_id"], row["warehouse_id"]) != (alert.product_id, alert.warehouse_id)}
+    if not alert.resolved:
+        stored[alert.alert_id] = alert.model_dump(mode="json")
+    buyer_alerts[phone] = stored
+
+
+async def _send_digest(buyer: Buyer, at: datetime) -> None:
+    alerts = _open_alerts(buyer.phone)
+    labels, names = _lookups(alerts)
+    whatsapp, email = morning_digest(alerts.values(), buyer=buyer, labels=labels,
+                                     supplier_names=names, now=at)
+    for message in (whatsapp, email):
+        await _send_message(message)
+
+
+async def _send_message(message: OutboundMessage) -> asyncio.Future:
+    return await outbound.send(key=message.to.encode(), value=message.model_dump_json().encode())
+
+
+async def _on_message(message: InboundMessage) -> None:
+    phone = message.from_phone
+    buyer = buyer_by_phone(phone)
+    pending = pending_adjust.get(phone) if buyer else None
+    intent = parse_buyer_reply(message, pending)
+    if buyer is None and isinstance(intent, Unrecognized):
+        return  # a customer: the sales agent answers
+    stored: dict[str, Any] = (buyer_alerts.get(phone) or {}) if buyer else {}
+    alerts = {alert_id: StockAlert.model_validate(row) for alert_id, row in stored.items()}
+    labels, names = _lookups(alerts)
+    response = respond(intent, phone=phone, buyer=buyer, open_alerts=alerts, labels=labels,
+                       supplier_names=names, now=message.sent_at, message_id=message.message_id)
+    await asyncio.gather(*await _send_response(response, message.sent_at))
+    if buyer is None:
+        return
+    if response.approved_alert_ids:
+        buyer_alerts[phone] = {alert_id: row for alert_id, row in stored.items()
+                               if alert_id not in response.approved_alert_ids}
+    if response.pending_adjust != pending:
+        if response.pending_adjust is None:
+            pending_adjust.pop(phone, None)
+        else:
+            pending_adjust[phone] = response.pending_adjust
+
+
+async def _send_response(response: BuyerResponse, at: datetime) -> list[asyncio.Future]:
+    sent = []
+    for command in response.commands:
+        sent.append(await erp_commands.send(
+            key=f"po:{command.supplier_id}:{command.warehouse_id}".encode(),
+            value=CommandEnvelope(command=command).model_dump_json().encode()))
+    for request in response.snoozes:
+        control = AlertControl(kind="snooze", at=at, alert_id=request.alert_id,
+                               until=request.until)
+        sent.append(await alert_control.send(
+            key=stock_key(request.product_id, request.warehouse_id),
+            value=control.model_dump_json().encode()))
+    sent.append(await _send_message(response.reply))
+    return sent
+
+
+@app.crontab("0 7 * * *", timezone=MEXICO_CITY, on_leader=True)
+async def morning_digests() -> None:
+    """Give every buyer's partition owner its turn to send the morning digest."""
+    value = BuyerFeed(kind="digest", at=datetime.now(UTC)).model_dump_json().encode()
+    for _, row in sorted(buyers.items()):
+        await alerts_by_buyer.send(key=row["phone"].encode(), value=value)

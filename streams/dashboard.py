@@ -1,0 +1,365 @@
+"""The status dashboard on the worker's web server, behind `settings.dashboard_token`.
+
+    GET  /dashboard/            the page (Spanish, es-MX); refreshes from data.json every 5 s
+    GET  /dashboard/data.json   the numbers (processors.analytics.dashboard.summarize)
+    GET  /metrics               Prometheus text format (no token: bind the web port privately)
+    POST /analytics/inventory-daily/        emit today's `analytics.inventory_daily` now
+    GET  /analytics/dimensions/{kind}/{id}/ the versions of one dimension the joins use
+
+Token: `Authorization: Bearer <token>` or `?token=<token>`; anything else gets a 401 page.
+
+What is whose:
+- business counters (sales, alerts, deliveries, agent, messages, errors) are kept per source
+  partition by streams.analytics and published every 2 s to the GlobalTable
+  `analytics_dashboard`, so every worker shows the cluster's totals;
+- events per topic are Faust's own per-process counts, published per worker and summed;
+- integration health, consumer lag and dead letters in 24 h are probed by *this* worker every
+  10-30 s into Prometheus gauges (streams.metrics), so consumer lag covers this worker's
+  partitions only; uptime is this worker's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import inspect
+import logging
+import os
+import socket
+import time
+from collections import Counter as Tally
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import orjson
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+from faust.utils.cron import secs_for_next
+from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from processors.analytics.calendar import MX
+from processors.analytics.counters import combine, counter_key
+from processors.analytics.dashboard import Integration, Job, summarize
+from schemas.settings import get_settings
+from streams import metrics
+from streams.analytics import (
+    counter_items,
+    dimensions,
+    request_inventory_snapshot,
+    waiting_lines,
+)
+from streams.app import app, catalogue
+
+log = logging.getLogger("topllantas.dashboard")
+settings = get_settings()
+PAGE_DIR = Path(__file__).resolve().parent.parent / "ops" / "dashboard"
+WORKER_ID = f"{socket.gethostname()}:{settings.faust_web_port}:{os.getpid()}"
+PROBE_TIMEOUT_S = 2.0
+TARGETS = {"broker": "Broker Kafka", "erp": "Base de datos ERP", "cdc": "Replicación CDC",
+           "whatsapp": "WhatsApp Cloud API", "llm": "Modelo de lenguaje (LLM)"}
+DLQ_TOPICS = [s.name for s in catalogue.all_specs() if s.name.endswith(".dlq")]
+
+# Every worker's copy of the published counters (see the module docstring).
+published = app.GlobalTable("analytics_dashboard", default=None, partitions=1,
+                            recovery_buffer_size=1, use_partitioner=True)
+
+
+class DayCounts:
+    """Faust's per-process message counts, rebased at local midnight (process bookkeeping)."""
+
+    def __init__(self) -> None:
+        self.day = ""
+        self.base_in: Tally[str] = Tally()
+        self.base_out: Tally[str] = Tally()
+
+    def today(self, day: str) -> tuple[dict[str, int], dict[str, int]]:
+        received = Tally(app.monitor.messages_received_by_topic)
+        sent = Tally(app.monitor.messages_sent_by_topic)
+        if day != self.day:
+            self.day, self.base_in, self.base_out = day, received, sent
+        return _business(received - self.base_in), _business(sent - self.base_out)
+
+
+day_counts = DayCounts()
+
+
+def _business(counts: Tally[str]) -> dict[str, int]:
+    """Drop Faust's own topics (changelogs, the leader topic)."""
+    return {t: n for t, n in counts.items() if t in catalogue.topics or t.endswith(".dlq")}
+
+
+def _ready() -> bool:
+    return not app.rebalancing and app.tables.recovery.completed.is_set()
+
+
+# ---------------------------------------------------------------------------- timers
+
+
+@app.timer(interval=2.0)
+async def publish_counters() -> None:
+    """Copy this worker's counters (its partitions) and message counts to every worker."""
+    if not _ready():
+        return
+    for key, bucket in counter_items():
+        if published.get(key) != bucket:
+            published[key] = bucket
+    day = datetime.now(MX).date().isoformat()
+    received, sent = day_counts.today(day)
+    for domain, counts in (("events_in", received), ("events_out", sent)):
+        key = counter_key(domain, day, f"w{WORKER_ID}")
+        if published.get(key) != counts:
+            published[key] = counts
+    for kind, n in waiting_lines().items():
+        metrics.LINES_WAITING.labels(dimension=kind).set(n)
+
+
+@app.timer(interval=10.0)
+async def probe_integrations() -> None:
+    """Broker, ERP, CDC slot, WhatsApp and LLM endpoints; consumer lag of this worker."""
+    await asyncio.gather(_probe_broker(), _probe_erp(),
+                         _probe_http("whatsapp", settings.whatsapp_base_url),
+                         _probe_http("llm", settings.llm_base_url), _probe_lag())
+
+
+@app.timer(interval=30.0)
+async def scan_dead_letters() -> None:
+    """Records that reached a dead-letter topic in the last 24 h, read from the broker."""
+    since_ms = int((time.time() - 24 * 3600) * 1000)
+    try:
+        counts = await asyncio.to_thread(count_since, settings.bootstrap_servers(),
+                                         DLQ_TOPICS, since_ms)
+    except KafkaException as exc:
+        log.warning("dead-letter scan failed: %s", exc)
+        return
+    for topic in DLQ_TOPICS:
+        metrics.DEAD_LETTERS_24H.labels(topic=topic).set(counts.get(topic, 0))
+
+
+def _record(target: str, started: float | None) -> None:
+    """started None = the probe failed."""
+    metrics.INTEGRATION_UP.labels(target=target).set(0 if started is None else 1)
+    if started is not None:
+        metrics.INTEGRATION_LATENCY.labels(target=target).set(time.perf_counter() - started)
+
+
+@cache
+def _admin() -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
+
+
+async def _probe_broker() -> None:
+    started = time.perf_counter()
+    try:
+        await asyncio.to_thread(_admin().list_topics, timeout=PROBE_TIMEOUT_S)
+    except KafkaException as exc:
+        log.info("broker probe failed: %r", exc)
+        _record("broker", None)
+        return
+    _record("broker", started)
+
+
+async def _probe_erp() -> None:
+    started = time.perf_counter()
+    try:
+        conn = await asyncpg.connect(settings.erp_dsn(), timeout=PROBE_TIMEOUT_S)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        log.info("ERP probe failed: %r", exc)
+        _record("erp", None)
+        _record("cdc", None)
+        return
+    try:
+        lag = await conn.fetchval(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) "
+            "FROM pg_replication_slots WHERE slot_name = $1", settings.cdc_slot,
+            timeout=PROBE_TIMEOUT_S)
+        _record("erp", started)
+    finally:
+        await conn.close()
+    if lag is None:
+        _record("cdc", None)
+    else:
+        metrics.CDC_LAG_BYTES.set(float(lag))
+        metrics.INTEGRATION_UP.labels(target="cdc").set(1)
+
+
+async def _probe_http(target: str, base_url: str | None) -> None:
+    if not base_url:
+        metrics.INTEGRATION_UP.labels(target=target).set(-1)  # not configured
+        return
+    started = time.perf_counter()
+    try:
+        timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as session, \
+                session.get(base_url, allow_redirects=False) as response:
+            await response.read()
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        log.info("%s probe failed: %r", target, exc)
+        _record(target, None)
+        return
+    _record(target, started)  # any HTTP answer means the endpoint is reachable
+
+
+async def _probe_lag() -> None:
+    for tp in app.consumer.assignment():
+        if tp.topic not in catalogue.topics:
+            continue
+        position = await app.consumer.position(tp)
+        if position is not None:
+            lag = max(0, app.consumer.highwater(tp) - position)
+            metrics.CONSUMER_LAG.labels(topic=tp.topic).set(lag)
+
+
+def count_since(bootstrap: str, topics: list[str], since_ms: int,
+                max_wait_s: float = 10.0) -> dict[str, int]:
+    """Records per topic with a timestamp >= since_ms (reads from the first such offset)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "topllantas-dashboard",
+                         "enable.auto.commit": False, "enable.partition.eof": True})
+    try:
+        metadata = consumer.list_topics(timeout=PROBE_TIMEOUT_S)
+        wanted = [TopicPartition(t, p, since_ms) for t in topics if t in metadata.topics
+                  for p in metadata.topics[t].partitions]
+        starts = [tp for tp in consumer.offsets_for_times(wanted, timeout=PROBE_TIMEOUT_S)
+                  if tp.offset >= 0] if wanted else []
+        counts: dict[str, int] = {}
+        if not starts:
+            return counts
+        consumer.assign(starts)
+        open_parts = {(tp.topic, tp.partition) for tp in starts}
+        deadline = time.monotonic() + max_wait_s
+        while open_parts and time.monotonic() < deadline:
+            for msg in consumer.consume(1000, timeout=0.2):
+                if msg.error():
+                    open_parts.discard((msg.topic(), msg.partition()))
+                elif msg.timestamp()[1] >= since_ms:
+                    counts[msg.topic()] = counts.get(msg.topic(), 0) + 1
+        return counts
+    finally:
+        consumer.close()
+
+
+# ----------------------------------------------------------------------------- payload
+
+
+def dashboard_data() -> dict[str, Any]:
+    counters = combine(list(published.items()))
+    now = datetime.now(UTC)
+    day = now.astimezone(MX).date().isoformat()
+    events = {t: n for t, n in counters.get(("events_in", day), {}).items()}
+    for topic, n in counters.get(("events_out", day), {}).items():
+        events[topic] = max(events.get(topic, 0), n)
+    started = REGISTRY.get_sample_value("process_start_time_seconds") or time.time()
+    return summarize(
+        counters, now, sales_target=None, integrations=_integrations(),
+        consumer_lag=_gauge_by_label(metrics.CONSUMER_LAG, "topic"),
+        dead_letters_24h=_gauge_by_label(metrics.DEAD_LETTERS_24H, "topic"),
+        events_today=events, jobs=scheduled_jobs(),
+        worker={"id": WORKER_ID, "uptime_s": round(time.time() - started),
+                "partitions": len(app.consumer.assignment())})
+
+
+def _integrations() -> list[Integration]:
+    out = []
+    for target, label in TARGETS.items():
+        up = REGISTRY.get_sample_value("topllantas_integration_up", {"target": target})
+        latency = REGISTRY.get_sample_value("topllantas_integration_latency_seconds",
+                                            {"target": target})
+        detail = ""
+        if target == "cdc" and up == 1:
+            lag = REGISTRY.get_sample_value("topllantas_cdc_lag_bytes") or 0.0
+            detail = f"{lag / 1024:,.0f} KiB de WAL pendiente"
+        elif up == -1:
+            detail = "no configurado"
+        elif up is None:
+            detail = "sin sondeo todavía"
+        out.append(Integration(
+            target=target, label=label, up=None if up in (None, -1) else up == 1,
+            latency_ms=round(latency * 1000, 1) if latency is not None and up == 1 else None,
+            detail=detail))
+    return out
+
+
+def _gauge_by_label(gauge: Any, label: str) -> dict[str, int]:
+    return {s.labels[label]: int(s.value) for family in gauge.collect() for s in family.samples}
+
+
+def scheduled_jobs() -> list[Job]:
+    """Every `@app.crontab` / `@app.timer` of the app with its next run (read from Faust)."""
+    jobs = []
+    for task in app._app_tasks:
+        starter = inspect.getclosurevars(task).nonlocals.get("fun")
+        if starter is None:
+            continue
+        scope = inspect.getclosurevars(starter).nonlocals
+        fun = scope.get("fun", starter)
+        doc = (inspect.getdoc(fun) or "").split("\n")[0]
+        if "cron_format" in scope:
+            tz = scope.get("timezone") or MX
+            wait = round(secs_for_next(scope["cron_format"], tz))
+            nxt = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=wait)
+            jobs.append(Job(fun.__name__, doc, f"{scope['cron_format']} ({tz})", nxt))
+        elif "interval_s" in scope:
+            jobs.append(Job(fun.__name__, doc, f"cada {scope['interval_s']:g} s", None))
+    return jobs
+
+
+# ------------------------------------------------------------------------------- pages
+
+
+def authorized(request: Request) -> bool:
+    expected = settings.dashboard_token.get_secret_value().encode()
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
+    return bool(expected) and hmac.compare_digest(given.encode(), expected)
+
+
+def render_page(data: dict[str, Any]) -> str:
+    page = (PAGE_DIR / "index.html").read_text()
+    initial = orjson.dumps(data).decode().replace("</", "<\\/")
+    return (page.replace("/*STYLE*/", (PAGE_DIR / "dashboard.css").read_text())
+                .replace("/*SCRIPT*/", (PAGE_DIR / "dashboard.js").read_text())
+                .replace("/*DATA*/", initial))
+
+
+@app.page("/dashboard/")
+async def dashboard_page(web: View, request: Request) -> Response:
+    if not authorized(request):
+        return web.html((PAGE_DIR / "unauthorized.html").read_text(), status=401)
+    return web.html(render_page(dashboard_data()), headers={"Cache-Control": "no-store"})
+
+
+@app.page("/dashboard/data.json")
+async def dashboard_json(web: View, request: Request) -> Response:
+    if not authorized(request):
+        return web.json({"error": "token requerido"}, status=401)
+    return web.json(dashboard_data(), headers={"Cache-Control": "no-store"})
+
+
+@app.page("/metrics")
+async def prometheus_metrics(web: View, request: Request) -> Response:
+    return web.bytes(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@app.page("/analytics/inventory-daily/")
+class InventorySnapshotView(View):
+    """POST: emit today's end-of-day inventory rows now (reason "manual")."""
+
+    async def post(self, request: Request) -> Response:
+        if not authorized(request):
+            return self.json({"error": "token requerido"}, status=401)
+        partitions = await request_inventory_snapshot("manual")
+        return self.json({"requested": partitions})
+
+
+@app.page("/analytics/dimensions/{kind}/{ident}/")
+async def dimension_versions(web: View, request: Request, kind: str, ident: str) -> Response:
+    if not authorized(request):
+        return web.json({"error": "token requerido"}, status=401)
+    history = dimensions.get(f"{kind}:{ident}")
+    if history is None:
+        return web.json({"error": "dimensión desconocida"}, status=404)
+    return web.json({"key": f"{kind}:{ident}", "versions": history})

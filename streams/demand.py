@@ -1,0 +1,103 @@
+"""Daily demand per product×warehouse from CDC (sales order headers + lines).
+
+erp.public.sales_orders ┐
+erp.public.sales_order_lines ┴─> demand.order_events (by order id) ─> table `sales_orders`
+    ─> demand.line_contributions (by stock key) ─> table `demand_history`
+    ─> demand.daily (by stock key, only when the daily totals changed)
+
+The stock key is byte-identical to the key of `erp.public.stock`, so `demand.daily` is
+co-partitioned with `inventory.position` and the alert agent sees both for a key on one worker.
+"""
+
+from __future__ import annotations
+
+import orjson
+from pydantic import ValidationError
+
+from processors.change_events import BadEvent, decode_change
+from processors.inventory.demand import (
+    DemandHistory,
+    LineDemand,
+    SalesOrderState,
+    apply_line_demand,
+    apply_sales_change,
+)
+from streams.app import app, catalogue
+from streams.dead_letters import dead_letter
+from streams.inventory import EVENTS, stock_key
+from streams.topics import raw_topic
+
+ORDERS = catalogue.cdc_topic("sales_orders").name
+ORDER_LINES = catalogue.cdc_topic("sales_order_lines").name
+TABLE_OF = {ORDERS: "sales_orders", ORDER_LINES: "sales_order_lines"}
+
+sales_source = app.topic(ORDERS, ORDER_LINES, key_type=bytes, value_type=bytes,
+                         key_serializer="raw", value_serializer="raw")
+order_events = raw_topic("demand.order_events")
+line_contributions = raw_topic("demand.line_contributions")
+daily_demand = raw_topic("demand.daily")
+
+order_table = app.Table("sales_order_state", default=None,
+                        partitions=catalogue["demand.order_events"].partitions)
+demand_table = app.Table("demand_history", default=None,
+                         partitions=catalogue["demand.line_contributions"].partitions)
+
+
+@app.agent(sales_source)
+async def route_sales_orders(stream):  # type: ignore[no-untyped-def]
+    """Re-key sales order headers and lines by order id."""
+    async for event in stream.events():
+        try:
+            change = decode_change(event.value, TABLE_OF[event.message.topic])
+        except BadEvent as exc:
+            await dead_letter(event, exc, "demand.order_router")
+            continue
+        if change is None:
+            continue
+        row = change.row
+        order_id = row["id"] if change.table == "sales_orders" else row["order_id"]
+        await order_events.send(key=orjson.dumps({"order_id": order_id}), value=event.value)
+        EVENTS.labels(agent="demand_router").inc()
+
+
+@app.agent(order_events)
+async def track_sales_orders(stream):  # type: ignore[no-untyped-def]
+    """Each line's absolute demand, from its header's status, warehouse and date."""
+    async for event in stream.events():
+        try:
+            change = decode_change(event.value)
+            if change is None:
+                continue
+            key = event.key.decode()
+            state = SalesOrderState.from_dict(order_table.get(key))
+            lines = apply_sales_change(state, change.table, change.op, change.row,
+                                       at_ms=change.commit_ts_ms, snapshot=change.snapshot)
+        except (BadEvent, KeyError, TypeError, ValueError) as exc:
+            await dead_letter(event, exc, "demand.orders")
+            continue
+        order_table[key] = state.to_dict()
+        for line in lines:
+            await line_contributions.send(key=stock_key(line.product_id, line.warehouse_id),
+                                          value=line.model_dump_json().encode())
+        EVENTS.labels(agent="demand_orders").inc()
+
+
+@app.agent(line_contributions)
+async def maintain_demand(stream):  # type: ignore[no-untyped-def]
+    """Daily buckets per product×warehouse; publishes `demand.daily` when they change."""
+    async for event in stream.events():
+        try:
+            line = LineDemand.model_validate_json(event.value)
+            key = f"{line.product_id}:{line.warehouse_id}"
+            stored = demand_table.get(key)
+            history = (DemandHistory.from_dict(stored) if stored
+                       else DemandHistory(line.product_id, line.warehouse_id))
+            changed = apply_line_demand(history, line)
+        except (ValidationError, ValueError) as exc:
+            await dead_letter(event, exc, "demand.daily")
+            continue
+        if changed:
+            demand_table[key] = history.to_dict()
+            await daily_demand.send(key=event.key,
+                                    value=history.daily(line.snapshot).model_dump_json().encode())
+        EVENTS.labels(agent="demand_daily").inc()

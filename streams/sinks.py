@@ -1,0 +1,120 @@
+"""Sink agents: `erp.commands` into the ERP, `messages.outbound` to WhatsApp and e-mail.
+
+Thin glue around `sinks/`: decode, apply, then route each result to its results topic (and a
+failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied,
+so a crash redelivers it and the sinks' idempotency ledgers absorb the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from pydantic import ValidationError
+
+from schemas.commands import OutboundMessage
+from schemas.settings import get_settings
+from schemas.whatsapp import InboundMessage
+from sinks.email import EmailSender
+from sinks.erp.sink import ErpSink
+from sinks.message_ledger import MessageLedger
+from sinks.outcome import ConsumedRecord, decode_command, route_result
+from sinks.whatsapp.sender import WhatsAppSender
+from sinks.whatsapp.window import MappingCustomerWindow
+from streams.app import app
+from streams.dead_letters import dead_letter
+from streams.topics import raw_topic
+
+log = logging.getLogger("topllantas.sinks")
+
+erp_commands = raw_topic("erp.commands")
+outbound = raw_topic("messages.outbound")
+inbound = raw_topic("whatsapp.inbound")
+TOPICS = {t.get_topic_name(): t for t in (
+    raw_topic("erp.commands.results"), raw_topic("messages.status"))}
+
+# Last inbound message per customer phone (the 24-hour window). Co-partitioned: both
+# `whatsapp.inbound` and `messages.outbound` are keyed by the phone.
+whatsapp_window = app.Table("whatsapp_window", default=None)
+
+
+def _record(event) -> ConsumedRecord:  # type: ignore[no-untyped-def]
+    msg = event.message
+    return ConsumedRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
+                          list(msg.headers or []))
+
+
+async def _produce(outgoing) -> None:  # type: ignore[no-untyped-def]
+    for out in outgoing:
+        topic = TOPICS.get(out.topic) or app.topic(
+            out.topic, key_type=bytes, value_type=bytes, key_serializer="raw",
+            value_serializer="raw")
+        await topic.send(key=out.key, value=out.value, headers=out.headers)
+
+
+@app.agent(erp_commands)
+async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
+    """Batches of commands, one ERP transaction per batch."""
+    async with ErpSink.from_settings(get_settings()) as sink:
+        async for events in stream.take_events(500, within=0.05):
+            good, sources = [], []
+            for event in events:
+                try:
+                    good.append(decode_command(event.value))
+                    sources.append(_record(event))
+                except (ValidationError, ValueError) as exc:
+                    await dead_letter(event, exc, "erp_sink.decode")
+            if not good:
+                continue
+            for result, source in zip(await sink.apply_batch(good), sources, strict=True):
+                await _produce(route_result(result, source, "erp.commands.results", "erp_sink"))
+
+
+@app.agent(outbound)
+async def send_messages(stream):  # type: ignore[no-untyped-def]
+    """WhatsApp and e-mail; recipients in parallel, each recipient's messages in order."""
+    settings = get_settings()
+    async with MessageLedger.from_settings(settings) as ledger:
+        whatsapp = WhatsAppSender.from_settings(settings, ledger,
+                                                MappingCustomerWindow(whatsapp_window))
+        email = EmailSender.from_settings(settings, ledger)
+        try:
+            async for events in stream.take_events(100, within=0.02):
+                by_recipient: dict[bytes | None, list] = defaultdict(list)
+                for event in events:
+                    by_recipient[event.message.key].append(event)
+
+                await asyncio.gather(*(_send_in_order(b, whatsapp, email)
+                                       for b in by_recipient.values()))
+        finally:
+            await whatsapp.close()
+
+
+async def _send_in_order(events: list, whatsapp: WhatsAppSender,  # type: ignore[type-arg]
+                         email: EmailSender) -> None:
+    for event in events:
+        try:
+            msg = OutboundMessage.model_validate_json(event.value)
+        except ValidationError as exc:
+            await dead_letter(event, exc, "messages.decode")
+            continue
+        sender = email if msg.channel == "email" else whatsapp
+        result = await sender.send(msg)
+        await _produce(route_result(result, _record(event), "messages.status",
+                                    f"{msg.channel}_sink"))
+
+
+@app.agent(inbound)
+async def track_customer_windows(stream):  # type: ignore[no-untyped-def]
+    """Every inbound message opens (or extends) that customer's 24-hour window."""
+    async for event in stream.events():
+        try:
+            message = InboundMessage.model_validate_json(event.value)
+        except ValidationError as exc:
+            await dead_letter(event, exc, "whatsapp_window")
+            continue
+        previous = whatsapp_window.get(message.from_phone)
+        sent = message.sent_at.timestamp()
+        if previous is None or sent > previous:
+            whatsapp_window[message.from_phone] = sent

@@ -1,0 +1,473 @@
+"""Stock alerts per product×warehouse, WhatsApp for critical ones, and every alert to its buyer.
+
+inventory.position ┐
+demand.daily ──────┼─> table `stock_alerts` (inputs + AlertState) ─> alerts.stock (on change)
+alerts.control ────┘     snoozes from the buyer loop; settle/clock ticks from the timers
+alerts.stock ─> messages.outbound (critical: WhatsApp to the brand's buyer, key from the alert)
+             └> alerts.by_buyer (every alert event, keyed by the buyer's phone)
+
+Dimension rows (products, brands, suppliers, price breaks, buyers, warehouses) are loaded from
+their CDC topics into GlobalTables (price breaks re-keyed by product first, so one product's
+breaks are written by one partition's agent).
+
+Determinism: the alert's `now` is event time (the stock row's `updated_at`, the sales' commit
+time), never the worker's clock, so the same input records give the same alert ids and contents.
+Only the timers read the clock: a snooze that ends, and the morning re-evaluation (06:30 Mexico
+City) that slides the 90-day demand window and notices products that stopped selling.
+
+Bootstrap: inputs that come from a CDC snapshot (a position whose stock was never streamed, a
+demand total built from snapshot rows) are only recorded. Sales history reaches this agent through
+three hops and long after the stock snapshot, so the keys are evaluated once no snapshot demand
+has arrived on this worker for `SETTLE_S` (or, when no snapshot demand arrives at all, once the
+snapshot positions have been quiet for `SETTLE_WITHOUT_DEMAND_S`): a fresh start does not alert
+on half-loaded sales history. Live changes are evaluated at once.
+
+Demand: the trailing 90 days of `demand.daily`. `forecasts.demand` is not in topics.yaml yet; when
+it is, its mean and deviation replace the trailing stats (`DemandStats.with_forecast`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import faust
+import orjson
+from prometheus_client import Counter
+from pydantic import BaseModel, ValidationError
+
+from processors.change_events import BadEvent, Change, decode_change
+from processors.inventory.alerts import AlertState, decide, snooze
+from processors.inventory.buyer_messages import ProductLabel, alert_message
+from processors.inventory.demand import MEXICO_CITY, DailyDemand, demand_stats, local_day
+from processors.inventory.policy import InventoryConfig, evaluate_policy, supply_terms
+from processors.inventory.position import InventoryState
+from schemas.alerts import AlertLevel, StockAlert
+from schemas.erp import Brand, Buyer, Product, Supplier, SupplierPriceBreak
+from schemas.events import InventoryPosition
+from streams.app import app, catalogue
+from streams.dead_letters import dead_letter
+from streams.inventory import EVENTS, inventory, stock_key
+from streams.topics import raw_topic
+
+CONFIG = InventoryConfig()
+SETTLE_S = 15.0
+SETTLE_WITHOUT_DEMAND_S = 60.0
+SWEEP_INTERVAL_S = 5.0
+ALERTS = Counter("topllantas_stock_alerts_total", "Stock alert events emitted", ["level", "kind"])
+
+POSITIONS = "inventory.position"
+DEMAND = "demand.daily"
+CONTROL = "alerts.control"
+DIMENSIONS = {catalogue.cdc_topic(t).name: t
+              for t in ("products", "brands", "suppliers", "buyers", "warehouses")}
+PRICE_BREAKS = catalogue.cdc_topic("supplier_price_breaks").name
+PRICE_BREAK_EVENTS = "dimensions.price_breaks"
+ALL_PRICE_BREAKS = b'{"product_id":null}'  # key of a truncate: every product's breaks
+
+alert_control = raw_topic(CONTROL)
+stock_alert_events = raw_topic("alerts.stock")
+alerts_by_buyer = raw_topic("alerts.by_buyer")
+outbound = raw_topic("messages.outbound")
+price_break_events = raw_topic(PRICE_BREAK_EVENTS)
+alert_source = app.topic(POSITIONS, DEMAND, CONTROL, key_type=bytes, value_type=bytes,
+                         key_serializer="raw", value_serializer="raw")
+price_break_source = app.topic(PRICE_BREAKS, key_type=bytes, value_type=bytes,
+                               key_serializer="raw", value_serializer="raw")
+dimension_source = app.topic(*DIMENSIONS, PRICE_BREAK_EVENTS, key_type=bytes, value_type=bytes,
+                             key_serializer="raw", value_serializer="raw")
+
+alert_table = app.Table("stock_alerts", default=None, partitions=catalogue[POSITIONS].partitions)
+
+
+def _global_table(name: str) -> faust.GlobalTable:
+    # partitions=1 + recovery_buffer_size=1: Faust's advice against global-table recovery loops
+    # with several workers; use_partitioner: writes need not follow the source partition.
+    return app.GlobalTable(name, default=None, partitions=1, recovery_buffer_size=1,
+                           use_partitioner=True)
+
+
+products = _global_table("dim_products")
+brands = _global_table("dim_brands")
+suppliers = _global_table("dim_suppliers")
+buyers = _global_table("dim_buyers")
+buyer_phones = _global_table("dim_buyer_phones")
+warehouses = _global_table("dim_warehouses")
+price_breaks = _global_table("dim_price_breaks")
+TABLE_OF: dict[str, faust.GlobalTable] = {
+    "products": products, "brands": brands, "suppliers": suppliers, "buyers": buyers,
+    "warehouses": warehouses}
+
+
+class AlertControl(BaseModel):
+    """`alerts.control` (keyed by stock key): what moves an alert besides stock and demand.
+
+    - `snooze`: `Posponer` on `alert_id` until `until`.
+    - `settle`: evaluate a key whose snapshot inputs have settled.
+    - `clock`: evaluate at `at` (a snooze ended, or the morning re-evaluation).
+    """
+
+    kind: Literal["snooze", "settle", "clock"]
+    at: datetime
+    alert_id: str | None = None
+    until: datetime | None = None
+
+
+class BuyerFeed(BaseModel):
+    """`alerts.by_buyer` (keyed by buyer phone): an alert event, or the morning digest's turn."""
+
+    kind: Literal["alert", "digest"]
+    at: datetime
+    alert: StockAlert | None = None
+
+
+# --------------------------------------------------------------------------- dimension data
+
+
+@app.agent(price_break_source)
+async def route_price_breaks(stream):  # type: ignore[no-untyped-def]
+    """Re-key supplier price breaks by product."""
+    async for event in stream.events():
+        try:
+            change = decode_change(event.value, "supplier_price_breaks")
+        except BadEvent as exc:
+            await dead_letter(event, exc, "dimensions.price_break_router")
+            continue
+        if change is None:
+            continue
+        key = (ALL_PRICE_BREAKS if change.op == "t"
+               else orjson.dumps({"product_id": change.row["product_id"]}))
+        await price_break_events.send(key=key, value=event.value)
+
+
+@app.agent(dimension_source)
+async def load_dimensions(stream):  # type: ignore[no-untyped-def]
+    """Products, brands, suppliers, buyers, warehouses and price breaks into GlobalTables."""
+    async for event in stream.events():
+        topic = event.message.topic
+        try:
+            table = "supplier_price_breaks" if topic == PRICE_BREAK_EVENTS else DIMENSIONS[topic]
+            change = decode_change(event.value, table)
+        except BadEvent as exc:
+            await dead_letter(event, exc, "dimensions")
+            continue
+        if change is not None:
+            _apply_dimension(change)
+            EVENTS.labels(agent="dimensions").inc()
+
+
+def _apply_dimension(change: Change) -> None:
+    if change.op == "t":
+        target = price_breaks if change.table == "supplier_price_breaks" else TABLE_OF[change.table]
+        target.clear()
+        if change.table == "buyers":
+            buyer_phones.clear()
+        return
+    row = change.row
+    if change.table == "supplier_price_breaks":
+        product = str(row["product_id"])
+        breaks = dict(price_breaks.get(product) or {})
+        brk = f"{row['supplier_id']}:{row['min_qty']}"
+        if change.op == "d":
+            breaks.pop(brk, None)
+        else:
+            breaks[brk] = row["unit_cost"]
+        price_breaks[product] = breaks
+        return
+    key = str(row["id"])
+    table = TABLE_OF[change.table]
+    if change.table == "buyers":
+        old = buyers.get(key)
+        if old is not None and (change.op == "d" or old["phone"] != row["phone"]):
+            buyer_phones.pop(old["phone"], None)
+        if change.op != "d":
+            buyer_phones[row["phone"]] = key
+    if change.op == "d":
+        table.pop(key, None)
+    else:
+        table[key] = change.after
+
+
+def product_label(product_id: int) -> ProductLabel | None:
+    product = products.get(str(product_id))
+    brand = brands.get(str(product["brand_id"])) if product else None
+    if product is None or brand is None:
+        return None
+    return ProductLabel.from_rows(Product.model_validate(product), Brand.model_validate(brand))
+
+
+def supplier_name(supplier_id: int) -> str:
+    row = suppliers.get(str(supplier_id))
+    return row["name"] if row else f"proveedor {supplier_id}"
+
+
+def buyer_by_phone(phone: str) -> Buyer | None:
+    buyer_id = buyer_phones.get(phone)
+    row = buyers.get(buyer_id) if buyer_id is not None else None
+    return Buyer.model_validate(row) if row else None
+
+
+def buyers_for(label: ProductLabel) -> list[Buyer]:
+    """The buyer of the product's brand; every buyer when the brand has none assigned."""
+    if label.buyer_id is not None:
+        row = buyers.get(str(label.buyer_id))
+        return [Buyer.model_validate(row)] if row else []
+    return [Buyer.model_validate(row) for _, row in sorted(buyers.items())]
+
+
+# --------------------------------------------------------------------------- alert inputs
+
+
+@dataclass
+class AlertInputs:
+    """What the alert of one product×warehouse is decided from besides its position (read from
+    the event, or from the co-partitioned `inventory` table), and its AlertState.
+
+    `clock_ms` is event time (the newest input's time); `dirty` marks inputs recorded but not
+    evaluated yet (snapshot inputs, or dimension rows still missing); `demand_touched_ms` and
+    `position_touched_ms` are the worker's time of the last snapshot input of each kind;
+    `partition` is the key's partition (for the timers). Daily demand is kept by day ordinal.
+    """
+
+    product_id: int
+    warehouse_id: int
+    partition: int
+    days: dict[int, int] = field(default_factory=dict)
+    clock_ms: int = 0
+    dirty: bool = False
+    demand_touched_ms: int = 0
+    position_touched_ms: int = 0
+    state: AlertState | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"p": self.product_id, "w": self.warehouse_id, "pt": self.partition,
+                "d": {str(day): qty for day, qty in self.days.items()}, "c": self.clock_ms,
+                "dirty": self.dirty, "td": self.demand_touched_ms,
+                "tp": self.position_touched_ms,
+                "st": self.state.to_dict() if self.state else None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AlertInputs:
+        return cls(d["p"], d["w"], d["pt"], {int(day): qty for day, qty in d["d"].items()},
+                   d["c"], d["dirty"], d["td"], d["tp"],
+                   AlertState.from_dict(d["st"]) if d["st"] else None)
+
+    def advance(self, at: datetime | None) -> None:
+        if at is not None:
+            self.clock_ms = max(self.clock_ms, int(at.timestamp() * 1000))
+
+    def defer_position(self) -> None:
+        self.dirty = True
+        self.position_touched_ms = int(time.time() * 1000)
+
+    def defer_demand(self) -> None:
+        self.dirty = True
+        self.demand_touched_ms = int(time.time() * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one input asks for: evaluate (with the event's position, if it carried one), and
+    whether the recorded inputs changed (so the table must be written even without an alert)."""
+
+    evaluate: bool
+    changed: bool
+    position: InventoryPosition | None = None
+
+
+def _parse_stock_key(raw: bytes | None) -> tuple[int, int]:
+    try:
+        parsed = orjson.loads(raw or b"")
+        return int(parsed["product_id"]), int(parsed["warehouse_id"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise BadEvent(f"bad stock key {(raw or b'')[:100]!r}") from None
+
+
+def _take_input(inputs: AlertInputs, topic: str, value: bytes) -> Step:
+    if topic == POSITIONS:
+        position = InventoryPosition.model_validate_json(value)
+        if position.source_lsn > 0:
+            return Step(evaluate=True, changed=False, position=position)
+        inputs.advance(position.updated_at)
+        inputs.defer_position()
+        return Step(evaluate=False, changed=True)
+    if topic == DEMAND:
+        daily = DailyDemand.model_validate_json(value)
+        inputs.days = {day.toordinal(): qty for day, qty in daily.days.items()}
+        inputs.clock_ms = max(inputs.clock_ms, daily.as_of_ms)
+        if daily.snapshot:
+            inputs.defer_demand()
+        return Step(evaluate=not daily.snapshot, changed=True)
+    control = AlertControl.model_validate_json(value)
+    if control.kind == "snooze":
+        state = inputs.state
+        if control.until is None or state is None or control.alert_id not in (
+                state.alert_id, state.notified_alert_id):
+            return Step(evaluate=False, changed=False)
+        inputs.state = snooze(state, control.until)
+        return Step(evaluate=False, changed=inputs.state != state)
+    if control.kind == "settle":
+        return Step(evaluate=inputs.dirty, changed=False)
+    inputs.advance(control.at)
+    return Step(evaluate=True, changed=True)
+
+
+def _current_position(key: str) -> InventoryPosition | None:
+    stored = inventory.get(key)
+    return InventoryState.from_dict(stored).position() if stored else None
+
+
+def _decide(inputs: AlertInputs, position: InventoryPosition, record_ms: int
+            ) -> tuple[AlertState, StockAlert | None] | None:
+    """None when the product's supply rows are not known yet. The alert's time is event time:
+    the newest of the position's `updated_at` and the recorded inputs' times (the record's own
+    time only when no input carried one)."""
+    product_row = products.get(str(inputs.product_id))
+    if product_row is None:
+        return None
+    product = Product.model_validate(product_row)
+    supplier_row = suppliers.get(str(product.supplier_id))
+    if supplier_row is None:
+        return None
+    breaks = []
+    for brk, unit_cost in (price_breaks.get(str(product.id)) or {}).items():
+        supplier_id, _, min_qty = brk.partition(":")
+        breaks.append(SupplierPriceBreak(supplier_id=int(supplier_id), product_id=product.id,
+                                         min_qty=int(min_qty), unit_cost=unit_cost))
+    terms = supply_terms(product, Supplier.model_validate(supplier_row), breaks)
+    inputs.advance(position.updated_at)
+    now = datetime.fromtimestamp((inputs.clock_ms or record_ms) / 1000, UTC)
+    days = {date.fromordinal(day): qty for day, qty in inputs.days.items()}
+    stats = demand_stats(days, local_day(now))
+    result = evaluate_policy(stats, terms, product.abc_class, position, CONFIG)
+    return decide(inputs.state, position, result, now, CONFIG)
+
+
+@app.agent(alert_source)
+async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
+    """Policy + alert state machine per product×warehouse; `alerts.stock` only on a change."""
+    async for event in stream.events():
+        if event.value is None:
+            continue  # tombstone of a compacted topic
+        try:
+            product_id, warehouse_id = _parse_stock_key(event.key)
+            key = f"{product_id}:{warehouse_id}"
+            stored = alert_table.get(key)
+            inputs = (AlertInputs.from_dict(stored) if stored
+                      else AlertInputs(product_id, warehouse_id, event.message.partition))
+            step = _take_input(inputs, event.message.topic, event.value)
+        except (BadEvent, ValidationError, ValueError) as exc:
+            await dead_letter(event, exc, "alerts")
+            continue
+        changed = step.changed or stored is None
+        position = step.position or (_current_position(key) if step.evaluate else None)
+        if position is not None:
+            outcome = _decide(inputs, position, int(event.message.timestamp * 1000))
+            if outcome is None:
+                changed = changed or not inputs.dirty
+                inputs.dirty = True
+            else:
+                state, alert = outcome
+                changed = changed or inputs.dirty or state != inputs.state
+                inputs.state, inputs.dirty = state, False
+                if alert is not None:
+                    # Acknowledged before the state that remembers it is written: a crash in
+                    # between re-decides the same alert (same ids) instead of losing it.
+                    sent = await stock_alert_events.send(key=event.key,
+                                                         value=alert.model_dump_json().encode())
+                    await sent
+                    ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()
+        if changed:
+            alert_table[key] = inputs.to_dict()
+        EVENTS.labels(agent="stock_alerts").inc()
+
+
+def _kind(alert: StockAlert) -> str:
+    return "resolved" if alert.resolved else "reminder" if alert.reminder else "alert"
+
+
+# --------------------------------------------------------------------------- timers
+
+
+async def _tick(kind: Literal["settle", "clock"], keys: list[tuple[int, int, int]],
+                at: datetime) -> None:
+    value = AlertControl(kind=kind, at=at).model_dump_json().encode()
+    for product_id, warehouse_id, partition in keys:
+        await alert_control.send(key=stock_key(product_id, warehouse_id), value=value,
+                                 partition=partition)
+
+
+def _active_partitions() -> set[int]:
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == POSITIONS}
+
+
+@app.timer(interval=SWEEP_INTERVAL_S)
+async def sweep_alerts() -> None:
+    """Settle ticks once this worker's snapshot inputs are quiet; clock ticks for ended snoozes."""
+    active = _active_partitions()
+    now = datetime.now(UTC)
+    now_ms = int(now.timestamp() * 1000)
+    settle: list[tuple[int, int, int]] = []
+    ended: list[tuple[int, int, int]] = []
+    newest_demand = newest_position = 0
+    for stored in list(alert_table.values()):
+        if stored is None or stored["pt"] not in active:
+            continue
+        where = (stored["p"], stored["w"], stored["pt"])
+        if stored["dirty"]:
+            settle.append(where)
+            newest_demand = max(newest_demand, stored["td"])
+            newest_position = max(newest_position, stored["tp"])
+        snoozed_until = stored["st"]["s"] if stored["st"] else None
+        if snoozed_until and datetime.fromisoformat(snoozed_until) <= now:
+            ended.append(where)
+    quiet = (now_ms - newest_demand >= SETTLE_S * 1000 if newest_demand
+             else now_ms - newest_position >= SETTLE_WITHOUT_DEMAND_S * 1000)
+    if settle and quiet:
+        await _tick("settle", settle, now)
+    await _tick("clock", ended, now)
+
+
+@app.crontab("30 6 * * *", timezone=MEXICO_CITY)
+async def morning_reevaluation() -> None:
+    """Re-evaluate every key of this worker at today's date, before the 07:00 digest."""
+    active = _active_partitions()
+    keys = [(s["p"], s["w"], s["pt"]) for s in list(alert_table.values())
+            if s is not None and s["pt"] in active]
+    await _tick("clock", keys, datetime.now(UTC))
+
+
+# --------------------------------------------------------------------------- buyers
+
+
+@app.agent(stock_alert_events)
+async def notify_buyers(stream):  # type: ignore[no-untyped-def]
+    """Every alert event to its buyer's feed; critical ones also as a WhatsApp message."""
+    async for event in stream.events():
+        if event.value is None:
+            continue
+        try:
+            alert = StockAlert.model_validate_json(event.value)
+        except ValidationError as exc:
+            await dead_letter(event, exc, "alerts.notify")
+            continue
+        label = product_label(alert.product_id)
+        recipients = buyers_for(label) if label else []
+        if label is None or not recipients:
+            await dead_letter(event, f"no buyer known for product {alert.product_id}",
+                              "alerts.notify")
+            continue
+        feed = BuyerFeed(kind="alert", at=alert.at, alert=alert).model_dump_json().encode()
+        for buyer in recipients:
+            # In the buyer's feed before the buttons can be tapped.
+            await (await alerts_by_buyer.send(key=buyer.phone.encode(), value=feed))
+        if alert.level is AlertLevel.CRITICO:
+            row = warehouses.get(str(alert.warehouse_id))
+            for buyer in recipients:
+                message = alert_message(alert, label, supplier_name(alert.supplier_id),
+                                        buyer.phone, row["name"] if row else None)
+                await outbound.send(key=buyer.phone.encode(),
+                                    value=message.model_dump_json().encode())
+        EVENTS.labels(agent="alert_notify").inc()

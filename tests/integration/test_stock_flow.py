@@ -1,0 +1,340 @@
+"""Stock alerts end to end on the real broker and PostgreSQL: CDC + one Faust worker.
+
+One ERP and one worker for the module; the tests run in order and each starts from where the
+previous one left the ERP (a live business: a drop, a sale, a receipt, an approval, a crash).
+Two test products of brand 1 (buyer 1) sell 10 tires a day over the last 30 days at warehouse 1,
+supplier 1 (lead time 12 ± 3 days, class A): daily demand 3.3, critical below 40 in position,
+reorder point ~80, order-up-to ~143.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+from confluent_kafka import Producer
+
+from ops.erp.generate import generate_catalogue
+from ops.erp.seed import seed_erp
+from ops.stack.broker import start_broker
+from ops.stack.processes import free_port, stop_pid
+from ops.supervisor import Supervisor, wait_for
+from ops.topics_admin import apply_catalogue
+from processors.inventory.buyer_messages import NOT_A_BUYER_TEXT
+from schemas.whatsapp import InboundMessage
+from sinks.erp import ErpSink, decode_command
+from tests.integration.cdc_state import read_cdc
+from tests.integration.conftest import process_env
+from tests.integration.kafka_read import Record, read_all
+from tests.stack_fixture import TestStack, test_stack
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+BUYER_PHONE = "5218110000001"  # buyer 1 of the generated catalogue, who buys brand 1
+STRANGER_PHONE = "5215550009999"
+WAREHOUSE = 1
+DROPPED, CRASHED = 9001, 9002  # the test products
+ALERTS, MESSAGES, COMMANDS, CONTROL = ("alerts.stock", "messages.outbound", "erp.commands",
+                                       "alerts.control")
+
+TEST_ROWS = f"""
+INSERT INTO products (id, sku, brand_id, category_id, supplier_id, model, width, aspect_ratio,
+    rim, tire_size, load_index, speed_index, cost, list_price, weight_kg, abc_class)
+    SELECT g, 'MIC-TEST-' || g, 1, 1, 1, 'Primacy 4', 205, 55, 16, '205/55R16', 91, 'V',
+           1000, 1500, 9, 'A'
+    FROM unnest(ARRAY[{DROPPED}, {CRASHED}]) g;
+INSERT INTO stock (product_id, warehouse_id, on_hand)
+    SELECT g, {WAREHOUSE}, 500 FROM unnest(ARRAY[{DROPPED}, {CRASHED}]) g;
+WITH days AS (SELECT p, k FROM unnest(ARRAY[{DROPPED}, {CRASHED}]) p, generate_series(0, 29) k),
+orders AS (
+    INSERT INTO sales_orders (customer_id, warehouse_id, status, created_at)
+    SELECT 1, {WAREHOUSE}, 'entregado', now() - make_interval(days => k, hours => 1)
+    FROM days ORDER BY p, k RETURNING id),
+numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM orders),
+products AS (SELECT p, row_number() OVER (ORDER BY p, k) AS n FROM days)
+INSERT INTO sales_order_lines (order_id, product_id, qty, unit_price, unit_cost)
+SELECT numbered.id, products.p, 10, 1500, 1000 FROM numbered JOIN products USING (n);
+"""
+
+
+@dataclass
+class Flow:
+    stack: TestStack
+    supervisor: Supervisor
+    env: dict[str, str]
+    marks: list[int] = field(default_factory=list)  # wall ms at the start of each live phase
+    alerts_at_mark: list[set[str]] = field(default_factory=list)  # event ids present then
+
+    def mark(self) -> None:
+        """A live phase starts: remember when, and which alerts were out by then."""
+        self.alerts_at_mark.append({_json(r)["event_id"] for r in self.read(ALERTS)})
+        self.marks.append(int(time.time() * 1000))
+
+    def read(self, *topics: str, idle: float = 1.0) -> list[Record]:
+        return read_all(self.stack.bootstrap_servers, list(topics), idle=idle)
+
+    def alerts(self, product_id: int) -> list[dict[str, Any]]:
+        return [a for a in map(_json, self.read(ALERTS)) if a["product_id"] == product_id]
+
+    def wait(self, topic: str, check: Callable[[list[Record]], bool], what: str,
+             timeout: float = 120) -> list[Record]:
+        return wait_for(lambda: (lambda recs: recs if check(recs) else None)(
+            self.read(topic, idle=0.5)), timeout, what, interval=0.5)
+
+
+def _json(record: Record) -> dict[str, Any]:
+    assert record.value is not None
+    return orjson.loads(record.value)
+
+
+async def _execute(dsn: str, sql: str, *args: object) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+
+
+def set_stock(flow: Flow, product_id: int, on_hand: int) -> None:
+    asyncio.run(_execute(flow.stack.erp_dsn,
+                         "UPDATE stock SET on_hand = $3, updated_at = now() "
+                         "WHERE product_id = $1 AND warehouse_id = $2",
+                         product_id, WAREHOUSE, on_hand))
+
+
+def sell(flow: Flow, product_id: int, qty: int) -> None:
+    """One counter sale, as the ERP commits it: stock, order and line in one transaction."""
+    asyncio.run(_execute(flow.stack.erp_dsn, f"""
+        WITH s AS (UPDATE stock SET on_hand = on_hand - {qty}, updated_at = now()
+                   WHERE product_id = $1 AND warehouse_id = $2 RETURNING 1),
+             o AS (INSERT INTO sales_orders (customer_id, warehouse_id, status)
+                   VALUES (1, $2, 'confirmado') RETURNING id)
+        INSERT INTO sales_order_lines (order_id, product_id, qty, unit_price, unit_cost)
+        SELECT o.id, $1, {qty}, 1500, 1000 FROM o, s""", product_id, WAREHOUSE))
+
+
+def tap(flow: Flow, phone: str, message_id: str, button_id: str) -> None:
+    now = datetime.now(UTC)
+    message = InboundMessage(message_id=message_id, from_phone=phone, kind="interactive",
+                             button_id=button_id, button_title="Aprobar", sent_at=now,
+                             received_at=now)
+    producer = Producer({"bootstrap.servers": flow.stack.bootstrap_servers,
+                         "partitioner": "murmur2_random"})
+    producer.produce("whatsapp.inbound", key=phone.encode(),
+                     value=message.model_dump_json().encode())
+    assert producer.flush(10) == 0
+
+
+def wait_settled(bootstrap: str, timeout: float = 300) -> None:
+    """Until the worker evaluated its snapshot inputs and the alerts stopped coming."""
+    wait_for(lambda: any(_json(r)["kind"] == "settle"
+                         for r in read_all(bootstrap, [CONTROL], idle=0.5)),
+             timeout, "the settle ticks after the snapshot", interval=2)
+    counts = [-1]
+    wait_for(lambda: counts.append(len(read_all(bootstrap, [ALERTS], idle=1.0)))
+             or counts[-1] == counts[-2], 120, "the bootstrap alerts to settle", interval=2)
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
+    with test_stack() as stack:
+        catalogue = generate_catalogue(seed=5, n_products=60, n_customers=20, days=30)
+        asyncio.run(seed_erp(stack.erp_dsn, catalogue=catalogue))
+        asyncio.run(_execute(stack.erp_dsn, TEST_ROWS))
+        apply_catalogue(stack.settings())
+        env = process_env(stack)
+        with Supervisor({}, tmp_path_factory.mktemp("stock-flow-logs")) as supervisor:
+            supervisor.start("cdc", "cdc", "run", env=env)
+            supervisor.start("worker", "worker", env=env)
+            wait_settled(stack.bootstrap_servers)
+            yield Flow(stack, supervisor, env)
+
+
+def test_a_drop_alerts_once_more_sales_do_not_and_a_receipt_resolves(flow: Flow) -> None:
+    assert flow.alerts(DROPPED) == []  # 500 on hand: ~150 days of cover, no alert
+    flow.mark()
+    set_stock(flow, DROPPED, 30)  # below d̄·L = 40: stockout before a new order arrives
+    flow.wait(ALERTS, lambda recs: any(_json(r)["product_id"] == DROPPED for r in recs),
+              "the alert of the drop")
+    (alert,) = flow.alerts(DROPPED)
+    assert alert["event_id"] == alert["alert_id"] == f"stk-{DROPPED}-{WAREHOUSE}-1-critico"
+    assert (alert["level"], alert["available"], alert["position"]) == ("critico", 30, 30)
+    assert 75 <= alert["reorder_point"] <= 85 and alert["proposed_qty"] % 4 == 0
+    key = f"alert:{alert['event_id']}:{BUYER_PHONE}"
+    message = next(m for m in map(_json, flow.wait(
+        MESSAGES, lambda recs: any(_json(r)["idempotency_key"] == key for r in recs),
+        "the critical alert's WhatsApp")) if m["idempotency_key"] == key)
+    assert message["to"] == BUYER_PHONE and message["context"]["alert_id"] == alert["alert_id"]
+    assert [b["title"] for b in message["buttons"]] == ["Aprobar", "Posponer", "Ajustar"]
+
+    flow.mark()
+    sell(flow, DROPPED, 2)  # same state: still critical
+    sell(flow, DROPPED, 2)
+    time.sleep(8)
+    assert len(flow.alerts(DROPPED)) == 1
+
+    flow.mark()
+    set_stock(flow, DROPPED, 426)  # a receipt of 400
+    flow.wait(ALERTS, lambda recs: any(_json(r)["resolved"] for r in recs
+                                       if _json(r)["product_id"] == DROPPED),
+              "the resolution")
+    first, resolved = flow.alerts(DROPPED)
+    assert resolved["event_id"] == f"{first['alert_id']}-resuelta"
+    assert resolved["alert_id"] == first["alert_id"] and resolved["position"] == 426
+
+
+def test_approve_twice_creates_one_purchase_order_which_resolves_the_alert(flow: Flow) -> None:
+    flow.mark()
+    set_stock(flow, DROPPED, 30)
+    flow.wait(ALERTS, lambda recs: len([r for r in recs
+                                        if _json(r)["product_id"] == DROPPED]) == 3,
+              "the second alert")
+    alert = flow.alerts(DROPPED)[-1]
+    assert alert["alert_id"] == f"stk-{DROPPED}-{WAREHOUSE}-3-critico"
+    flow.wait(MESSAGES, lambda recs: any(_json(r)["idempotency_key"].startswith(
+        f"alert:{alert['event_id']}") for r in recs), "the second alert's WhatsApp")
+
+    button = f"approve:{alert['alert_id']}"
+    tap(flow, BUYER_PHONE, "wamid.approve-1", button)
+    tap(flow, BUYER_PHONE, "wamid.approve-2", button)
+    replies = {m["idempotency_key"]: m for m in map(_json, flow.wait(
+        MESSAGES, lambda recs: sum(_json(r)["idempotency_key"].startswith("buyer-reply:wamid."
+                                                                          "approve")
+                                   for r in recs) >= 2, "both replies"))}
+    assert replies["buyer-reply:wamid.approve-1"]["text"].startswith("✅ Listo: borrador")
+    assert "No encontré una propuesta pendiente" in replies["buyer-reply:wamid.approve-2"]["text"]
+
+    commands = flow.read(COMMANDS)
+    keys = {orjson.loads(r.value)["command"]["idempotency_key"] for r in commands}
+    assert keys == {f"po:{alert['alert_id']}"}
+    command = decode_command(commands[0].value)
+    assert command.lines[0].qty == alert["proposed_qty"] and command.supplier_id == 1
+
+    async def apply_and_count() -> int:  # the ERP sink, twice: one purchase order
+        async with ErpSink(flow.stack.sink_dsn) as sink:
+            for _ in range(2):
+                results = await sink.apply_batch([decode_command(r.value) for r in commands])
+                assert {r.status for r in results} <= {"applied", "duplicate"}
+        conn = await asyncpg.connect(flow.stack.erp_dsn)
+        try:
+            return await conn.fetchval("SELECT count(*) FROM purchase_orders "
+                                       "WHERE idempotency_key = $1", f"po:{alert['alert_id']}")
+        finally:
+            await conn.close()
+
+    flow.mark()
+    assert asyncio.run(apply_and_count()) == 1
+    flow.wait(ALERTS, lambda recs: any(_json(r)["event_id"] == f"{alert['alert_id']}-resuelta"
+                                       for r in recs), "the alert to resolve by itself")
+    resolved = flow.alerts(DROPPED)[-1]
+    assert resolved["on_order"] == alert["proposed_qty"] and resolved["available"] == 30
+
+
+def test_a_phone_that_is_not_a_buyer_gets_a_refusal_and_nothing_is_written(flow: Flow) -> None:
+    before = len(flow.read(COMMANDS))
+    alert_id = flow.alerts(DROPPED)[-1]["alert_id"]
+    tap(flow, STRANGER_PHONE, "wamid.stranger-1", f"approve:{alert_id}")
+    (reply,) = [_json(r) for r in flow.wait(MESSAGES, lambda recs: any(
+        r.key == STRANGER_PHONE.encode() for r in recs), "the refusal")
+        if r.key == STRANGER_PHONE.encode()]
+    assert reply["text"] == NOT_A_BUYER_TEXT
+    assert reply["idempotency_key"] == "buyer-reply:wamid.stranger-1"
+    time.sleep(3)
+    assert len(flow.read(COMMANDS)) == before
+
+
+def test_a_worker_killed_between_alert_and_message_sends_the_same_key(flow: Flow) -> None:
+    flow.mark()
+    set_stock(flow, CRASHED, 30)
+    wait_for(lambda: flow.alerts(CRASHED), 120, "the alert", interval=0.05)
+    flow.supervisor.kill("worker")  # SIGKILL as soon as the alert is on the topic
+    (alert,) = flow.alerts(CRASHED)
+    key = f"alert:{alert['event_id']}:{BUYER_PHONE}"
+
+    def messages() -> list[dict[str, Any]]:
+        return [m for m in map(_json, flow.read(MESSAGES))
+                if m["context"].get("alert_id") == alert["alert_id"]]
+
+    print(f"messages of the alert when the worker died: {len(messages())}")
+    flow.supervisor.start("worker", "worker", env=flow.env)
+    tap(flow, STRANGER_PHONE, "wamid.after-restart", f"approve:{alert['alert_id']}")
+    flow.wait(MESSAGES, lambda recs: any(_json(r)["idempotency_key"] ==
+                                         "buyer-reply:wamid.after-restart" for r in recs),
+              "the restarted worker to process new input", timeout=180)
+    time.sleep(3)
+    sent = messages()
+    assert sent and {m["idempotency_key"] for m in sent} == {key}, sent
+    assert {a["event_id"] for a in flow.alerts(CRASHED)} == {alert["event_id"]}
+
+
+def test_replaying_the_cdc_history_gives_the_same_alerts(flow: Flow, tmp_path: Path) -> None:
+    """The CDC records of this module, phase by phase, into a new broker and a new worker."""
+    flow.mark()  # the end of the last phase
+    flow.supervisor.stop("worker")
+    flow.supervisor.stop("cdc")
+    history = read_cdc(flow.stack.bootstrap_servers)
+    originals = {a["event_id"]: a for a in map(_json, flow.read(ALERTS))}
+    original_keys = {m["idempotency_key"] for m in map(_json, flow.read(MESSAGES))
+                     if m["idempotency_key"].startswith("alert:")}
+    pid, port = start_broker(0, tmp_path / "replay-broker.log")
+    try:
+        replay = f"127.0.0.1:{port}"
+        apply_catalogue(flow.stack.settings(KAFKA_BOOTSTRAP_SERVERS=replay))
+        env = {**flow.env, "KAFKA_BOOTSTRAP_SERVERS": replay, "FAUST_WEB_PORT": str(free_port())}
+        flow.supervisor.start("replay", "worker", env=env)
+        replayed: dict[str, dict[str, Any]] = {}
+
+        def caught_up(expected: set[str]) -> bool:
+            replayed.update({a["event_id"]: a for a in map(_json, read_all(
+                replay, [ALERTS], idle=0.5))})
+            return expected <= replayed.keys()
+
+        previous: set[str] = set()
+        for n, (records, out_by_then) in enumerate(zip(_stages(history, flow.marks),
+                                                       flow.alerts_at_mark, strict=True)):
+            _produce(replay, records)
+            if n == 0:
+                wait_settled(replay)
+            wait_for(lambda e=out_by_then - previous: caught_up(e), 120,
+                     f"the alerts of phase {n}", interval=1)
+            previous = out_by_then
+        time.sleep(3)
+        caught_up(set())
+        assert replayed.keys() == originals.keys()
+        assert replayed == originals  # same ids, levels, quantities and times
+        replayed_keys = {m["idempotency_key"] for m in map(_json, read_all(replay, [MESSAGES]))
+                         if m["idempotency_key"].startswith("alert:")}
+        assert replayed_keys == original_keys
+    finally:
+        flow.supervisor.stop("replay")
+        stop_pid(pid, 10)
+
+
+def _stages(history: list[Record], marks: list[int]) -> list[list[Record]]:
+    """The snapshot, then the changes committed in each live phase (between two marks)."""
+    stages: list[list[Record]] = [[] for _ in marks]
+    stage = 0
+    for record in history:
+        if record.value is not None:  # a tombstone follows its delete
+            source = _json(record)["source"]
+            stage = 0 if source["snapshot"] != "false" else sum(
+                1 for m in marks if m <= source["ts_ms"])
+        stages[stage].append(record)
+    return stages
+
+
+def _produce(bootstrap: str, records: list[Record]) -> None:
+    """The records into the same partitions, in the same order."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for record in records:
+        producer.produce(record.topic, key=record.key, value=record.value,
+                         partition=record.partition)
+    assert producer.flush(30) == 0

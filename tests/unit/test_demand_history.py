@@ -1,0 +1,159 @@
+"""Daily demand from sales order changes: absolute per-line contributions, local dates,
+idempotence under redelivery, cancellations, moves, retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from processors.inventory.demand import (
+    DailyDemand,
+    DemandHistory,
+    LineDemand,
+    SalesOrderState,
+    apply_line_demand,
+    apply_sales_change,
+    daily_series,
+    demand_stats,
+    local_day,
+)
+
+T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 21:00 on the 24th in Mexico City
+T0_MS = int(T0.timestamp() * 1000)
+
+
+def header(status: str = "confirmado", warehouse_id: int = 1,
+           created_at: str = "2026-11-25T03:00:00Z") -> dict:
+    return {"id": 77, "customer_id": 5, "warehouse_id": warehouse_id, "status": status,
+            "created_at": created_at}
+
+
+def line(line_id: int = 900, product_id: int = 12, qty: int = 4) -> dict:
+    return {"id": line_id, "order_id": 77, "product_id": product_id, "qty": qty,
+            "unit_price": "1500.00", "unit_cost": "1000.00"}
+
+
+def apply(state: SalesOrderState, table: str, op: str, row: dict) -> list[tuple]:
+    out = apply_sales_change(state, table, op, row, at_ms=T0_MS)
+    return [(d.line_id, d.product_id, d.warehouse_id, d.day, d.qty) for d in out]
+
+
+def test_local_day_is_mexico_city() -> None:
+    assert local_day("2026-11-25T03:00:00Z") == date(2026, 11, 24)
+    assert local_day("2026-11-25T06:00:00+00:00") == date(2026, 11, 25)
+    assert local_day(datetime(2026, 11, 25, 5, 59)) == date(2026, 11, 24)  # naive = UTC
+
+
+def test_line_contributes_once_its_header_is_known() -> None:
+    state = SalesOrderState()
+    assert apply(state, "sales_order_lines", "c", line()) == []
+    assert apply(state, "sales_orders", "c", header()) == [
+        (900, 12, 1, date(2026, 11, 24), 4)]
+    assert apply(state, "sales_order_lines", "c", line(901, 13, 2)) == [
+        (901, 13, 1, date(2026, 11, 24), 2)]
+
+
+@pytest.mark.parametrize("status", ["cancelado", "devuelto", "cotizacion"])
+def test_orders_that_are_not_demand_contribute_zero(status: str) -> None:
+    state = SalesOrderState()
+    apply(state, "sales_orders", "c", header())
+    apply(state, "sales_order_lines", "c", line())
+    assert apply(state, "sales_orders", "u", header(status)) == [
+        (900, 12, 1, date(2026, 11, 24), 0)]
+
+
+def test_moved_line_and_warehouse_take_the_old_contribution_back() -> None:
+    state = SalesOrderState()
+    apply(state, "sales_orders", "c", header())
+    apply(state, "sales_order_lines", "c", line())
+    assert apply(state, "sales_order_lines", "u", line(product_id=14)) == [
+        (900, 14, 1, date(2026, 11, 24), 4), (900, 12, 1, date(2026, 11, 24), 0)]
+    assert apply(state, "sales_orders", "u", header(warehouse_id=2)) == [
+        (900, 14, 2, date(2026, 11, 24), 4), (900, 14, 1, date(2026, 11, 24), 0)]
+
+
+def test_deletes_contribute_zero() -> None:
+    state = SalesOrderState()
+    apply(state, "sales_orders", "c", header())
+    apply(state, "sales_order_lines", "c", line())
+    apply(state, "sales_order_lines", "c", line(901, 13, 2))
+    assert apply(state, "sales_order_lines", "d", line()) == [
+        (900, 12, 1, date(2026, 11, 24), 0)]
+    assert apply(state, "sales_orders", "d", header()) == [(901, 13, 1, date(2026, 11, 24), 0)]
+
+
+def test_orders_older_than_the_retention_expire() -> None:
+    state = SalesOrderState()
+    apply(state, "sales_order_lines", "r", line())
+    assert apply(state, "sales_orders", "r", header(created_at="2026-06-01T18:00:00Z")) == []
+    assert state.expired and state.lines == {}
+    assert apply(state, "sales_order_lines", "r", line(901)) == []
+    assert SalesOrderState.from_dict(state.to_dict()).expired
+
+
+def test_order_state_round_trips() -> None:
+    state = SalesOrderState()
+    apply(state, "sales_orders", "c", header())
+    apply(state, "sales_order_lines", "c", line())
+    again = SalesOrderState.from_dict(state.to_dict())
+    assert again == state
+    assert SalesOrderState.from_dict(None) == SalesOrderState()
+
+
+def test_wrong_table_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        apply_sales_change(SalesOrderState(), "stock", "c", {}, at_ms=T0_MS)
+
+
+def contribution(line_id: int, day: date, qty: int, at: datetime = T0) -> LineDemand:
+    return LineDemand(line_id=line_id, order_id=1, product_id=12, warehouse_id=1, day=day,
+                      qty=qty, at_ms=int(at.timestamp() * 1000))
+
+
+def test_history_overwrites_per_line_so_redelivery_changes_nothing() -> None:
+    history = DemandHistory(12, 1)
+    day = date(2026, 11, 24)
+    assert apply_line_demand(history, contribution(1, day, 4))
+    assert apply_line_demand(history, contribution(2, day, 2))
+    assert not apply_line_demand(history, contribution(1, day, 4))  # redelivered
+    assert history.daily_totals() == {day: 6}
+    assert apply_line_demand(history, contribution(1, day, 0))  # cancelled
+    assert history.daily_totals() == {day: 2}
+    assert not apply_line_demand(history, contribution(1, day, 0))
+    assert DemandHistory.from_dict(history.to_dict()) == history
+
+
+def test_history_keeps_the_retention_window() -> None:
+    history = DemandHistory(12, 1)
+    old = date(2026, 7, 1)
+    apply_line_demand(history, contribution(1, old, 3, at=datetime(2026, 7, 2, tzinfo=UTC)))
+    assert history.daily_totals() == {old: 3}
+    assert apply_line_demand(history, contribution(2, date(2026, 11, 24), 1))  # ~145 days on
+    assert history.daily_totals() == {date(2026, 11, 24): 1}
+    assert not apply_line_demand(history, contribution(3, old, 5))  # too old to keep
+
+
+def test_history_rejects_another_key() -> None:
+    with pytest.raises(ValueError):
+        apply_line_demand(DemandHistory(13, 1), contribution(1, date(2026, 11, 24), 1))
+
+
+def test_daily_demand_round_trips_as_json() -> None:
+    history = DemandHistory(12, 1)
+    apply_line_demand(history, contribution(1, date(2026, 11, 20), 4))
+    daily = history.daily(snapshot=True)
+    again = DailyDemand.model_validate_json(daily.model_dump_json())
+    assert again == daily and again.days == {date(2026, 11, 20): 4} and again.snapshot
+
+
+def test_series_and_stats_fill_days_without_sales() -> None:
+    today = date(2026, 11, 24)
+    days = {today: 4, today - timedelta(days=2): 2, today - timedelta(days=200): 50}
+    assert daily_series(days, today, 4) == [0, 2, 0, 4]
+    stats = demand_stats(days, today)
+    assert stats.observed_days == 90
+    assert stats.mean == pytest.approx(6 / 90)
+    assert stats.days_since_last_sale == 0
+    assert demand_stats(days, today + timedelta(days=5)).days_since_last_sale == 5
+    assert demand_stats({}, today).days_since_last_sale == 90

@@ -1,0 +1,117 @@
+"""The Cloud API double answers like the Graph API: validation, errors, control endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ops.doubles.whatsapp_double import WhatsAppDouble
+
+TOKEN, PHONE_ID, TO = "tok", "123456789012345", "5215512345678"
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[WhatsAppDouble]:
+    async with WhatsAppDouble(access_token=TOKEN, phone_number_id=PHONE_ID) as running:
+        yield running
+
+
+async def _send(double: WhatsAppDouble, body: dict[str, Any], token: str = TOKEN,
+                path: str | None = None) -> tuple[int, dict[str, Any]]:
+    url = double.base_url + (path or f"/v21.0/{PHONE_ID}/messages")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json=body,
+                                headers={"Authorization": f"Bearer {token}"}) as resp:
+            return resp.status, await resp.json()
+
+
+def _text(body: str = "Hola") -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "to": TO, "type": "text", "text": {"body": body}}
+
+
+def _buttons(*titles: str, ids: list[str] | None = None) -> dict[str, Any]:
+    ids = ids or [f"b{i}" for i in range(len(titles))]
+    return {"messaging_product": "whatsapp", "to": TO, "type": "interactive", "interactive": {
+        "type": "button", "body": {"text": "¿Reservamos?"}, "action": {"buttons": [
+            {"type": "reply", "reply": {"id": i, "title": t}} for i, t in zip(ids, titles,
+                                                                               strict=True)]}}}
+
+
+async def test_accepts_within_the_window_with_the_real_response_shape(
+        double: WhatsAppDouble) -> None:
+    double.open_window(TO)
+    status, answer = await _send(double, _text())
+    assert status == 200
+    assert answer["messaging_product"] == "whatsapp"
+    assert answer["contacts"] == [{"input": TO, "wa_id": TO}]
+    assert answer["messages"][0]["id"].startswith("wamid.")
+    assert double.messages[0]["wamid"] == answer["messages"][0]["id"]
+
+
+async def test_free_form_outside_the_window_is_131047_but_a_template_goes(
+        double: WhatsAppDouble) -> None:
+    status, answer = await _send(double, _text())
+    assert status == 400
+    error = answer["error"]
+    assert (error["code"], error["type"]) == (131047, "OAuthException")
+    assert "24 hours" in error["error_data"]["details"] and error["fbtrace_id"]
+    template = {"messaging_product": "whatsapp", "to": TO, "type": "template",
+                "template": {"name": "hola", "language": {"code": "es_MX"}}}
+    assert (await _send(double, template))[0] == 200
+
+
+@pytest.mark.parametrize(("body", "details"), [
+    (_text("x" * 4097), "4096"),
+    (_buttons("a", "b", "c", "d"), "1..3"),
+    (_buttons("Un título demasiado largo"), "longer than 20"),
+    (_buttons("a", "b", ids=["x", "x"]), "unique"),
+    ({"messaging_product": "whatsapp", "to": TO, "type": "template",
+      "template": {"name": "hola"}}, "language.code"),
+    ({"messaging_product": "sms", "to": TO, "type": "text", "text": {"body": "x"}},
+     "messaging_product"),
+    ({"messaging_product": "whatsapp", "to": "abc", "type": "text", "text": {"body": "x"}},
+     "phone"),
+])
+async def test_invalid_bodies_are_refused(double: WhatsAppDouble, body: dict[str, Any],
+                                          details: str) -> None:
+    double.open_window(TO)
+    status, answer = await _send(double, body)
+    assert status == 400 and answer["error"]["code"] == 100
+    assert details in answer["error"]["error_data"]["details"]
+
+
+async def test_token_and_path_are_checked(double: WhatsAppDouble) -> None:
+    double.open_window(TO)
+    status, answer = await _send(double, _text(), token="wrong")
+    assert (status, answer["error"]["code"]) == (401, 190)
+    status, answer = await _send(double, _text(), path="/v21.0/999/messages")
+    assert status == 400 and "does not exist" in answer["error"]["message"]
+    assert (await _send(double, _text(), path=f"/latest/{PHONE_ID}/messages"))[0] == 400
+    assert double.messages == []
+
+
+async def test_failures_on_demand_through_the_control_endpoint(double: WhatsAppDouble) -> None:
+    double.open_window(TO)
+    async with aiohttp.ClientSession() as session:
+        async with session.post(double.base_url + "/_double/fail",
+                                json={"count": 1, "kind": "429"}) as resp:
+            assert (await resp.json()) == {"pending_failures": 1}
+        double.fail_next(1, "131056")
+        double.fail_next(1, "500")
+        first, second, third, fourth = [await _send(double, _text()) for _ in range(4)]
+        assert (first[0], first[1]["error"]["code"]) == (429, 130429)
+        assert (second[0], second[1]["error"]["code"]) == (400, 131056)
+        assert third[0] == 500 and fourth[0] == 200
+        async with session.get(double.base_url + "/_double/messages") as resp:
+            log = await resp.json()
+        assert log["requests"] == 4 and len(log["messages"]) == 1
+        async with session.get(double.base_url + "/_double/") as resp:
+            assert resp.status == 200 and "Hola" in await resp.text()
+        async with session.post(double.base_url + "/_double/reset") as resp:
+            assert resp.status == 200
+    assert double.messages == [] and double.requests == 0
+    with pytest.raises(ValueError):
+        double.fail_next(1, "418")  # type: ignore[arg-type]

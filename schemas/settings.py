@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # --- ERP database
     erp_database_url: SecretStr | None = Field(None, alias="ERP_DATABASE_URL")
     erp_sink_database_url: SecretStr | None = Field(None, alias="ERP_SINK_DATABASE_URL")
+    erp_reader_database_url: SecretStr | None = Field(None, alias="ERP_READER_DATABASE_URL")
     embedded_pg_port: int = Field(0, alias="EMBEDDED_PG_PORT")
 
     # --- CDC
@@ -65,6 +66,9 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", alias="LLM_MODEL")
     llm_timeout_s: float = Field(8.0, alias="LLM_TIMEOUT_S")
     llm_max_retries: int = Field(1, alias="LLM_MAX_RETRIES")
+
+    # --- humans behind the bot
+    sales_team_email: str = Field("ventas@topllantas.mx", alias="SALES_TEAM_EMAIL")
 
     # --- e-mail
     smtp_host: str = Field("127.0.0.1", alias="SMTP_HOST")
@@ -108,6 +112,15 @@ class Settings(BaseSettings):
             return self.erp_database_url.get_secret_value()
         pg = self._stack()["postgres"]
         return f"postgresql://erp@127.0.0.1:{pg['port']}/erp"
+
+    def erp_reader_dsn(self) -> str:
+        """DSN of the read-only role the sales agent's tools use."""
+        if self.erp_reader_database_url:
+            return self.erp_reader_database_url.get_secret_value()
+        if self.erp_database_url:
+            return self.erp_database_url.get_secret_value()
+        pg = self._stack()["postgres"]
+        return f"postgresql://topllantas_reader@127.0.0.1:{pg['port']}/erp"
 
     def erp_sink_dsn(self) -> str:
         """DSN of the least-privilege role the ERP sink writes as."""

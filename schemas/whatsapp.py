@@ -27,3 +27,12 @@ class StatusUpdate(BaseModel):
     at: datetime
     error_code: int | None = None
     error_title: str | None = None
+
+
+class AgentControl(BaseModel):
+    """A person releases a conversation back to the bot after a handoff (`agent.control`)."""
+
+    phone: str
+    action: Literal["release"] = "release"
+    by: str
+    at: datetime

@@ -115,6 +115,10 @@ class ErpReader:
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.close()
 
+    async def is_buyer(self, phone: str) -> bool:
+        """Buyers talk to the buyer loop, not to the sales agent."""
+        return bool(await self._pool.fetchval("SELECT 1 FROM buyers WHERE phone = $1", phone))
+
     async def customer_by_phone(self, phone: str) -> Customer | None:
         digits = re.sub(r"\D", "", phone)
         if len(digits) < 10:

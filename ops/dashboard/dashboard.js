@@ -84,7 +84,7 @@
     el.replaceChildren(...parts);
   }
 
-  function render(d) {
+  function render(d, live) {
     const ex = d.executive;
     const s = ex.sales;
     text("sales-revenue", money.format(s.revenue));
@@ -156,7 +156,7 @@
     lastOk = Date.now();
     const when = new Date(d.generated_at).toLocaleTimeString("es-MX", { timeZone: TZ });
     const status = $("status");
-    status.textContent = `Actualizado ${when} (${d.local_date})`;
+    status.textContent = `Actualizado ${when} (${d.local_date})${live ? " · en vivo" : ""}`;
     status.className = "status";
   }
 
@@ -165,7 +165,7 @@
       const response = await fetch("data.json", { headers: { Authorization: `Bearer ${token}` },
                                                   cache: "no-store" });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      render(await response.json());
+      render(await response.json(), true);
     } catch (err) {
       const status = $("status");
       const ago = Math.round((Date.now() - lastOk) / 1000);
@@ -174,6 +174,6 @@
     }
   }
 
-  render(JSON.parse($("initial-data").textContent));
+  render(JSON.parse($("initial-data").textContent), false);
   setInterval(poll, POLL_MS);
 })();

@@ -14,9 +14,11 @@ from ops.demo.summary import LiveSummary
 from ops.erp.seed import seed_erp
 from ops.erp.simulate import simulate_day
 from ops.stack import stack
+from ops.stack.processes import free_port
 from ops.supervisor import Supervisor
 from ops.topics_admin import apply_catalogue
 from schemas.settings import Settings
+from sources.whatsapp_webhook.app import WEBHOOK_PATH
 
 
 async def _erp_is_seeded(dsn: str) -> bool:
@@ -42,11 +44,19 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
         counts = asyncio.run(seed_erp(dsn))
         console.print(f"  {sum(counts.values()):,} rows")
     apply_catalogue(settings)
-    env = {"TOPLLANTAS_STATE_DIR": str(settings.state_dir.resolve())}
+    double_port, webhook_port = free_port(), free_port()
+    double_url = f"http://127.0.0.1:{double_port}"
+    env = {"TOPLLANTAS_STATE_DIR": str(settings.state_dir.resolve()),
+           "WHATSAPP_BASE_URL": double_url}
     supervisor = Supervisor(env, Path(settings.state_dir) / "logs")
     try:
+        supervisor.start("whatsapp-double", "-m", "ops.doubles.whatsapp_double",
+                         "--port", str(double_port), "--webhook-url",
+                         f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}")
+        supervisor.start("webhook", "webhook", "--port", str(webhook_port))
         supervisor.start("cdc", "cdc", "run")
         supervisor.start("worker", "worker")
+        console.print(f"WhatsApp double (messages the pipeline sends): {double_url}/_double/")
         stats = asyncio.run(_live(settings, supervisor, duration, rate, console))
     finally:
         supervisor.stop_all()
@@ -72,7 +82,7 @@ async def _live(settings: Settings, supervisor: Supervisor, duration: float, rat
         while not stop.is_set():
             await asyncio.sleep(0.5)
             live.update(summary.render())
-            for name in ("cdc", "worker"):
+            for name in supervisor.procs:
                 if not supervisor.running(name):
                     summary.extra.append(f"[red]{name} stopped; see its log[/red]")
                     stop.set()

@@ -154,7 +154,7 @@ def _forecast(accuracy: pd.DataFrame | None) -> str:
         return _section("Precisión del pronóstico",
                         "<p>Sin resultados de pronóstico disponibles esta semana.</p>")
     by_model = accuracy.groupby("model")["mase"].agg(["mean", "count"]).sort_values("mean")
-    chart = charts.hbars(list(by_model.index), list(by_model["mean"]),
+    chart = charts.hbars(list(by_model.index), list(by_model["mean"]), decimals=2,
                          title="MASE promedio por modelo (menor es mejor; < 1 supera al "
                                "ingenuo estacional)")
     overall = float(accuracy["mase"].mean())
@@ -177,9 +177,10 @@ def _deliveries(data: WeeklyData, days: list[date]) -> str:
     judged = week[week["on_time"].notna()]
     on_time = float(judged["on_time"].astype(bool).mean()) if len(judged) else None
     per_day = judged.groupby("day")["on_time"].apply(lambda s: float(s.astype(bool).mean()))
-    chart = charts.line([day_label(d) for d in days],
+    chart = charts.bars([day_label(d) for d in days],
                         [float(per_day.get(d, float("nan"))) * 100 for d in days],
-                        title="Entregas a tiempo por día (%)", ylabel="%")
+                        title="Entregas a tiempo por día (%)", ylabel="%", color=charts.OK,
+                        ylim=(0, 100))
     delay = judged["delay_minutes"].clip(lower=0).mean() if len(judged) else None
     return _section("Entregas", _kpis(
         [("Entregadas", f"{len(week):,}"), ("A tiempo", percent(on_time)),

@@ -23,7 +23,7 @@ class ForecastConfig:
     freq: str = DAILY
     horizon: int = 56
     season_length: int = 7
-    n_windows: int = 3
+    n_windows: int = 2
     step: int = 28
     min_train: int = 28
     min_history: int = 35
@@ -37,7 +37,7 @@ class ForecastConfig:
 
     @classmethod
     def daily(cls, horizon: int = 56, **overrides: Any) -> ForecastConfig:
-        """Daily demand: weekly season, three 4-week-apart origins."""
+        """Daily demand: weekly season, two origins four weeks apart."""
         return replace(cls(horizon=horizon), **overrides)
 
     @classmethod

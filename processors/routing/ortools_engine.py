@@ -4,7 +4,9 @@ Model: arc cost = scaled distance (+ fixed cost per used vehicle); capacity dime
 and (when any vehicle has a weight limit) tenths of kg; a time dimension whose transit is the
 origin's service time plus the driving time, with windows on stops, shifts on vehicle starts and
 ends, a span limit for the maximum route duration and one break interval per driver. Every stop
-is optional with a penalty, so a tight day still returns a partial plan.
+is optional with a penalty, so a tight day still returns a partial plan, and is offered only to
+the vehicles that could serve it alone (for far-apart branches: its own branch's trucks).
+OR-Tools' search has no random seed: with a solution limit and no time cut it is deterministic.
 """
 
 from __future__ import annotations

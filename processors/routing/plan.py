@@ -100,9 +100,6 @@ class RoutePlan:
         """True when no engine was cut by the wall clock, so the same input gives this plan."""
         return all(run.stopped_by != "time_limit" for run in self.runs)
 
-    def route_of(self, vehicle_id: str) -> Route | None:
-        return next((r for r in self.routes if r.vehicle_id == vehicle_id), None)
-
     def vehicle_of_order(self) -> dict[str, str]:
         """order_id -> vehicle_id for every routed order."""
         return {o: r.vehicle_id for r in self.routes for o in r.order_ids}

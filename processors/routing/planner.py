@@ -1,6 +1,6 @@
 """Plan a delivery day: build the integer model, race the engines, map back, validate, choose.
 
-The named engine (OR-Tools) runs in the calling process; a second engine runs in a spawned
+The named engine (OR-Tools) runs in the calling process; a second engine runs in a forked
 child process on the other core: PyVRP when the problem has no driver breaks, otherwise OR-Tools
 started from local cheapest insertion (a different start often ends in a different, sometimes
 better, local optimum). Each plan is mapped back to orders and vehicles, re-checked
@@ -46,7 +46,7 @@ def plan_routes(problem: RoutingProblem, settings: SolverSettings | None = None)
     solutions: list[EngineSolution] = []
     crashed: list[EngineRun] = []
     with ProcessPoolExecutor(
-        max_workers=max(1, len(engines) - 1), mp_context=multiprocessing.get_context("spawn")
+        max_workers=max(1, len(engines) - 1), mp_context=multiprocessing.get_context("forkserver")
     ) as pool:
         children: list[tuple[str, Future[EngineSolution]]] = [
             (name, pool.submit(run_engine, name, model, settings, deadline))

@@ -197,14 +197,6 @@ class RoutingProblem:
     def vehicle_index(self, vehicle_id: str) -> int:
         return self._vehicle_index[vehicle_id]
 
-    def depot_of(self, vehicle: Vehicle) -> Depot:
-        return self.depots[self._depot_node[vehicle.depot_id]]
-
-    def location_of(self, node: int) -> Coordinates:
-        if node < len(self.depots):
-            return self.depots[node].location
-        return self.stops[node - len(self.depots)].location
-
     def without_orders(self, order_ids: set[str]) -> RoutingProblem:
         """The same day with some orders removed (e.g. cancelled), matrix sliced to match."""
         keep = [i for i, s in enumerate(self.stops) if s.order_id not in order_ids]

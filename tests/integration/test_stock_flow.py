@@ -29,8 +29,9 @@ from ops.stack.processes import free_port, stop_pid
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
 from processors.inventory.buyer_messages import NOT_A_BUYER_TEXT
+from schemas.commands import CommandEnvelope, ErpCommand
 from schemas.whatsapp import InboundMessage
-from sinks.erp import ErpSink, decode_command
+from sinks.erp import ErpSink
 from tests.integration.cdc_state import read_cdc
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import Record, read_all
@@ -88,6 +89,12 @@ class Flow:
              timeout: float = 120) -> list[Record]:
         return wait_for(lambda: (lambda recs: recs if check(recs) else None)(
             self.read(topic, idle=0.5)), timeout, what, interval=0.5)
+
+
+def decode_command(value: bytes | None) -> ErpCommand:
+    """An `erp.commands` value, as the ERP sink reads it."""
+    assert value is not None
+    return CommandEnvelope.model_validate_json(value).command
 
 
 def _json(record: Record) -> dict[str, Any]:

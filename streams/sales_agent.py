@@ -1,0 +1,126 @@
+"""The WhatsApp sales agent: one conversation per customer phone, in a Faust table.
+
+`whatsapp.inbound` and `agent.control` are keyed by the phone and co-partitioned, so each
+conversation lives on exactly one worker and moves with its partition. Replies go to
+`messages.outbound`, reservations to `erp.commands`, handoffs to the sales team by e-mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from datetime import UTC, datetime
+
+import asyncpg
+from faust.web import Request, Response, View
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+
+from processors.sales_agent.handoff import handoff_email
+from processors.sales_agent.state import ConversationState
+from schemas.commands import CommandEnvelope
+from schemas.settings import get_settings
+from schemas.whatsapp import AgentControl, InboundMessage
+from sources.erp_reader import ErpReader
+from streams.agent_llm import SalesAgent
+from streams.app import app, catalogue
+from streams.dead_letters import dead_letter
+from streams.topics import raw_topic
+
+log = logging.getLogger("topllantas.sales_agent")
+TURNS = Counter("topllantas_agent_turns_total", "Sales-agent turns", ["path"])
+FALLBACKS = Counter("topllantas_agent_llm_fallbacks_total", "LLM fallbacks", ["reason"])
+LLM_SECONDS = Histogram("topllantas_agent_llm_seconds", "LLM time per turn")
+TURN_SECONDS = Histogram("topllantas_agent_turn_seconds", "Whole turn time")
+
+source = app.topic("whatsapp.inbound", "agent.control", key_type=bytes, value_type=bytes,
+                   key_serializer="raw", value_serializer="raw")
+outbound = raw_topic("messages.outbound")
+commands = raw_topic("erp.commands")
+control = raw_topic("agent.control")
+conversations = app.Table("conversations", default=None,
+                          partitions=catalogue["whatsapp.inbound"].partitions)
+
+
+@app.agent(source)
+async def converse(stream):  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    reader = await ErpReader.connect(settings.erp_reader_dsn())
+    agent = SalesAgent.from_settings(settings, reader)
+    try:
+        async for event in stream.events():
+            try:
+                if event.message.topic == "agent.control":
+                    _release(AgentControl.model_validate_json(event.value))
+                    continue
+                inbound = InboundMessage.model_validate_json(event.value)
+            except ValidationError as exc:
+                await dead_letter(event, exc, "sales_agent.decode")
+                continue
+            if await _retrying(reader.is_buyer, inbound.from_phone):
+                continue  # the buyer loop answers buyers
+            await _turn(agent, inbound, settings.sales_team_email)
+    finally:
+        await agent.aclose()
+        await reader.close()
+
+
+async def _turn(agent: SalesAgent, inbound: InboundMessage, sales_team: str) -> None:
+    stored = conversations.get(inbound.from_phone)
+    state = ConversationState.model_validate(stored) if stored else None
+    was_handed_off = bool(state and state.handoff)
+    outcome = await _retrying(agent.handle, state, inbound)
+    conversations[inbound.from_phone] = outcome.state.model_dump(mode="json")
+    for reply in outcome.replies:
+        await outbound.send(key=reply.to.encode(), value=reply.model_dump_json().encode())
+    if outcome.order is not None:
+        await commands.send(key=f"so:{inbound.from_phone}".encode(),
+                            value=CommandEnvelope(command=outcome.order).model_dump_json().encode())
+    if outcome.handoff and not was_handed_off:
+        mail = handoff_email(outcome.state, outcome.handoff_reason, sales_team,
+                             inbound.message_id, datetime.now(UTC))
+        await outbound.send(key=sales_team.encode(), value=mail.model_dump_json().encode())
+    TURNS.labels(path=outcome.path).inc()
+    if outcome.fallback_reason:
+        FALLBACKS.labels(reason=outcome.fallback_reason).inc()
+    LLM_SECONDS.observe(outcome.llm_s)
+    TURN_SECONDS.observe(outcome.total_s)
+
+
+def _release(command: AgentControl) -> None:
+    stored = conversations.get(command.phone)
+    if stored:
+        state = ConversationState.model_validate(stored)
+        conversations[command.phone] = state.model_copy(
+            update={"handoff": False, "handoff_reason": None, "handoff_at": None,
+                    "unknown_streak": 0}).model_dump(mode="json")
+        log.info("conversation %s released by %s", command.phone[-4:], command.by)
+
+
+async def _retrying(call, *args, attempts: int = 5):  # type: ignore[no-untyped-def]
+    """ERP reads fail while the ERP restarts: back off instead of losing the message."""
+    delay = 0.5
+    for attempt in range(attempts):
+        try:
+            return await call(*args)
+        except (asyncpg.PostgresConnectionError, OSError, asyncpg.CannotConnectNowError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(delay)
+            delay *= 2
+
+
+@app.page("/agent/release/{phone}/")
+class ReleaseConversation(View):
+    """POST: a person hands the conversation back to the bot (bearer DASHBOARD_TOKEN)."""
+
+    async def post(self, request: Request, phone: str) -> Response:
+        token = get_settings().dashboard_token.get_secret_value()
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return self.json({"error": "Authorization: Bearer <DASHBOARD_TOKEN> required"},
+                             status=401)
+        command = AgentControl(phone=phone, by="dashboard", at=datetime.now(UTC))
+        await control.send(key=phone.encode(), value=command.model_dump_json().encode())
+        return self.json({"released": phone})

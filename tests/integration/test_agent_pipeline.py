@@ -1,0 +1,90 @@
+"""The seed conversation end to end on real components: the WhatsApp double calls our signed
+webhook, the worker's sales agent quotes real ERP prices, the reply reaches the double, and
+"sí" becomes one sales order in the ERP through the ERP sink."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from ops.doubles.whatsapp_double import WhatsAppDouble
+from ops.stack.processes import free_port
+from ops.supervisor import Supervisor
+from sources.whatsapp_webhook.app import WEBHOOK_PATH
+from tests.integration.conftest import process_env
+from tests.integration.test_sink_agents import eventually
+from tests.stack_fixture import TestStack
+
+pytestmark = pytest.mark.integration
+
+
+async def _jetta_customer(dsn: str) -> tuple[str, int]:
+    """A customer with a phone, and 205/55R16 stock at their branch."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        customer = await conn.fetchrow(
+            "SELECT phone, home_warehouse_id FROM customers ORDER BY id LIMIT 1")
+        product = await conn.fetchval("SELECT id FROM products WHERE tire_size = '205/55R16' "
+                                      "ORDER BY list_price LIMIT 1")
+        if product is None:
+            product = await conn.fetchval(
+                "INSERT INTO products (id, sku, brand_id, category_id, supplier_id, model, width, "
+                "aspect_ratio, rim, tire_size, load_index, speed_index, cost, list_price, "
+                "weight_kg) VALUES (9001, 'MIC-2055516-T', 1, 1, 1, 'Primacy 4', 205, 55, 16, "
+                "'205/55R16', 91, 'V', 1400, 1999, 9) RETURNING id")
+        await conn.execute(
+            "INSERT INTO stock (product_id, warehouse_id, on_hand) VALUES ($1, $2, 40) "
+            "ON CONFLICT (product_id, warehouse_id) DO UPDATE SET on_hand = 40, reserved = 0",
+            product, customer["home_warehouse_id"])
+        return customer["phone"], product
+    finally:
+        await conn.close()
+
+
+async def test_seed_conversation_over_whatsapp(fresh_stack: TestStack,
+                                               supervisor: Supervisor) -> None:
+    phone, _ = await _jetta_customer(fresh_stack.erp_dsn)
+    webhook_port = free_port()
+    settings = fresh_stack.settings()
+    async with WhatsAppDouble.from_settings(
+            settings, webhook_url=f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}") as double:
+        env = process_env(fresh_stack, WHATSAPP_BASE_URL=double.base_url)
+        supervisor.start("cdc", "cdc", "run", env=env)
+        supervisor.start("webhook", "webhook", "--port", str(webhook_port), env=env)
+        supervisor.start("worker", "worker", env=env)
+        await asyncio.sleep(8)  # webhook up, worker joined its group
+
+        async def replies() -> list:
+            return [m for m in double.messages if m["to"] == phone]
+
+        await double.simulate_inbound(phone, "Hola, necesito 4 llantas para Jetta 2020, "
+                                             "¿cuánto cuesta?")
+        quote = (await eventually(replies, timeout=90))[-1]
+        assert "$" in str(quote["body"]) and "205/55R16" in str(quote["body"])
+
+        await double.simulate_inbound(phone, "la primera")
+        await eventually(lambda: _at_least(replies, 2), timeout=60)
+        await double.simulate_inbound(phone, "sí")
+        await double.simulate_inbound(phone, "sí")  # a second "sí" must not reserve twice
+
+        conn = await asyncpg.connect(fresh_stack.erp_dsn)
+        try:
+            orders = await eventually(lambda: conn.fetch(
+                "SELECT o.id, o.status, o.channel FROM sales_orders o JOIN customers c "
+                "ON c.id = o.customer_id WHERE c.phone = $1 AND o.channel = 'whatsapp'", phone),
+                timeout=60)
+            await asyncio.sleep(3)
+            again = await conn.fetch(
+                "SELECT o.id FROM sales_orders o JOIN customers c ON c.id = o.customer_id "
+                "WHERE c.phone = $1 AND o.channel = 'whatsapp'", phone)
+        finally:
+            await conn.close()
+    assert len(orders) == 1 and len(again) == 1
+    assert orders[0]["status"] == "reservado"
+
+
+async def _at_least(fetch, n: int):  # type: ignore[no-untyped-def]
+    items = await fetch()
+    return items if len(items) >= n else None

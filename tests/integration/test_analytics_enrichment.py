@@ -1,0 +1,243 @@
+"""The enriched topics through a real worker: CDC from the ERP, the real broker, Faust tables.
+
+A scripted day: a sale, a price change, a sale, the customer moves to another city, a sale,
+the first order is cancelled; a brand-new product and customer sold in the same transaction
+that creates them (their lines wait for the dimensions); a delivery; the end-of-day inventory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ops.erp.generate import generate_catalogue
+from ops.erp.seed import seed_erp
+from ops.supervisor import Supervisor, wait_for
+from ops.topics_admin import apply_catalogue
+from tests.integration.conftest import process_env
+from tests.integration.kafka_read import read_all
+from tests import stack_fixture
+from tests.stack_fixture import TestStack
+
+pytestmark = pytest.mark.integration
+TOKEN = "prueba-tablero-123"
+
+
+@dataclass
+class Pipeline:
+    stack: TestStack
+    port: str
+    supervisor: Supervisor
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path: str, token: str | None = TOKEN) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url(path), headers=(
+            {"Authorization": f"Bearer {token}"} if token else {}))
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def metric(self, name: str, **labels: str) -> float:
+        _, body = self.get("/metrics", token=None)
+        for family in text_string_to_metric_families(body.decode()):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v
+                                               for k, v in labels.items()):
+                    return sample.value
+        return 0.0
+
+
+def _web_up(pipeline: Pipeline) -> bool:
+    try:
+        return pipeline.get("/metrics", token=None)[0] == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+async def _count_lines(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM sales_order_lines")
+    finally:
+        await conn.close()
+
+
+def start_pipeline(stack: TestStack, supervisor: Supervisor) -> Pipeline:
+    env = process_env(stack, DASHBOARD_TOKEN=TOKEN)
+    supervisor.start("cdc", "cdc", "run", env=env)
+    supervisor.start("worker", "worker", env=env)
+    pipeline = Pipeline(stack, env["FAUST_WEB_PORT"], supervisor)
+    wait_for(lambda: _web_up(pipeline), 120, "the worker's web server")
+    lines = asyncio.run(_count_lines(stack.erp_dsn))
+    wait_for(lambda: pipeline.metric("topllantas_records_emitted_total",
+                                     topic="analytics.sales_enriched") >= lines, 120,
+             f"the {lines} snapshot lines to be enriched")
+    return pipeline
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    """ERP (a few days of history) + CDC + one worker, with the snapshot enriched."""
+    with stack_fixture.test_stack() as stack:
+        asyncio.run(seed_erp(stack.erp_dsn, catalogue=generate_catalogue(
+            seed=5, n_products=120, n_customers=30, days=4)))
+        apply_catalogue(stack.settings())
+        with Supervisor({}, tmp_path_factory.mktemp("logs")) as supervisor:
+            yield start_pipeline(stack, supervisor)
+
+
+def latest_records(stack: TestStack, topic: str) -> dict[str, dict]:
+    """The latest value per key of a topic."""
+    out: dict[str, dict] = {}
+    for record in read_all(stack.bootstrap_servers, [topic], idle=1.0):
+        if record.value is not None and record.key is not None:
+            out[record.key.decode()] = json.loads(record.value)
+    return out
+
+
+def wait_for_keys(stack: TestStack, topic: str, keys: set[str], check=lambda _: True,
+                  timeout: float = 60.0) -> dict[str, dict]:
+    deadline = time.monotonic() + timeout
+    records: dict[str, dict] = {}
+    while time.monotonic() < deadline:
+        records = latest_records(stack, topic)
+        if keys <= records.keys() and all(check(records[k]) for k in keys):
+            return records
+    missing = keys - records.keys()
+    raise AssertionError(f"{topic}: missing {missing} or not as expected: "
+                         f"{[records.get(k) for k in keys]}")
+
+
+async def sell(conn: asyncpg.Connection, customer: int, warehouse: int, product: int) -> int:
+    """One confirmed order of 4 units at the current list price; returns the line id."""
+    async with conn.transaction():
+        price = await conn.fetchrow("SELECT list_price, cost FROM products WHERE id = $1",
+                                    product)
+        order = await conn.fetchval(
+            "INSERT INTO sales_orders (customer_id, warehouse_id, status) "
+            "VALUES ($1, $2, 'confirmado') RETURNING id", customer, warehouse)
+        return await conn.fetchval(
+            "INSERT INTO sales_order_lines (order_id, product_id, qty, unit_price, unit_cost) "
+            "VALUES ($1, $2, 4, $3, $4) RETURNING id", order, product, price["list_price"],
+            price["cost"])
+
+
+def known_version(pipeline: Pipeline, key: str, field: str, value: object) -> bool:
+    kind, ident = key.split(":")
+    status, body = pipeline.get(f"/analytics/dimensions/{kind}/{ident}/")
+    return status == 200 and json.loads(body)["versions"][-1]["attrs"][field] == value
+
+
+async def test_sales_lines_follow_price_changes_and_customer_moves(pipeline: Pipeline) -> None:
+    conn = await asyncpg.connect(pipeline.stack.erp_dsn)
+    try:
+        product, old_price = await conn.fetchrow(
+            "SELECT id, list_price FROM products ORDER BY id LIMIT 1")
+        customer, old_city, warehouse = await conn.fetchrow(
+            "SELECT id, city, home_warehouse_id FROM customers ORDER BY id LIMIT 1")
+        first = await sell(conn, customer, warehouse, product)
+        new_price = (old_price * Decimal("1.10")).quantize(Decimal("0.01"))
+        await conn.execute("UPDATE products SET list_price = $2, updated_at = now() "
+                           "WHERE id = $1", product, new_price)
+        await asyncio.to_thread(wait_for, lambda: known_version(
+            pipeline, f"product:{product}", "list_price", f"{new_price}"), 60, "the new price")
+        second = await sell(conn, customer, warehouse, product)
+        await conn.execute("UPDATE customers SET city = 'Querétaro', state = 'Querétaro', "
+                           "updated_at = now() WHERE id = $1", customer)
+        await asyncio.to_thread(wait_for, lambda: known_version(
+            pipeline, f"customer:{customer}", "city", "Querétaro"), 60, "the move")
+        third = await sell(conn, customer, warehouse, product)
+        await conn.execute("UPDATE sales_orders SET status = 'cancelado' WHERE id = "
+                           "(SELECT order_id FROM sales_order_lines WHERE id = $1)", first)
+    finally:
+        await conn.close()
+
+    keys = {str(first), str(second), str(third)}
+    lines = await asyncio.to_thread(
+        wait_for_keys, pipeline.stack, "analytics.sales_enriched", keys,
+        lambda r: r["line_id"] != first or r["order_status"] == "cancelado")
+    a, b, c = (lines[str(k)] for k in (first, second, third))
+    assert (Decimal(a["list_price"]), a["customer_city"]) == (old_price, old_city)
+    assert (Decimal(b["list_price"]), b["customer_city"]) == (new_price, old_city)
+    assert (Decimal(c["list_price"]), c["customer_city"]) == (new_price, "Querétaro")
+    assert not a["counts_as_sale"] and b["counts_as_sale"] and c["counts_as_sale"]
+    assert Decimal(c["revenue"]) == 4 * new_price
+    assert Decimal(c["margin"]) == Decimal(c["revenue"]) - Decimal(c["cost"])
+    assert c["dimension_lsns"][f"customer:{customer}"] > b["dimension_lsns"][
+        f"customer:{customer}"]
+
+
+async def test_a_line_waits_for_dimensions_created_in_its_own_transaction(
+        pipeline: Pipeline) -> None:
+    conn = await asyncpg.connect(pipeline.stack.erp_dsn)
+    try:
+        async with conn.transaction():
+            product = await conn.fetchval(
+                "INSERT INTO products (id, sku, brand_id, category_id, supplier_id, model, "
+                "width, aspect_ratio, rim, tire_size, load_index, speed_index, cost, list_price, "
+                "weight_kg) SELECT max(id) + 1, 'NEW-' || (max(id) + 1), 1, 1, 1, 'Nueva', 205, "
+                "55, 16, '205/55R16', 91, 'V', 1000, 1500, 9 FROM products RETURNING id")
+            customer = await conn.fetchval(
+                "INSERT INTO customers (id, name, tier, address, city, state, lat, lon, "
+                "home_warehouse_id) SELECT max(id) + 1, 'Flotilla Nueva', 'flotilla', "
+                "'Av. Juárez 1', 'Puebla', 'Puebla', 19.04, -98.2, 1 FROM customers "
+                "RETURNING id")
+            line = await sell(conn, customer, 1, product)
+    finally:
+        await conn.close()
+    lines = await asyncio.to_thread(wait_for_keys, pipeline.stack, "analytics.sales_enriched",
+                                    {str(line)})
+    record = lines[str(line)]
+    assert (record["sku"], record["customer_city"]) == (f"NEW-{product}", "Puebla")
+    assert record["counts_as_sale"] and Decimal(record["margin"]) == Decimal("2000.00")
+
+
+async def test_deliveries_and_the_end_of_day_inventory(pipeline: Pipeline) -> None:
+    conn = await asyncpg.connect(pipeline.stack.erp_dsn)
+    try:
+        order = await conn.fetchval("SELECT max(id) FROM sales_orders")
+        delivery = await conn.fetchval(
+            "INSERT INTO deliveries (sales_order_id, vehicle_id, route_date, sequence, "
+            "eta_start, eta_end, status) VALUES ($1, 1, current_date, 1, now(), "
+            "now() + interval '1 hour', 'en_ruta') RETURNING id", order)
+        await conn.execute("UPDATE deliveries SET status = 'entregada', delivered_at = now(), "
+                           "updated_at = now() WHERE id = $1", delivery)
+        positions = await conn.fetchval("SELECT count(*) FROM stock")
+    finally:
+        await conn.close()
+    stops = await asyncio.to_thread(wait_for_keys, pipeline.stack, "analytics.deliveries",
+                                    {str(delivery)}, lambda r: r["status"] == "entregada")
+    assert stops[str(delivery)]["on_time"] is True
+
+    status, body = pipeline.get("/analytics/inventory-daily/", token=None)
+    assert status == 405  # GET is not the trigger
+    request = urllib.request.Request(pipeline.url("/analytics/inventory-daily/"), method="POST",
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.load(response)["requested"] >= 1
+
+    def all_rows() -> dict[str, dict] | None:
+        rows = latest_records(pipeline.stack, "analytics.inventory_daily")
+        return rows if len(rows) >= positions else None
+
+    rows = await asyncio.to_thread(wait_for, all_rows, 60, "every position's daily row")
+    valued = [r for r in rows.values() if r["unit_cost"] is not None]
+    assert len(valued) == len(rows)
+    sample = valued[0]
+    assert Decimal(sample["value_on_hand"]) == max(sample["on_hand"], 0) * Decimal(
+        sample["unit_cost"])
+    assert sample["reason"] == "manual" and sample["sku"] and sample["warehouse_name"]

@@ -10,8 +10,10 @@ import asyncpg
 from rich.console import Console
 from rich.live import Live
 
+from ops.demo.conversation import play_seed_conversation
 from ops.demo.summary import LiveSummary
 from ops.erp.seed import seed_erp
+from ops.erp.setup import apply_schema
 from ops.erp.simulate import simulate_day
 from ops.stack import stack
 from ops.stack.processes import free_port
@@ -39,6 +41,7 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
         console.print(f"embedded stack: broker :{state.broker.port}, "
                       f"PostgreSQL :{state.postgres.port}")
     dsn = settings.erp_dsn()
+    asyncio.run(apply_schema(dsn))  # idempotent: brings an older ERP up to date
     if reseed or not asyncio.run(_erp_is_seeded(dsn)):
         console.print("seeding the ERP (2,400 SKUs, 600 customers, 2 years of sales)…")
         counts = asyncio.run(seed_erp(dsn))
@@ -57,7 +60,7 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
         supervisor.start("cdc", "cdc", "run")
         supervisor.start("worker", "worker")
         console.print(f"WhatsApp double (messages the pipeline sends): {double_url}/_double/")
-        stats = asyncio.run(_live(settings, supervisor, duration, rate, console))
+        stats = asyncio.run(_live(settings, supervisor, duration, rate, console, double_url))
     finally:
         supervisor.stop_all()
         if embedded:
@@ -68,7 +71,7 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
 
 
 async def _live(settings: Settings, supervisor: Supervisor, duration: float, rate: float,
-                console: Console) -> dict:
+                console: Console, double_url: str) -> dict:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -77,6 +80,8 @@ async def _live(settings: Settings, supervisor: Supervisor, duration: float, rat
     follower = asyncio.create_task(summary.follow(stop))
     business = asyncio.create_task(
         simulate_day(settings.erp_dsn(), rate=rate, duration=0, stop=stop))
+    conversation = asyncio.create_task(play_seed_conversation(
+        double_url, settings.erp_dsn(), summary.extra.append, stop))
     deadline = loop.time() + duration if duration > 0 else None
     with Live(summary.render(), console=console, refresh_per_second=2) as live:
         while not stop.is_set():
@@ -90,4 +95,5 @@ async def _live(settings: Settings, supervisor: Supervisor, duration: float, rat
                 stop.set()
     stats = await business
     await follower
+    conversation.cancel()
     return stats

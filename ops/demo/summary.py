@@ -21,7 +21,7 @@ class LiveSummary:
         self.settings = settings
         self.counts: Counter[str] = Counter()
         self.positions: deque[dict] = deque(maxlen=8)
-        self.extra: deque[str] = deque(maxlen=8)
+        self.extra: deque[str] = deque(maxlen=12)
         self.started = time.monotonic()
 
     async def follow(self, stop: asyncio.Event) -> None:

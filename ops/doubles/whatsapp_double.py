@@ -171,7 +171,7 @@ class WhatsAppDouble:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        return [asdict(m) for m in self._log]
+        return [{**asdict(m), "summary": m.summary()} for m in self._log]
 
     def open_window(self, phone: str, at: datetime | None = None) -> None:
         """As if `phone` had written at `at` (default now), without calling the webhook."""

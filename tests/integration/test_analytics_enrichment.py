@@ -24,9 +24,9 @@ from ops.erp.generate import generate_catalogue
 from ops.erp.seed import seed_erp
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
+from tests import stack_fixture
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
-from tests import stack_fixture
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration

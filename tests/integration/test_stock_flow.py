@@ -35,7 +35,8 @@ from sinks.erp import ErpSink
 from tests.integration.cdc_state import read_cdc
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import Record, read_all
-from tests.stack_fixture import TestStack, test_stack
+from tests import stack_fixture
+from tests.stack_fixture import TestStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -152,7 +153,7 @@ def wait_settled(bootstrap: str, timeout: float = 300) -> None:
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
-    with test_stack() as stack:
+    with stack_fixture.test_stack() as stack:
         catalogue = generate_catalogue(seed=5, n_products=60, n_customers=20, days=30)
         asyncio.run(seed_erp(stack.erp_dsn, catalogue=catalogue))
         asyncio.run(_execute(stack.erp_dsn, TEST_ROWS))

@@ -38,8 +38,9 @@ class _Panel:
     unassigned: tuple[Coordinates, ...]
 
 
-def draw_routes(plan: RoutePlan, problem: RoutingProblem, path: str | Path, *,
-                title: str | None = None) -> Path:
+def draw_routes(
+    plan: RoutePlan, problem: RoutingProblem, path: str | Path, *, title: str | None = None
+) -> Path:
     """Write a PNG of `plan` to `path` and return the path."""
     path = Path(path)
     panels = _panels(plan, problem)
@@ -47,21 +48,45 @@ def draw_routes(plan: RoutePlan, problem: RoutingProblem, path: str | Path, *,
     fig, axes = plt.subplots(1, len(panels), figsize=(9 * len(panels) + 4, 8), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         depot = problem.depots[problem.depot_node(panel.depot_id)]
-        aspect = 1.0 if problem.time_unit != "min" else 1 / math.cos(math.radians(
-            depot.location.lat))
+        aspect = (
+            1.0 if problem.time_unit != "min" else 1 / math.cos(math.radians(depot.location.lat))
+        )
         for route in panel.routes:
             points = _path(problem, route)
             colour = colours[route.vehicle_id]
-            ax.plot([p.lon for p in points], [p.lat for p in points], "-", color=colour,
-                    linewidth=1.4, label=_legend(route, problem.time_unit))
-            ax.plot([p.lon for p in points[1:-1]], [p.lat for p in points[1:-1]], "o",
-                    color=colour, markersize=3.5)
+            ax.plot(
+                [p.lon for p in points],
+                [p.lat for p in points],
+                "-",
+                color=colour,
+                linewidth=1.4,
+                label=_legend(route, problem.time_unit),
+            )
+            ax.plot(
+                [p.lon for p in points[1:-1]],
+                [p.lat for p in points[1:-1]],
+                "o",
+                color=colour,
+                markersize=3.5,
+            )
         if panel.unassigned:
-            ax.plot([c.lon for c in panel.unassigned], [c.lat for c in panel.unassigned], "x",
-                    color="0.45", markersize=6, label=f"unassigned ({len(panel.unassigned)})")
+            ax.plot(
+                [c.lon for c in panel.unassigned],
+                [c.lat for c in panel.unassigned],
+                "x",
+                color="0.45",
+                markersize=6,
+                label=f"unassigned ({len(panel.unassigned)})",
+            )
         ax.plot([depot.location.lon], [depot.location.lat], "s", color="black", markersize=10)
-        ax.annotate(depot.name or depot.depot_id, (depot.location.lon, depot.location.lat),
-                    textcoords="offset points", xytext=(6, 6), fontsize=9, weight="bold")
+        ax.annotate(
+            depot.name or depot.depot_id,
+            (depot.location.lon, depot.location.lat),
+            textcoords="offset points",
+            xytext=(6, 6),
+            fontsize=9,
+            weight="bold",
+        )
         ax.set_aspect(aspect)
         ax.set_title(depot.name or depot.depot_id)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -101,8 +126,10 @@ def write_route_html(plan: RoutePlan, problem: RoutingProblem, path: str | Path)
         for u in plan.unassigned
     )
     if missing:
-        sections.append("<h2>Unassigned orders</h2><table><tr><th>order</th><th>reason</th>"
-                        f"<th>detail</th></tr>{missing}</table>")
+        sections.append(
+            "<h2>Unassigned orders</h2><table><tr><th>order</th><th>reason</th>"
+            f"<th>detail</th></tr>{missing}</table>"
+        )
     headline = html.escape(_headline(plan, problem))
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -154,25 +181,33 @@ def _svg(plan: RoutePlan, problem: RoutingProblem, panel: _Panel, colours: dict[
                 f"{format_time(visit.service_end, unit)}\n"
                 f"{stop.tires} tires, {stop.weight_kg:.0f} kg"
             )
-            shapes.append(f"<circle cx='{x}' cy='{y}' r='4' fill='{colour}'>"
-                          f"<title>{html.escape(tip)}</title></circle>")
+            shapes.append(
+                f"<circle cx='{x}' cy='{y}' r='4' fill='{colour}'>"
+                f"<title>{html.escape(tip)}</title></circle>"
+            )
     reasons = {u.order_id: u for u in plan.unassigned}
     for order_id, unassigned in reasons.items():
         stop = problem.stops[problem.stop_index(order_id)]
         if stop.location not in panel.unassigned:
             continue
         x, y = xy(stop.location)
-        tip = (f"{order_id} unassigned: {unassigned.reason.value}\nwindow "
-               f"{format_time(stop.window.start, unit)}-{format_time(stop.window.end, unit)}")
+        tip = (
+            f"{order_id} unassigned: {unassigned.reason.value}\nwindow "
+            f"{format_time(stop.window.start, unit)}-{format_time(stop.window.end, unit)}"
+        )
         shapes.append(
             f"<path d='M{x - 4},{y - 4}L{x + 4},{y + 4}M{x - 4},{y + 4}L{x + 4},{y - 4}' "
             f"stroke='#777' stroke-width='2'><title>{html.escape(tip)}</title></path>"
         )
     x, y = xy(depot.location)
-    shapes.append(f"<rect x='{x - 7}' y='{y - 7}' width='14' height='14' fill='#000'>"
-                  f"<title>{html.escape(depot.name or depot.depot_id)}</title></rect>")
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{size:.0f}' height='{size:.0f}' "
-            f"viewBox='0 0 {size:.0f} {size:.0f}'>{''.join(shapes)}</svg>")
+    shapes.append(
+        f"<rect x='{x - 7}' y='{y - 7}' width='14' height='14' fill='#000'>"
+        f"<title>{html.escape(depot.name or depot.depot_id)}</title></rect>"
+    )
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{size:.0f}' height='{size:.0f}' "
+        f"viewBox='0 0 {size:.0f} {size:.0f}'>{''.join(shapes)}</svg>"
+    )
 
 
 def _panels(plan: RoutePlan, problem: RoutingProblem) -> list[_Panel]:
@@ -182,10 +217,10 @@ def _panels(plan: RoutePlan, problem: RoutingProblem) -> list[_Panel]:
     for unassigned in plan.unassigned:
         index = problem.stop_index(unassigned.order_id)
         node = problem.stop_node(index)
-        depot = min(range(problem.num_depots),
-                    key=lambda d: float(problem.matrix.distances[d, node]))
-        nearest.setdefault(problem.depots[depot].depot_id, []).append(
-            problem.stops[index].location)
+        depot = min(
+            range(problem.num_depots), key=lambda d: float(problem.matrix.distances[d, node])
+        )
+        nearest.setdefault(problem.depots[depot].depot_id, []).append(problem.stops[index].location)
     ids = [d.depot_id for d in problem.depots if d.depot_id in routed or d.depot_id in nearest]
     return [
         _Panel(d, tuple(r for r in plan.routes if r.depot_id == d), tuple(nearest.get(d, [])))
@@ -212,5 +247,7 @@ def _legend(route: Route, time_unit: str) -> str:
 
 def _headline(plan: RoutePlan, problem: RoutingProblem) -> str:
     name = problem.name or "route plan"
-    return (f"{name}: {plan.vehicles_used} vehicles, distance {plan.distance:,.1f}, "
-            f"{len(plan.unassigned)} unassigned (engine {plan.engine})")
+    return (
+        f"{name}: {plan.vehicles_used} vehicles, distance {plan.distance:,.1f}, "
+        f"{len(plan.unassigned)} unassigned (engine {plan.engine})"
+    )

@@ -58,23 +58,33 @@ def main(runs: int, quick: bool) -> None:
     seconds = QUICK_SOLOMON_SECONDS if quick else SOLOMON_SECONDS
     rows = [solomon_row(path, runs, seconds) for path in paths]
     rows += summary_rows(rows)
-    report("routes", rows, meta={
-        "time_limit_s": seconds,
-        "runs": runs,
-        "instances": [str(p) for p in paths],
-        "objective": "distance (no fixed vehicle cost), unassigned orders penalised",
-        "gap%": "distance vs hierarchical best-known `bk` (vehicles first), real distances; "
-                "dveh = our vehicles - bk vehicles",
-        "gap_opt%": "distance vs distance-only optimum `opt`, distances truncated to 0.1 "
-                    "(known for C1, C2, R1, RC1)",
-        "ortools/pyvrp": "each engine's own median distance in the same runs",
-        "nn": "nearest-neighbour baseline vehicles/distance in the same runs",
-    })
+    report(
+        "routes",
+        rows,
+        meta={
+            "time_limit_s": seconds,
+            "runs": runs,
+            "instances": [str(p) for p in paths],
+            "objective": "distance (no fixed vehicle cost), unassigned orders penalised",
+            "gap%": "distance vs hierarchical best-known `bk` (vehicles first), real distances; "
+            "dveh = our vehicles - bk vehicles",
+            "gap_opt%": "distance vs distance-only optimum `opt`, distances truncated to 0.1 "
+            "(known for C1, C2, R1, RC1)",
+            "ortools/pyvrp": "each engine's own median distance in the same runs",
+            "nn": "nearest-neighbour baseline vehicles/distance in the same runs",
+        },
+    )
     day_seconds = QUICK_DAY_SECONDS if quick else DAY_SECONDS
-    report("routes-day", day_rows(runs, day_seconds), meta={
-        "orders": DAY_ORDERS, "time_limit_s": day_seconds, "runs": runs,
-        "targets": {"first_plan_s": 1.0, "final_plan_s": 30.0},
-    })
+    report(
+        "routes-day",
+        day_rows(runs, day_seconds),
+        meta={
+            "orders": DAY_ORDERS,
+            "time_limit_s": day_seconds,
+            "runs": runs,
+            "targets": {"first_plan_s": 1.0, "final_plan_s": 30.0},
+        },
+    )
 
 
 def solomon_paths() -> list[Path]:
@@ -135,13 +145,15 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     others = [r for r in rows if r["instance"] != "C101"]
     if not others:
         return [{"instance": "mean (other instances)", "won": "no other instance on disk"}]
-    return [{
-        "instance": f"mean of {len(others)} others",
-        "gap%": _mean(r["gap%"] for r in others),
-        "dveh": _mean(r["dveh"] for r in others),
-        "gap_opt%": _mean(r["gap_opt%"] for r in others),
-        "nn_gap%": _mean(r["nn_gap%"] for r in others),
-    }]
+    return [
+        {
+            "instance": f"mean of {len(others)} others",
+            "gap%": _mean(r["gap%"] for r in others),
+            "dveh": _mean(r["dveh"] for r in others),
+            "gap_opt%": _mean(r["gap_opt%"] for r in others),
+            "nn_gap%": _mean(r["nn_gap%"] for r in others),
+        }
+    ]
 
 
 def day_rows(runs: int, seconds: float) -> list[dict[str, Any]]:
@@ -167,25 +179,34 @@ def day_rows(runs: int, seconds: float) -> list[dict[str, Any]]:
     baseline = nearest_neighbour_plan(problem)
     reasons = Counter(u.reason.value for p in finals for u in p.unassigned)
     return [
-        _metric("orders / branches / vehicles",
-                f"{len(problem.stops)} / {len(problem.depots)} / {len(problem.vehicles)}"),
-        _metric("time to first plan (s)", f"{median(first_s):.3f}", "<= 1.0",
-                median(first_s) <= 1.0),
-        _metric("first plan: distance km / unassigned",
-                f"{median([p.distance for p in firsts]):,.1f} / "
-                f"{median([len(p.unassigned) for p in firsts]):g}"),
-        _metric("final plan wall time (s)", f"{median(final_s):.2f}", "<= 30",
-                median(final_s) <= 30.0),
+        _metric(
+            "orders / branches / vehicles",
+            f"{len(problem.stops)} / {len(problem.depots)} / {len(problem.vehicles)}",
+        ),
+        _metric(
+            "time to first plan (s)", f"{median(first_s):.3f}", "<= 1.0", median(first_s) <= 1.0
+        ),
+        _metric(
+            "first plan: distance km / unassigned",
+            f"{median([p.distance for p in firsts]):,.1f} / "
+            f"{median([len(p.unassigned) for p in firsts]):g}",
+        ),
+        _metric(
+            "final plan wall time (s)", f"{median(final_s):.2f}", "<= 30", median(final_s) <= 30.0
+        ),
         _metric("final plan distance (km)", f"{median([p.distance for p in finals]):,.1f}"),
         _metric("final plan vehicles used", f"{median([p.vehicles_used for p in finals]):g}"),
         _metric("final plan unassigned", f"{median([len(p.unassigned) for p in finals]):g}"),
-        _metric("unassigned reasons (all runs)",
-                "; ".join(f"{n}x {r}" for r, n in reasons.most_common()) or "-"),
+        _metric(
+            "unassigned reasons (all runs)",
+            "; ".join(f"{n}x {r}" for r, n in reasons.most_common()) or "-",
+        ),
         _metric("engine won", _wins(finals)),
         _metric("peak RSS incl. children (MB)", f"{median(peaks):.0f}"),
-        _metric("nearest neighbour: distance km / vehicles / unassigned",
-                f"{baseline.distance:,.1f} / {baseline.vehicles_used} / "
-                f"{len(baseline.unassigned)}"),
+        _metric(
+            "nearest neighbour: distance km / vehicles / unassigned",
+            f"{baseline.distance:,.1f} / {baseline.vehicles_used} / {len(baseline.unassigned)}",
+        ),
     ]
 
 
@@ -223,18 +244,27 @@ def _timed(action: Callable[[], T]) -> tuple[T, float]:
 
 
 def _metric(name: str, value: str, target: str = "", met: bool | None = None) -> dict[str, Any]:
-    return {"metric": name, "value": value, "target": target,
-            "met": "" if met is None else ("yes" if met else "NO")}
+    return {
+        "metric": name,
+        "value": value,
+        "target": target,
+        "met": "" if met is None else ("yes" if met else "NO"),
+    }
 
 
 def _wins(plans: list[RoutePlan]) -> str:
-    return " ".join(f"{engine} {n}/{len(plans)}"
-                    for engine, n in Counter(p.engine for p in plans).most_common())
+    return " ".join(
+        f"{engine} {n}/{len(plans)}" for engine, n in Counter(p.engine for p in plans).most_common()
+    )
 
 
 def _engine_median(plans: list[RoutePlan], engine: str) -> float:
-    costs = [r.cost for p in plans for r in p.runs
-             if r.engine == engine and r.cost is not None and not r.rejected]
+    costs = [
+        r.cost
+        for p in plans
+        for r in p.runs
+        if r.engine == engine and r.cost is not None and not r.rejected
+    ]
     return median(costs)
 
 

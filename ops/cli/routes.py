@@ -19,12 +19,17 @@ app = typer.Typer(help="routes commands.", no_args_is_help=True)
 
 @app.command()
 def solomon(
-    file: Annotated[Path, typer.Argument(
-        exists=True, dir_okay=False, help="Solomon instance in the standard text format.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="Solomon instance in the standard text format."
+        ),
+    ],
     seconds: Annotated[float, typer.Option(help="Time limit for the planner.")] = 10.0,
     png: Annotated[Path | None, typer.Option(help="Write a picture of the routes here.")] = None,
-    html: Annotated[Path | None, typer.Option(
-        help="Write a self-contained HTML map with tooltips here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML map with tooltips here.")
+    ] = None,
 ) -> None:
     """Solve a Solomon VRPTW instance (OR-Tools and PyVRP racing) and optionally draw it."""
     instance = read_solomon(file)
@@ -33,8 +38,16 @@ def solomon(
     check_plan(problem, plan)
     name = instance.name.strip().upper()
     table = Table(title=f"{instance.name}: {len(problem.stops)} customers, {seconds:g} s")
-    for column in ("engine", "vehicles", "distance", "best-known", "gap %", "dist-only opt",
-                   "gap %", "unassigned"):
+    for column in (
+        "engine",
+        "vehicles",
+        "distance",
+        "best-known",
+        "gap %",
+        "dist-only opt",
+        "gap %",
+        "unassigned",
+    ):
         table.add_column(column)
     best, optimum = HIERARCHICAL.get(name), DISTANCE_ONLY.get(name)
     table.add_row(
@@ -51,8 +64,10 @@ def solomon(
     console.print(table)
     for run in plan.runs:
         rejected = f", rejected: {run.rejected}" if run.rejected else ""
-        console.print(f"[dim]{run.engine}: cost {run.cost or 0:.2f}, {run.seconds:.1f} s, "
-                      f"stopped by {run.stopped_by}{rejected}[/dim]")
+        console.print(
+            f"[dim]{run.engine}: cost {run.cost or 0:.2f}, {run.seconds:.1f} s, "
+            f"stopped by {run.stopped_by}{rejected}[/dim]"
+        )
     if png is not None:
         console.print(f"wrote {draw_routes(plan, problem, png)}")
     if html is not None:

@@ -63,25 +63,29 @@
     el.replaceChildren(...parts);
   }
 
-  // Horizontal bars: one row per topic.
+  // Horizontal bars as HTML rows (readable at any width): label, bar, value.
   function barsByName(id, items) {
-    const el = $(id);
-    const w = 480, rowH = 18, labelW = 210;
-    const h = Math.max(rowH, items.length * rowH);
-    el.setAttribute("viewBox", `0 0 ${w} ${h}`);
-    el.style.height = `${Math.max(40, items.length * 22)}px`;
     const max = Math.max(1, ...items.map((i) => i.count));
-    const parts = [];
-    items.forEach((item, i) => {
-      const y = i * rowH;
-      const bw = (w - labelW - 60) * (item.count / max);
-      parts.push(svg("text", { x: 0, y: y + 12 }, item.topic));
-      parts.push(svg("rect", { x: labelW, y: y + 3, width: Math.max(1, bw), height: rowH - 6,
-                               class: "v" }));
-      parts.push(svg("text", { x: labelW + bw + 4, y: y + 12 }, num.format(item.count)));
-    });
-    if (!items.length) parts.push(svg("text", { x: 0, y: 12 }, "Sin eventos hoy"));
-    el.replaceChildren(...parts);
+    const list = $(id);
+    list.replaceChildren(...items.map((item) => {
+      const li = document.createElement("li");
+      const label = document.createElement("span");
+      const track = document.createElement("span");
+      const bar = document.createElement("span");
+      const value = document.createElement("span");
+      label.textContent = item.topic;
+      track.className = "track";
+      bar.style.width = `${Math.max(1, Math.round(100 * item.count / max))}%`;
+      value.textContent = num.format(item.count);
+      track.append(bar);
+      li.append(label, track, value);
+      return li;
+    }));
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.textContent = "Sin eventos hoy";
+      list.append(li);
+    }
   }
 
   function render(d, live) {
@@ -144,11 +148,17 @@
     columns("chart-errors", e.by_hour, e.by_hour.map((_, i) => `-${23 - i}h`), "err");
     rows("dead-letters", Object.entries(e.dead_letters).map(([t, n]) => [t, num.format(n)]));
 
-    rows("consumer-lag", d.consumer_lag.map((l) => [l.topic, num.format(l.lag)]));
-    rows("jobs", d.jobs.map((j) => [
-      `${j.name}${j.description ? " — " + j.description : ""}`,
-      j.next_run ? new Date(j.next_run).toLocaleString("es-MX", { timeZone: TZ,
-        dateStyle: "short", timeStyle: "short" }) : j.schedule]));
+    const behind = d.consumer_lag.filter((l) => l.lag > 0);
+    const total = behind.reduce((sum, l) => sum + l.lag, 0);
+    text("lag-summary", `${num.format(total)} registros pendientes · ` +
+      `${num.format(d.consumer_lag.length - behind.length)} de ${num.format(d.consumer_lag.length)}` +
+      " tópicos al día (particiones de este worker)");
+    rows("consumer-lag", behind.map((l) => [l.topic, num.format(l.lag)]));
+    rows("jobs", d.jobs.map((j) => [j.name, j.next_run ? new Date(j.next_run).toLocaleString(
+      "es-MX", { timeZone: TZ, dateStyle: "short", timeStyle: "short" }) : j.schedule]));
+    $("jobs").querySelectorAll("li").forEach((li, i) => {
+      if (d.jobs[i]) li.title = d.jobs[i].description;
+    });
 
     const up = d.worker.uptime_s;
     text("worker", `Worker ${d.worker.id} · en línea desde hace ${Math.floor(up / 3600)} h ` +

@@ -16,7 +16,6 @@ from processors.routing.matrix import (
     MatrixProvider,
     TravelMatrix,
 )
-from processors.routing.osrm import OsrmError, OsrmMatrixProvider
 from processors.routing.plan import (
     BreakSlot,
     EngineRun,
@@ -52,8 +51,6 @@ __all__ = [
     "InvalidPlan",
     "InvalidProblem",
     "MatrixProvider",
-    "OsrmError",
-    "OsrmMatrixProvider",
     "Route",
     "RoutePlan",
     "RoutingProblem",

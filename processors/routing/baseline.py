@@ -70,8 +70,14 @@ def _fill(problem: RoutingProblem, vehicle: Vehicle, candidates: list[int]) -> R
             target = problem.stop_node(index)
             drive = float(durations[node, target])
             start_at = leave if sequence else max(departure, stop.window.start - drive)
-            step = _try(vehicle, stop.window.start, stop.service_time, start_at, drive,
-                        pending=brk is not None and break_leg is None)
+            step = _try(
+                vehicle,
+                stop.window.start,
+                stop.service_time,
+                start_at,
+                drive,
+                pending=brk is not None and break_leg is None,
+            )
             if step is None or step[0] > stop.window.end:
                 continue
             service_start, after, took_break = step

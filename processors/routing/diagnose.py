@@ -48,7 +48,8 @@ def explain_unassigned(
             f"window {_span(stop.window)}; the latest shift ends at {last_end:g}",
         )
     fitting = [
-        v for v in vehicles
+        v
+        for v in vehicles
         if stop.tires <= v.max_tires and (v.max_kg is None or stop.weight_kg <= v.max_kg)
     ]
     if not any(fits_in_time(problem, v, stop_index) for v in fitting):

@@ -131,20 +131,21 @@ def build_model(
             shift_start=scale_up(v.shift.start, scale),
             shift_end=scale_down(v.shift.end, scale),
             max_span=scale_down(v.route_duration_limit, scale),
-            break_earliest=None if v.driver_break is None else scale_up(
-                v.driver_break.earliest_start, scale),
-            break_latest=None if v.driver_break is None else scale_down(
-                v.driver_break.latest_start, scale),
-            break_duration=0 if v.driver_break is None else scale_up(
-                v.driver_break.duration, scale),
+            break_earliest=None
+            if v.driver_break is None
+            else scale_up(v.driver_break.earliest_start, scale),
+            break_latest=None
+            if v.driver_break is None
+            else scale_down(v.driver_break.latest_start, scale),
+            break_duration=0
+            if v.driver_break is None
+            else scale_up(v.driver_break.duration, scale),
             fixed_cost=round(v.fixed_cost * scale),
         )
         for v in problem.vehicles
     )
     reach = reachable_vehicles(problem)
-    allowed = ((),) * depots + tuple(
-        tuple(v for v in vs if vehicles[v].usable) for vs in reach
-    )
+    allowed = ((),) * depots + tuple(tuple(v for v in vs if vehicles[v].usable) for vs in reach)
     penalty = _penalty(distance, vehicles, allowed, unassigned_penalty, scale)
     return IntegerModel(
         scale=scale,
@@ -180,7 +181,8 @@ def _penalty(
     dearest = float(scale)
     for node, candidates in enumerate(allowed):
         alone = [
-            distance[vehicles[v].depot_node, node] + distance[node, vehicles[v].depot_node]
+            distance[vehicles[v].depot_node, node]
+            + distance[node, vehicles[v].depot_node]
             + vehicles[v].fixed_cost
             for v in candidates
         ]
@@ -205,11 +207,13 @@ class EngineRoute:
 
 @dataclass(frozen=True)
 class EngineSolution:
-    """An engine's best plan and how the search went. `stopped_by` is one of "time_limit",
-    "work_limit" (solutions or iterations), "first_solution" or "no_solution"."""
+    """An engine's best plan and how the search went. `stopped_by` names what ended the search:
+    "time_limit", "work_limit" (solutions or iterations), "first_solution", or "nothing_to_do".
+    `feasible` is False when the engine found no feasible plan (then `routes` is empty)."""
 
     engine: str
     routes: tuple[EngineRoute, ...]
     seconds: float
     first_solution_seconds: float | None
     stopped_by: str
+    feasible: bool = True

@@ -90,7 +90,10 @@ def solve_ortools(
         routing.SetFixedCostOfVehicle(vehicle.fixed_cost, v)
         if vehicle.break_earliest is not None and vehicle.break_latest is not None:
             interval = solver.FixedDurationIntervalVar(
-                vehicle.break_earliest, vehicle.break_latest, vehicle.break_duration, False,
+                vehicle.break_earliest,
+                vehicle.break_latest,
+                vehicle.break_duration,
+                False,
                 f"break {v}",
             )
             clock.SetBreakIntervalsOfVehicle([interval], v, visit_transits)
@@ -133,14 +136,14 @@ def solve_ortools(
     if solution is None:
         solution = routing.SolveWithParameters(params)
     seconds = time.monotonic() - started
-    if solution is None:
-        return EngineSolution(engine, (), seconds, None, "no_solution")
     if first_solution_only:
         stopped_by = "first_solution"
     elif solution_limit is not None and len(found) >= solution_limit:
         stopped_by = "work_limit"
     else:
         stopped_by = "time_limit"
+    if solution is None:
+        return EngineSolution(engine, (), seconds, None, stopped_by, feasible=False)
     routes = _read_routes(routing, manager, model, solution, clock)
     return EngineSolution(engine, routes, seconds, found[0] if found else seconds, stopped_by)
 
@@ -200,12 +203,14 @@ def _read_routes(
             services = [model.service[n] for n in nodes]
             leaves = [cumuls[0]] + [c + t for c, t in zip(cumuls[1:-1], services, strict=True)]
             leg = _break_leg(break_start[v], vehicle.break_duration, leaves, cumuls[1:])
-        routes.append(EngineRoute(
-            vehicle=v,
-            stops=tuple(n - model.num_depots for n in nodes),
-            departure=cumuls[0],
-            break_before_visit=leg,
-        ))
+        routes.append(
+            EngineRoute(
+                vehicle=v,
+                stops=tuple(n - model.num_depots for n in nodes),
+                departure=cumuls[0],
+                break_before_visit=leg,
+            )
+        )
     return tuple(routes)
 
 

@@ -67,7 +67,9 @@ class UnassignedOrder:
 
 @dataclass(frozen=True)
 class EngineRun:
-    """How one engine did in a planning call."""
+    """How one engine did in a planning call: what stopped it ("time_limit", "work_limit",
+    "first_solution", "nothing_to_do", or "crashed"), its plan's unassigned orders and cost
+    (distance + fixed costs), and why its plan was rejected, if it was."""
 
     engine: str
     seconds: float
@@ -98,7 +100,7 @@ class RoutePlan:
     @property
     def deterministic(self) -> bool:
         """True when no engine was cut by the wall clock, so the same input gives this plan."""
-        return all(run.stopped_by != "time_limit" for run in self.runs)
+        return all(run.stopped_by not in ("time_limit", "crashed") for run in self.runs)
 
     def vehicle_of_order(self) -> dict[str, str]:
         """order_id -> vehicle_id for every routed order."""

@@ -49,8 +49,7 @@ def plan_routes(problem: RoutingProblem, settings: SolverSettings | None = None)
         max_workers=max(1, len(engines) - 1), mp_context=multiprocessing.get_context("forkserver")
     ) as pool:
         children: list[tuple[str, Future[EngineSolution]]] = [
-            (name, pool.submit(run_engine, name, model, settings, deadline))
-            for name in engines[1:]
+            (name, pool.submit(run_engine, name, model, settings, deadline)) for name in engines[1:]
         ]
         solutions.append(run_engine(engines[0], model, settings, deadline))
         for name, child in children:
@@ -126,18 +125,21 @@ def choose_plan(
     valid: list[RoutePlan] = []
     for solution in solutions:
         plan = to_plan(problem, model, solution)
-        errors = plan_violations(problem, plan) if solution.stopped_by != "no_solution" else []
-        rejected = "no feasible solution" if solution.stopped_by == "no_solution" else ""
-        rejected = "; ".join(errors) or rejected
-        runs.append(EngineRun(
-            engine=solution.engine,
-            seconds=solution.seconds,
-            first_solution_seconds=solution.first_solution_seconds,
-            stopped_by=solution.stopped_by,
-            unassigned=len(plan.unassigned),
-            cost=plan.cost(fixed),
-            rejected=rejected,
-        ))
+        if solution.feasible:
+            rejected = "; ".join(plan_violations(problem, plan))
+        else:
+            rejected = "no feasible solution"
+        runs.append(
+            EngineRun(
+                engine=solution.engine,
+                seconds=solution.seconds,
+                first_solution_seconds=solution.first_solution_seconds,
+                stopped_by=solution.stopped_by,
+                unassigned=len(plan.unassigned),
+                cost=plan.cost(fixed),
+                rejected=rejected,
+            )
+        )
         if not rejected:
             valid.append(plan)
     if not valid:

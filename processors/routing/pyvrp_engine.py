@@ -42,15 +42,13 @@ def solve_pyvrp(
     started = time.monotonic()
     if not pyvrp_supports(model):
         raise ValueError("PyVRP cannot model driver breaks")
-    client_nodes = [
-        n for n in range(model.num_depots, model.num_nodes) if model.servable(n)
-    ]
+    client_nodes = [n for n in range(model.num_depots, model.num_nodes) if model.servable(n)]
     types: dict[IntVehicle, list[int]] = {}
     for v, vehicle in enumerate(model.vehicles):
         if vehicle.usable:
             types.setdefault(vehicle, []).append(v)
     if not client_nodes or not types:
-        return EngineSolution("pyvrp", (), time.monotonic() - started, None, "no_solution")
+        return EngineSolution("pyvrp", (), time.monotonic() - started, None, "nothing_to_do")
 
     def load(node: int) -> list[int]:
         return [model.tires[node], model.kg[node]] if model.uses_kg else [model.tires[node]]
@@ -93,21 +91,24 @@ def solve_pyvrp(
     result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, params=SOLVE_PARAMS)
     seconds = time.monotonic() - started
     stopped_by = (
-        "work_limit" if iterations is not None and result.num_iterations >= iterations
+        "work_limit"
+        if iterations is not None and result.num_iterations >= iterations
         else "time_limit"
     )
     if not result.best.is_feasible():
-        return EngineSolution("pyvrp", (), seconds, None, "no_solution")
+        return EngineSolution("pyvrp", (), seconds, None, stopped_by, feasible=False)
     members = [list(m) for m in types.values()]
     routes: list[EngineRoute] = []
     for route in result.best.routes():
         stops = tuple(
             client_nodes[a.idx] - model.num_depots for a in route.schedule() if a.is_client()
         )
-        routes.append(EngineRoute(
-            vehicle=members[route.vehicle_type()].pop(0),
-            stops=stops,
-            departure=route.start_time(),
-            break_before_visit=None,
-        ))
+        routes.append(
+            EngineRoute(
+                vehicle=members[route.vehicle_type()].pop(0),
+                stops=stops,
+                departure=route.start_time(),
+                break_before_visit=None,
+            )
+        )
     return EngineSolution("pyvrp", tuple(routes), seconds, None, stopped_by)

@@ -88,5 +88,11 @@ def reachable_vehicles(problem: RoutingProblem) -> tuple[tuple[int, ...], ...]:
 
 def _profile(vehicle: Vehicle) -> object:
     """What decides `serves_alone`: everything but the vehicle's name and fixed cost."""
-    return (vehicle.depot_id, vehicle.max_tires, vehicle.max_kg, vehicle.shift,
-            vehicle.route_duration_limit, vehicle.driver_break)
+    return (
+        vehicle.depot_id,
+        vehicle.max_tires,
+        vehicle.max_kg,
+        vehicle.shift,
+        vehicle.route_duration_limit,
+        vehicle.driver_break,
+    )

@@ -71,8 +71,9 @@ class SolomonInstance:
         )
         width = len(str(self.vehicles))
         vehicles = tuple(
-            Vehicle(vehicle_id=f"V{i + 1:0{width}d}", depot_id="0", max_tires=self.capacity,
-                    shift=shift)
+            Vehicle(
+                vehicle_id=f"V{i + 1:0{width}d}", depot_id="0", max_tires=self.capacity, shift=shift
+            )
             for i in range(self.vehicles)
         )
         depots = (Depot("0", Coordinates(lat=depot.y, lon=depot.x), name="depot"),)
@@ -98,7 +99,7 @@ def parse_solomon(text: str) -> SolomonInstance:
     if len(fleet) < 2:
         raise InvalidProblem(f"vehicle line needs NUMBER and CAPACITY: {content[vehicle_at + 2]!r}")
     customers: list[SolomonCustomer] = []
-    for line in content[customer_at + 2:]:
+    for line in content[customer_at + 2 :]:
         values = _numbers(line, "customer line")
         if len(values) != 7:
             raise InvalidProblem(f"customer line needs 7 numbers: {line!r}")
@@ -121,9 +122,15 @@ def format_solomon(instance: SolomonInstance) -> str:
         for c in instance.customers
     ]
     header = [
-        instance.name, "", "VEHICLE", "NUMBER     CAPACITY",
-        f"{instance.vehicles:5d} {instance.capacity:12d}", "", "CUSTOMER",
-        "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME", "",
+        instance.name,
+        "",
+        "VEHICLE",
+        "NUMBER     CAPACITY",
+        f"{instance.vehicles:5d} {instance.capacity:12d}",
+        "",
+        "CUSTOMER",
+        "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME",
+        "",
     ]
     return "\n".join([*header, *rows]) + "\n"
 

@@ -100,29 +100,37 @@ def realistic_day(orders: int = 300, seed: int = 7) -> RoutingProblem:
             if slot is None:
                 opens = 540.0 + 30.0 * rng.randint(0, 14)
                 slot = (opens, opens + 120.0)
-            stops.append(Stop(
-                order_id=f"SO-{len(stops) + 1:05d}",
-                location=Coordinates(round(stop_lat, 5), round(stop_lon, 5)),
-                tires=tires,
-                weight_kg=round(tires * kind[1], 1),
-                window=TimeWindow(*slot),
-                service_time=8.0 + 1.5 * tires,
-            ))
+            stops.append(
+                Stop(
+                    order_id=f"SO-{len(stops) + 1:05d}",
+                    location=Coordinates(round(stop_lat, 5), round(stop_lon, 5)),
+                    tires=tires,
+                    weight_kg=round(tires * kind[1], 1),
+                    window=TimeWindow(*slot),
+                    service_time=8.0 + 1.5 * tires,
+                )
+            )
         for number in range(fleet):
             large = number < round(0.4 * fleet)
-            vehicles.append(Vehicle(
-                vehicle_id=f"{branch}-{number + 1:02d}",
-                depot_id=branch,
-                max_tires=150 if large else 80,
-                max_kg=3000.0 if large else 1500.0,
-                shift=TimeWindow(480.0, 1080.0),
-                max_route_duration=570.0,
-                driver_break=DriverBreak(780.0, 900.0, 45.0),
-                fixed_cost=25.0,
-            ))
+            vehicles.append(
+                Vehicle(
+                    vehicle_id=f"{branch}-{number + 1:02d}",
+                    depot_id=branch,
+                    max_tires=150 if large else 80,
+                    max_kg=3000.0 if large else 1500.0,
+                    shift=TimeWindow(480.0, 1080.0),
+                    max_route_duration=570.0,
+                    driver_break=DriverBreak(780.0, 900.0, 45.0),
+                    fixed_cost=25.0,
+                )
+            )
     return RoutingProblem.build(
-        depots, tuple(stops), tuple(vehicles), HaversineMatrixProvider(),
-        name=f"realistic-day-{orders}", time_unit="min",
+        depots,
+        tuple(stops),
+        tuple(vehicles),
+        HaversineMatrixProvider(),
+        name=f"realistic-day-{orders}",
+        time_unit="min",
     )
 
 

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ops.erp.generate import generate_catalogue
 from ops.erp.seed import seed_erp
+from ops.stack.processes import free_port
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
 from tests import stack_fixture
@@ -77,7 +78,12 @@ async def _count_lines(dsn: str) -> int:
 
 
 def start_pipeline(stack: TestStack, supervisor: Supervisor) -> Pipeline:
-    env = process_env(stack, DASHBOARD_TOKEN=TOKEN)
+    """CDC, the WhatsApp double (so alert messages go out) and one worker."""
+    whatsapp = str(free_port())
+    env = process_env(stack, DASHBOARD_TOKEN=TOKEN,
+                      WHATSAPP_BASE_URL=f"http://127.0.0.1:{whatsapp}")
+    supervisor.start("whatsapp", "-m", "ops.doubles.whatsapp_double", "--port", whatsapp,
+                     env=env)
     supervisor.start("cdc", "cdc", "run", env=env)
     supervisor.start("worker", "worker", env=env)
     pipeline = Pipeline(stack, env["FAUST_WEB_PORT"], supervisor)

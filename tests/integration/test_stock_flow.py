@@ -32,10 +32,10 @@ from processors.inventory.buyer_messages import NOT_A_BUYER_TEXT
 from schemas.commands import CommandEnvelope, ErpCommand
 from schemas.whatsapp import InboundMessage
 from sinks.erp import ErpSink
+from tests import stack_fixture
 from tests.integration.cdc_state import read_cdc
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import Record, read_all
-from tests import stack_fixture
 from tests.stack_fixture import TestStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

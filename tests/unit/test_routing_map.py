@@ -32,10 +32,20 @@ def test_routes_solomon_command_solves_and_draws(tmp_path: Path) -> None:
     instance.write_text(format_solomon(solomon_like("R1", customers=15, seed=4)))
     cli = typer.Typer()
     cli.add_typer(app, name="routes")  # as `topllantas routes` mounts it
-    result = CliRunner().invoke(cli, [
-        "routes", "solomon", str(instance), "--seconds", "2", "--png", str(tmp_path / "r.png"),
-        "--html", str(tmp_path / "r.html"),
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "routes",
+            "solomon",
+            str(instance),
+            "--seconds",
+            "2",
+            "--png",
+            str(tmp_path / "r.png"),
+            "--html",
+            str(tmp_path / "r.html"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "R1-LIKE-4" in result.output.upper() and "vehicles" in result.output
     assert (tmp_path / "r.png").stat().st_size > 0 and (tmp_path / "r.html").exists()

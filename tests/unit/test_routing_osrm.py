@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 import pytest
 
-from processors.routing import OsrmError, OsrmMatrixProvider
 from processors.routing.matrix import haversine_km
+from sources.osrm import OsrmError, OsrmMatrixProvider
 
 UNROUTABLE = (19.5, -99.5)  # the double has no road to this point
 
@@ -27,7 +27,7 @@ class OsrmDouble(BaseHTTPRequestHandler):
         prefix = "/table/v1/driving/"
         query = parse_qs(url.query)
         path = unquote(url.path)
-        points = [tuple(map(float, c.split(","))) for c in path[len(prefix):].split(";")]
+        points = [tuple(map(float, c.split(","))) for c in path[len(prefix) :].split(";")]
         latlon = [(lat, lon) for lon, lat in points]
         type(self).requests.append({"path": path, "query": query, "count": len(points)})
         if not path.startswith(prefix) or query.get("annotations") != ["duration,distance"]:
@@ -43,11 +43,14 @@ class OsrmDouble(BaseHTTPRequestHandler):
                 return None
             return round(float(metres[i, j]) * scale, 1)
 
-        self._answer(200, {
-            "code": "Ok",
-            "durations": [[cell(i, j, 0.1) for j in destinations] for i in sources],
-            "distances": [[cell(i, j, 1.0) for j in destinations] for i in sources],
-        })
+        self._answer(
+            200,
+            {
+                "code": "Ok",
+                "durations": [[cell(i, j, 0.1) for j in destinations] for i in sources],
+                "distances": [[cell(i, j, 1.0) for j in destinations] for i in sources],
+            },
+        )
 
     def _answer(self, status: int, body: dict[str, object]) -> None:
         payload = json.dumps(body).encode()
@@ -76,8 +79,15 @@ def osrm_url() -> Iterator[str]:
     server.server_close()
 
 
-POINTS = [(25.6866, -100.3161), (25.70, -100.30), (25.65, -100.29), (25.72, -100.35),
-          (25.60, -100.40), (25.75, -100.20), (25.68, -100.25)]
+POINTS = [
+    (25.6866, -100.3161),
+    (25.70, -100.30),
+    (25.65, -100.29),
+    (25.72, -100.35),
+    (25.60, -100.40),
+    (25.75, -100.20),
+    (25.68, -100.25),
+]
 
 
 def test_small_sets_are_one_table_request(osrm_url: str) -> None:

@@ -49,11 +49,13 @@ def test_ids_depots_and_matrix_size_are_checked() -> None:
     with pytest.raises(InvalidProblem, match="duplicate order"):
         RoutingProblem.build((DEPOT,), (one_stop(), one_stop()), (vehicle,), provider)
     with pytest.raises(InvalidProblem, match="unknown depots"):
-        RoutingProblem.build((DEPOT,), (one_stop(),),
-                             (Vehicle("V", "X", 10, TimeWindow(0, 100)),), provider)
+        RoutingProblem.build(
+            (DEPOT,), (one_stop(),), (Vehicle("V", "X", 10, TimeWindow(0, 100)),), provider
+        )
     with pytest.raises(InvalidProblem, match="travel matrix"):
-        RoutingProblem((DEPOT,), (one_stop(),), (vehicle,), TravelMatrix(np.zeros((3, 3)),
-                                                                         np.zeros((3, 3))))
+        RoutingProblem(
+            (DEPOT,), (one_stop(),), (vehicle,), TravelMatrix(np.zeros((3, 3)), np.zeros((3, 3)))
+        )
 
 
 def test_removing_orders_slices_the_matrix() -> None:
@@ -83,7 +85,12 @@ def test_c101_is_read_with_its_header() -> None:
     depot, first = instance.customers[0], instance.customers[1]
     assert (depot.x, depot.y, depot.due) == (40, 50, 1236)
     assert (first.number, first.demand, first.ready, first.due, first.service) == (
-        1, 10, 912, 967, 90)
+        1,
+        10,
+        912,
+        967,
+        90,
+    )
     problem = instance.to_problem()
     assert len(problem.vehicles) == 25 and problem.vehicles[0].shift == TimeWindow(0, 1236)
     assert problem.matrix.distances[0, 1] == pytest.approx(np.hypot(5, 18))

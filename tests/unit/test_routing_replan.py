@@ -38,10 +38,17 @@ def test_a_new_order_is_inserted_without_moving_the_others() -> None:
     problem = realistic_day(orders=40, seed=5)
     before = plan_routes(problem, BUDGET)
     near = problem.stops[0]
-    extra = Stop("SO-NEW", Coordinates(near.location.lat + 0.01, near.location.lon), 4, 42.0,
-                 TimeWindow(540, 1080), 14.0)
-    grown = RoutingProblem.build(problem.depots, (*problem.stops, extra), problem.vehicles,
-                                 HaversineMatrixProvider())
+    extra = Stop(
+        "SO-NEW",
+        Coordinates(near.location.lat + 0.01, near.location.lon),
+        4,
+        42.0,
+        TimeWindow(540, 1080),
+        14.0,
+    )
+    grown = RoutingProblem.build(
+        problem.depots, (*problem.stops, extra), problem.vehicles, HaversineMatrixProvider()
+    )
 
     after = replan(before, grown, BUDGET)
 

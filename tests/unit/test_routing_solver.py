@@ -24,9 +24,9 @@ from processors.routing import (
     plan_routes,
     plan_violations,
 )
-from processors.routing.model import build_model
+from processors.routing.model import EngineRoute, EngineSolution, build_model
 from processors.routing.ortools_engine import solve_ortools
-from processors.routing.planner import to_plan
+from processors.routing.planner import choose_plan, to_plan
 from processors.routing.pyvrp_engine import solve_pyvrp
 from processors.routing.solomon import read_solomon
 from processors.routing.synthetic import realistic_day, solomon_like
@@ -35,8 +35,15 @@ QUICK = SolverSettings(time_limit_s=20, ortools_solution_limit=60, pyvrp_iterati
 ALL_DAY = TimeWindow(0, 1000)
 
 
-def stop(order_id: str, x: float, y: float, tires: int = 1, window: TimeWindow = ALL_DAY,
-         service: float = 0.0, kg: float = 0.0) -> Stop:
+def stop(
+    order_id: str,
+    x: float,
+    y: float,
+    tires: int = 1,
+    window: TimeWindow = ALL_DAY,
+    service: float = 0.0,
+    kg: float = 0.0,
+) -> Stop:
     return Stop(order_id, Coordinates(lat=y, lon=x), tires, kg, window, service)
 
 
@@ -45,19 +52,24 @@ def vehicle(vehicle_id: str, depot: str = "D", tires: int = 100, **kwargs: objec
     return Vehicle(vehicle_id, depot, tires, **kwargs)  # type: ignore[arg-type]
 
 
-def planar(stops: list[Stop], vehicles: list[Vehicle],
-           depots: tuple[Depot, ...] = (Depot("D", Coordinates(0, 0)),)) -> RoutingProblem:
+def planar(
+    stops: list[Stop],
+    vehicles: list[Vehicle],
+    depots: tuple[Depot, ...] = (Depot("D", Coordinates(0, 0)),),
+) -> RoutingProblem:
     return RoutingProblem.build(depots, tuple(stops), tuple(vehicles), EuclideanMatrixProvider())
 
 
 def solve_each_engine(problem: RoutingProblem) -> dict[str, object]:
     """The validated plan of every engine that applies, and the baseline."""
     model = build_model(problem, 1000, None)
-    plans = {"ortools": to_plan(problem, model, solve_ortools(model, time_limit_s=10,
-                                                               solution_limit=50))}
+    plans = {
+        "ortools": to_plan(problem, model, solve_ortools(model, time_limit_s=10, solution_limit=50))
+    }
     if not model.has_breaks:
-        plans["pyvrp"] = to_plan(problem, model,
-                                 solve_pyvrp(model, time_limit_s=10, iterations=200, seed=1))
+        plans["pyvrp"] = to_plan(
+            problem, model, solve_pyvrp(model, time_limit_s=10, iterations=200, seed=1)
+        )
     plans["nearest-neighbour"] = nearest_neighbour_plan(problem)
     for plan in plans.values():
         check_plan(problem, plan)
@@ -66,8 +78,10 @@ def solve_each_engine(problem: RoutingProblem) -> dict[str, object]:
 
 def test_capacity_splits_a_line_into_the_cheapest_two_routes() -> None:
     # Stops at 1, 2, 3 on a line; a vehicle carries two. Best: {2, 3} (6) + {1} (2) = 8.
-    problem = planar([stop("a", 1, 0), stop("b", 2, 0), stop("c", 3, 0)],
-                     [vehicle("V1", tires=2), vehicle("V2", tires=2)])
+    problem = planar(
+        [stop("a", 1, 0), stop("b", 2, 0), stop("c", 3, 0)],
+        [vehicle("V1", tires=2), vehicle("V2", tires=2)],
+    )
     for name, plan in solve_each_engine(problem).items():
         if name == "nearest-neighbour":
             continue
@@ -78,8 +92,11 @@ def test_capacity_splits_a_line_into_the_cheapest_two_routes() -> None:
 def test_time_windows_force_the_visiting_order() -> None:
     # A square walked clockwise or anticlockwise costs 40 either way; only A, B, C fits.
     problem = planar(
-        [stop("A", 0, 10, window=TimeWindow(0, 15)), stop("B", 10, 10, window=TimeWindow(15, 25)),
-         stop("C", 10, 0, window=TimeWindow(25, 35))],
+        [
+            stop("A", 0, 10, window=TimeWindow(0, 15)),
+            stop("B", 10, 10, window=TimeWindow(15, 25)),
+            stop("C", 10, 0, window=TimeWindow(25, 35)),
+        ],
         [vehicle("V1")],
     )
     for name, plan in solve_each_engine(problem).items():
@@ -105,8 +122,10 @@ def test_each_branch_serves_its_own_orders() -> None:
 
 def test_maximum_route_duration_needs_a_second_truck() -> None:
     # Stops 5 east and 5 west: one route lasts 20, the limit is 15.
-    problem = planar([stop("e", 5, 0), stop("w", -5, 0)],
-                     [vehicle(v, max_route_duration=15.0) for v in ("V1", "V2")])
+    problem = planar(
+        [stop("e", 5, 0), stop("w", -5, 0)],
+        [vehicle(v, max_route_duration=15.0) for v in ("V1", "V2")],
+    )
     for name, plan in solve_each_engine(problem).items():
         assert plan.vehicles_used == 2, name
         assert plan.distance == pytest.approx(20.0)
@@ -116,8 +135,11 @@ def test_maximum_route_duration_needs_a_second_truck() -> None:
 def test_driver_break_is_taken_inside_its_window() -> None:
     brk = DriverBreak(earliest_start=20, latest_start=25, duration=30)
     problem = planar(
-        [stop("a", 10, 0, service=5), stop("b", 20, 0, service=5),
-         stop("c", 30, 0, window=TimeWindow(0, 200), service=5)],
+        [
+            stop("a", 10, 0, service=5),
+            stop("b", 20, 0, service=5),
+            stop("c", 30, 0, window=TimeWindow(0, 200), service=5),
+        ],
         [vehicle("V1", driver_break=brk)],
     )
     for name, plan in solve_each_engine(problem).items():
@@ -130,8 +152,9 @@ def test_driver_break_is_taken_inside_its_window() -> None:
 
 
 def test_fixed_cost_picks_the_cheaper_truck() -> None:
-    problem = planar([stop("a", 3, 4)],
-                     [vehicle("big", fixed_cost=100.0), vehicle("small", fixed_cost=5.0)])
+    problem = planar(
+        [stop("a", 3, 4)], [vehicle("big", fixed_cost=100.0), vehicle("small", fixed_cost=5.0)]
+    )
     for name, plan in solve_each_engine(problem).items():
         if name != "nearest-neighbour":
             assert [r.vehicle_id for r in plan.routes] == ["small"], name
@@ -164,12 +187,13 @@ def test_orders_that_cannot_fit_are_reported_with_their_reason() -> None:
 
 
 def test_weight_limits_as_well_as_tires() -> None:
-    problem = planar([stop("a", 1, 0, kg=700), stop("b", 2, 0, kg=700), stop("c", 0, 1, kg=2000)],
-                     [vehicle("V1", max_kg=1000.0), vehicle("V2", max_kg=1000.0)])
+    problem = planar(
+        [stop("a", 1, 0, kg=700), stop("b", 2, 0, kg=700), stop("c", 0, 1, kg=2000)],
+        [vehicle("V1", max_kg=1000.0), vehicle("V2", max_kg=1000.0)],
+    )
     for name, plan in solve_each_engine(problem).items():
         assert plan.vehicles_used == 2, name
-        assert {u.order_id: u.reason for u in plan.unassigned} == {
-            "c": UnassignedReason.TOO_HEAVY}
+        assert {u.order_id: u.reason for u in plan.unassigned} == {"c": UnassignedReason.TOO_HEAVY}
 
 
 @pytest.mark.parametrize("kind", ["R1", "RC1"])
@@ -230,17 +254,36 @@ def test_c101_reaches_the_best_known_distance() -> None:
 
 
 def test_the_validator_catches_broken_plans() -> None:
-    problem = planar([stop("a", 1, 0, tires=5, window=TimeWindow(0, 5)), stop("b", 2, 0, tires=5)],
-                     [vehicle("V1", tires=10)])
+    problem = planar(
+        [stop("a", 1, 0, tires=5, window=TimeWindow(0, 5)), stop("b", 2, 0, tires=5)],
+        [vehicle("V1", tires=10)],
+    )
     plan = nearest_neighbour_plan(problem)
     (route,) = plan.routes
     late = dataclasses.replace(route.visits[0], service_start=6.0, service_end=6.0)
-    broken = dataclasses.replace(plan, routes=(dataclasses.replace(
-        route, visits=(late, *route.visits[1:]), tires=12),))
+    broken = dataclasses.replace(
+        plan, routes=(dataclasses.replace(route, visits=(late, *route.visits[1:]), tires=12),)
+    )
     errors = " | ".join(plan_violations(problem, broken))
     assert "window closes" in errors and "load totals" in errors
-    dropped = dataclasses.replace(plan, routes=(dataclasses.replace(
-        route, visits=route.visits[:1], tires=5, distance=2.0),))
+    dropped = dataclasses.replace(
+        plan, routes=(dataclasses.replace(route, visits=route.visits[:1], tires=5, distance=2.0),)
+    )
     assert any("neither routed nor reported" in e for e in plan_violations(problem, dropped))
     overloaded = dataclasses.replace(problem, vehicles=(vehicle("V1", tires=8),))
     assert any("over capacity" in e for e in plan_violations(overloaded, plan))
+
+
+def test_an_engine_plan_that_breaks_a_constraint_is_never_returned() -> None:
+    problem = planar(
+        [stop("a", 1, 0, tires=6), stop("b", 2, 0, tires=6)],
+        [vehicle("V1", tires=10), vehicle("V2", tires=10)],
+    )
+    model = build_model(problem, 1000, None)
+    overloaded = EngineSolution(
+        "ortools", (EngineRoute(0, (0, 1), 0, None),), 0.1, 0.1, "work_limit"
+    )
+    plan = choose_plan(problem, model, [overloaded], [])
+    assert "over capacity" in plan.runs[0].rejected
+    assert plan.engine == "nearest-neighbour"
+    check_plan(problem, plan)

@@ -81,9 +81,7 @@ class OsrmMatrixProvider:
         params = {"annotations": "duration,distance"}
         if nodes is not sources:
             params["sources"] = ";".join(str(i) for i in range(len(sources)))
-            params["destinations"] = ";".join(
-                str(i) for i in range(len(sources), len(nodes))
-            )
+            params["destinations"] = ";".join(str(i) for i in range(len(sources), len(nodes)))
         url = f"{self.base_url}/table/v1/{self.profile}/{coordinates}"
         response = self._client.get(url, params=params)
         try:
@@ -100,9 +98,7 @@ def _matrix(body: dict[str, Any], key: str, shape: tuple[int, int]) -> np.ndarra
     rows = body.get(key)
     if not isinstance(rows, list) or len(rows) != shape[0]:
         raise OsrmError(f"OSRM response has no {shape[0]}-row '{key}' table")
-    table = np.array(
-        [[np.inf if value is None else float(value) for value in row] for row in rows]
-    )
+    table = np.array([[np.inf if value is None else float(value) for value in row] for row in rows])
     if table.shape != shape:
         raise OsrmError(f"OSRM '{key}' table is {table.shape}, expected {shape}")
     return table

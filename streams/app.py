@@ -41,6 +41,6 @@ def faust_settings() -> dict:
 app = faust.App(get_settings().faust_app_id, **faust_settings())
 catalogue = load_catalogue()
 
-from streams import inventory, sales_agent, sinks  # noqa: E402,F401  (registers agents, tables)
+from streams import forecasting, inventory, sales_agent, sinks  # noqa: E402,F401  (agents)
 
 from streams import buyer_loop, demand, stock_alerts  # noqa: E402,F401  # isort: skip

@@ -14,6 +14,7 @@ from ops.cli import (
     dlq,
     erp,
     forecast,
+    forecast_erp,
     routes,
     schemas_cmd,
     topics,
@@ -33,6 +34,7 @@ app.add_typer(cdc.app, name="cdc")
 app.add_typer(dlq.app, name="dlq")
 app.add_typer(schemas_cmd.app, name="schemas")
 app.add_typer(bench.app, name="bench")
+forecast_erp.register(forecast.app)
 app.add_typer(forecast.app, name="forecast")
 app.add_typer(routes.app, name="routes")
 worker.register(app)

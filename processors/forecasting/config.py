@@ -17,7 +17,8 @@ class ForecastConfig:
 
     `n_windows` rolling origins, `step` periods apart, each `horizon` long (shortened for short
     series), score every candidate model on the training part only; the forecast is the
-    per-period median of the `top_k` best candidates (top_k=1: plain selection).
+    per-period median of the `top_k` best candidates, leaving out those whose backtest error is
+    more than `combine_within` times the best one's (a clear winner is used alone).
     """
 
     freq: str = DAILY
@@ -28,6 +29,7 @@ class ForecastConfig:
     min_train: int = 28
     min_history: int = 35
     top_k: int = 3
+    combine_within: float = 1.25
     trim_leading_zeros: bool = False
     use_prophet: bool = True
     prophet_min_history: int = 365

@@ -25,13 +25,12 @@ OLD, RECENT = 300, 200
 
 
 def stop(i: int) -> bytes:
-    delivered = datetime(2026, 11, 20, 16, tzinfo=UTC) + timedelta(minutes=i)
+    eta_end = datetime(2026, 11, 20, 17, tzinfo=UTC)
+    delay = i % 120 - 60
     return DeliveryStop(
         delivery_id=i, sales_order_id=1000 + i, route_date=date(2026, 11, 20), sequence=i % 9,
-        status="entregada", planned_end=datetime(2026, 11, 20, 17, tzinfo=UTC),
-        delivered_at=delivered, on_time=delivered.hour < 17,
-        delay_minutes=(delivered - datetime(2026, 11, 20, 17, tzinfo=UTC)).total_seconds() / 60,
-    ).model_dump_json().encode()
+        status="entregada", planned_end=eta_end, delivered_at=eta_end + timedelta(minutes=delay),
+        on_time=delay <= 0, delay_minutes=delay).model_dump_json().encode()
 
 
 def test_a_topic_round_trips_through_parquet_and_duckdb(stack: TestStack, tmp_path: Path) -> None:

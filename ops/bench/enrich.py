@@ -1,0 +1,217 @@
+"""`topllantas bench enrich`: sales-line enrichment per worker, and the dashboard under load.
+
+Runs on its own embedded stack with a small seeded ERP (CDC loads the dimensions). Synthetic
+CDC records of confirmed orders (two lines each) are produced straight onto
+`erp.public.sales_orders` / `erp.public.sales_order_lines`; the clock runs from the first
+record produced until the last line is on `analytics.sales_enriched`. Meanwhile a client polls
+`/dashboard/data.json` (with the token) every 50 ms for its p50/p99.
+
+Two producer settings of the same worker are measured on the same broker:
+- `embedded`: the embedded broker's profile, one record per producer batch (Faust
+  `producer_max_batch_size=1`), needed there for correct changelog recovery;
+- `batched`: Faust's normal batching (the profile used with Apache Kafka); on the embedded
+  broker this is only safe for a throughput measurement, not for recovery.
+The worker is the whole app (inventory, demand, alerts, agent, sinks as well), as deployed; the
+CPU the enrichment agents spend per line is reported too, from the worker's own histograms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from ops.bench.report import median, percentile, report
+from ops.erp.generate import generate_catalogue
+from ops.erp.seed import seed_erp
+from ops.stack.ephemeral import RunningStack, embedded_stack
+from ops.stack.processes import free_port
+from ops.supervisor import Supervisor, wait_for
+from ops.topics_admin import apply_catalogue
+
+TOKEN = "bench-dashboard-token"
+LINES_PER_ORDER = 2
+ENRICH_AGENTS = ("analytics_order_router", "analytics_sales")
+PROFILES = {"embedded": "embedded", "batched": "kafka"}
+
+
+def envelope(table: str, row: dict, lsn: int) -> bytes:
+    now = int(time.time() * 1000)
+    return orjson.dumps({"before": None, "after": row, "op": "c", "ts_ms": now,
+                         "source": {"ts_ms": now, "db": "erp", "schema": "public",
+                                    "table": table, "lsn": lsn, "snapshot": "false"}})
+
+
+def produce_orders(bootstrap: str, orders: int, base_id: int) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
+                         "partitioner": "murmur2_random"})
+    created = datetime.now(UTC).isoformat()
+    for n in range(orders):
+        order_id = base_id + n
+        lsn = 10**13 + order_id
+        producer.produce("erp.public.sales_orders", key=orjson.dumps({"id": order_id}),
+                         value=envelope("sales_orders", {
+                             "id": order_id, "customer_id": 1 + n % 50, "warehouse_id": 1 + n % 3,
+                             "status": "confirmado", "channel": "mostrador",
+                             "created_at": created}, lsn))
+        for k in range(LINES_PER_ORDER):
+            line_id = base_id * 10 + n * LINES_PER_ORDER + k
+            producer.produce("erp.public.sales_order_lines", key=orjson.dumps({"id": line_id}),
+                             value=envelope("sales_order_lines", {
+                                 "id": line_id, "order_id": order_id,
+                                 "product_id": 1 + (n * 7 + k) % 300, "qty": 4,
+                                 "unit_price": "2400.00", "unit_cost": "1500.00"}, lsn))
+        if n % 5000 == 0:
+            producer.poll(0)
+    producer.flush(120)
+
+
+class DashboardPoller:
+    """Polls the dashboard's JSON in a thread; keeps each response time (ms)."""
+
+    def __init__(self, port: str) -> None:
+        self.url = f"http://127.0.0.1:{port}/dashboard/data.json"
+        self.samples: list[float] = []
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        request = urllib.request.Request(self.url, headers={"Authorization": f"Bearer {TOKEN}"})
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    response.read()
+                self.samples.append((time.perf_counter() - started) * 1000)
+            except (urllib.error.URLError, TimeoutError):
+                self.errors += 1
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> DashboardPoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def enrich_run(stack: RunningStack, port: str, orders: int, base_id: int) -> dict:
+    topic = "analytics.sales_enriched"
+    consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers,
+                         "group.id": "bench-enrich", "enable.auto.commit": False})
+    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in parts])
+    consumer.consume(1000, timeout=1.0)
+    lines = orders * LINES_PER_ORDER
+    before = agent_seconds(port)
+    with DashboardPoller(port) as poller:
+        started = time.perf_counter()
+        producer = threading.Thread(target=produce_orders,
+                                    args=(stack.bootstrap_servers, orders, base_id))
+        producer.start()
+        seen: set[int] = set()
+        deadline = time.perf_counter() + 600
+        while len(seen) < lines and time.perf_counter() < deadline:
+            for msg in consumer.consume(10_000, timeout=0.2):
+                if not msg.error() and int(msg.key()) >= base_id * 10:
+                    seen.add(int(msg.key()))
+        elapsed = time.perf_counter() - started
+        producer.join()
+    consumer.close()
+    after = agent_seconds(port)
+    cpu = sum(after[a] - before.get(a, 0.0) for a in after)
+    return {"lines": lines, "seen": len(seen), "elapsed_s": elapsed,
+            "lines_per_s": len(seen) / elapsed, "agent_us_per_line": cpu / lines * 1e6,
+            "dashboard_ms": poller.samples, "dashboard_errors": poller.errors}
+
+
+def agent_seconds(port: str) -> dict[str, float]:
+    """Seconds the enrichment agents spent processing, from the worker's histograms."""
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+    return {s.labels["agent"]: s.value
+            for family in text_string_to_metric_families(body.decode())
+            for s in family.samples
+            if s.name == "topllantas_processing_seconds_sum"
+            and s.labels.get("agent") in ENRICH_AGENTS}
+
+
+def idle(port: str, quiet_s: float = 3.0) -> bool:
+    """True once lines were enriched and no more came for `quiet_s` (the backlog is done)."""
+    counts = []
+    for _ in range(int(quiet_s) + 1):
+        counts.append(agent_seconds(port).get("analytics_sales", 0.0))
+        time.sleep(1.0)
+    return counts[0] > 0 and len(set(counts)) == 1
+
+
+def _web_up(port: str) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+        return True
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def measure_profile(stack: RunningStack, logs: Path, profile: str, runs: int,
+                    orders: int) -> list[dict]:
+    port = str(free_port())
+    env = {"TOPLLANTAS_STATE_DIR": str(stack.state_dir),
+           "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "BROKER_PROFILE": profile,
+           "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
+           "FAUST_WEB_PORT": port, "FAUST_APP_ID": f"bench-enrich-{profile}",
+           "DASHBOARD_TOKEN": TOKEN}
+    with Supervisor(env, logs / profile) as sup:
+        sup.start("worker", "worker")
+        wait_for(lambda: _web_up(port), 180, f"the {profile} worker")
+        wait_for(lambda: idle(port), 600, "the worker to catch up with the topics")
+        return [enrich_run(stack, port, orders, base_id=10**8 * (profile == "batched") +
+                           10**7 * (run + 1)) for run in range(runs)]
+
+
+def main(runs: int, quick: bool) -> None:
+    orders = 1_500 if quick else 10_000
+    results: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory() as logs, embedded_stack() as stack:
+        asyncio.run(seed_erp(stack.erp_dsn, catalogue=generate_catalogue(
+            seed=3, n_products=300, n_customers=50, days=2)))
+        apply_catalogue(stack.settings())
+        env = {"TOPLLANTAS_STATE_DIR": str(stack.state_dir),
+               "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
+               "ERP_DATABASE_URL": stack.erp_dsn}
+        with Supervisor(env, Path(logs) / "cdc") as sup:
+            sup.start("cdc", "cdc", "run")
+            for name, profile in PROFILES.items():
+                results[name] = measure_profile(stack, Path(logs), profile, runs, orders)
+    rows = []
+    for name, runs_of in results.items():
+        polls = [ms for r in runs_of for ms in r["dashboard_ms"]]
+        rows += [
+            {"measure": f"enrichment, one worker, {name} producer (order lines/s)",
+             "median": median([r["lines_per_s"] for r in runs_of]), "target": ">= 3,000",
+             "runs": [round(r["lines_per_s"]) for r in runs_of]},
+            {"measure": f"enrichment agents' time per line, {name} (us)",
+             "median": median([r["agent_us_per_line"] for r in runs_of]), "target": "report",
+             "runs": [round(r["agent_us_per_line"]) for r in runs_of]},
+            {"measure": f"dashboard data.json under load p50, {name} (ms)",
+             "median": percentile(polls, 50), "target": "report",
+             "runs": len(polls)},
+            {"measure": f"dashboard data.json under load p99, {name} (ms)",
+             "median": percentile(polls, 99), "target": "report",
+             "runs": sum(r["dashboard_errors"] for r in runs_of)},
+        ]
+    report("enrich", rows, meta={
+        "orders_per_run": orders, "lines_per_order": LINES_PER_ORDER, "cpus": os.cpu_count(),
+        "runs_column": "per-run values; for the dashboard rows: polls / errors",
+        "seen": {n: [r["seen"] for r in rs] for n, rs in results.items()}})

@@ -1,0 +1,24 @@
+"""Nightly demand-forecast retrain, run by the leader worker off the event loop.
+
+The job (ops/forecast_job.py) reads the demand history from the ERP, fits every series in a
+process pool and publishes `forecasts.demand`; the stock policy consumes those events. Running
+it in a thread keeps stock alerts and conversations flowing while the catalogue retrains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from zoneinfo import ZoneInfo
+
+from schemas.settings import get_settings
+from streams.app import app
+from streams.forecast_job import run_forecast
+
+log = logging.getLogger("topllantas.forecasting")
+
+
+@app.crontab("0 2 * * *", timezone=ZoneInfo("America/Mexico_City"), on_leader=True)
+async def nightly_forecast() -> None:
+    stats = await asyncio.to_thread(run_forecast, get_settings())
+    log.info("nightly forecast: %s", stats)

@@ -13,6 +13,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+def day_key(route_date: date, warehouse_id: int) -> str:
+    """The key of a branch-day: "YYYY-MM-DD:warehouse_id"."""
+    return f"{route_date.isoformat()}:{warehouse_id}"
+
+
 class DeliverableOrder(BaseModel):
     """A confirmed order to deliver on `route_date` from branch `warehouse_id`."""
 
@@ -40,6 +45,10 @@ class RouteDayEvent(BaseModel):
     sales_order_id: int | None = None
     time_limit_s: float | None = Field(None, gt=0, description="Planner time limit (plan only).")
     requested_by: str = "worker"
+
+    @property
+    def key(self) -> str:
+        return day_key(self.route_date, self.warehouse_id)
 
 
 class PlannedStop(BaseModel):
@@ -93,7 +102,7 @@ class RoutePlanEvent(BaseModel):
 
     @property
     def key(self) -> str:
-        return f"{self.route_date.isoformat()}:{self.branch}"
+        return day_key(self.route_date, self.branch)
 
 
 class TrackedStop(BaseModel):

@@ -12,6 +12,7 @@ inventory.position + analytics.inventory_snapshot_requests ─> daily_inventory
 alerts.stock ─> enrich_alerts (table analytics_alert_levels) ─> analytics.alerts
 erp.public.deliveries ─> track_deliveries ─> analytics.deliveries
 whatsapp.inbound, messages.status, erp.commands.results ─> count_business (counters only)
+forecasts.insights ─> collect_insights (the newest run's insights, for the dashboard)
 
 Every agent also keeps the dashboard's counters (table `analytics_counters`, one record per
 domain × period × source partition, see processors.analytics.counters); streams.dashboard
@@ -40,8 +41,10 @@ from processors.analytics.dimensions import (
     Version,
     add_version,
     as_of,
+    dimension_key,
     version_of,
 )
+from processors.analytics.insights import keep_latest
 from processors.analytics.inventory_daily import daily_key, daily_row
 from processors.analytics.orders import (
     LINE_COLUMNS,
@@ -58,6 +61,7 @@ from schemas.alerts import StockAlert
 from schemas.analytics import SnapshotRequest
 from schemas.commands import CommandResult, MessageResult
 from schemas.events import InventoryPosition
+from schemas.forecasts import DemandInsight
 from schemas.whatsapp import InboundMessage
 from streams import metrics
 from streams.app import app, catalogue
@@ -74,6 +78,7 @@ DIMENSION_TABLES = {catalogue.cdc_topic(t).name: t for t in KIND_OF_TABLE}
 ORDER_TABLES = {catalogue.cdc_topic(t).name: t for t in ("sales_orders", "sales_order_lines")}
 DELIVERIES = catalogue.cdc_topic("deliveries").name
 BUSINESS = ("whatsapp.inbound", "messages.status", "erp.commands.results")
+INSIGHTS_DOMAIN = "insights"
 COUNTER_PARTITIONS = catalogue[ORDER_EVENTS].partitions
 
 
@@ -446,6 +451,28 @@ def _count_command(event: faust.EventT, result: CommandResult) -> None:
         _count(event, "errors", utc_hour(result.at), ("failed_commands",))
     elif result.command_type == "create_sales_order" and result.status == "applied":
         _count(event, "agent", local_day(result.at).isoformat(), ("sales_closed",))
+
+
+@app.agent(_raw_source("forecasts.insights"))
+async def collect_insights(stream):  # type: ignore[no-untyped-def]
+    """Keep the newest forecast run's insights, with product and branch names."""
+    async for event in stream.events():
+        started = perf_counter()
+        try:
+            insight = DemandInsight.model_validate_json(event.value)
+        except ValidationError as exc:
+            await dead_letter(event, exc, "analytics.insights")
+            continue
+        product = latest(dimension_key("product", insight.product_id)) or {}
+        branch = latest(dimension_key("warehouse", insight.warehouse_id)) or {}
+        item = {**orjson.loads(insight.model_dump_json()),
+                "product": " ".join(filter(None, (product.get("model"),
+                                                  product.get("tire_size")))) or None,
+                "sku": product.get("sku"), "branch": branch.get("name")}
+        key = counter_key(INSIGHTS_DOMAIN, "-", partition_owner(event.message.partition))
+        kept = keep_latest((counters.get(key) or {}).get("items", []), item)
+        counters[key] = {"items": kept}
+        _observe("analytics_insights", started)
 
 
 def counter_items() -> list[tuple[str, Bucket]]:

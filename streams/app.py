@@ -44,3 +44,4 @@ catalogue = load_catalogue()
 from streams import forecasting, inventory, sales_agent, sinks  # noqa: E402,F401  (agents)
 
 from streams import buyer_loop, demand, stock_alerts  # noqa: E402,F401  # isort: skip
+from streams import routing  # noqa: E402,F401  # isort: skip

@@ -1,7 +1,8 @@
 """Stock alerts per product×warehouse, WhatsApp for critical ones, and every alert to its buyer.
 
 inventory.position ┐
-demand.daily ──────┼─> table `stock_alerts` (inputs + AlertState) ─> alerts.stock (on change)
+demand.daily ──────┤
+forecasts.demand ──┼─> table `stock_alerts` (inputs + AlertState) ─> alerts.stock (on change)
 alerts.control ────┘     snoozes from the buyer loop; settle/clock ticks from the timers
 alerts.stock ─> messages.outbound (critical: WhatsApp to the brand's buyer, key from the alert)
              └> alerts.by_buyer (every alert event, keyed by the buyer's phone)
@@ -22,8 +23,9 @@ has arrived on this worker for `SETTLE_S` (or, when no snapshot demand arrives a
 snapshot positions have been quiet for `SETTLE_WITHOUT_DEMAND_S`): a fresh start does not alert
 on half-loaded sales history. Live changes are evaluated at once.
 
-Demand: the trailing 90 days of `demand.daily`. `forecasts.demand` is not in topics.yaml yet; when
-it is, its mean and deviation replace the trailing stats (`DemandStats.with_forecast`).
+Demand: the trailing 90 days of `demand.daily`; when `forecasts.demand` has a forecast for the key
+with days left, its mean and deviation over the supplier's lead time replace the trailing ones
+(`DemandStats.with_forecast`; the sales recency stays from the history).
 """
 
 from __future__ import annotations
@@ -41,12 +43,19 @@ from pydantic import BaseModel, ValidationError
 from processors.change_events import BadEvent, Change, decode_change
 from processors.inventory.alerts import AlertState, decide, snooze
 from processors.inventory.buyer_messages import ProductLabel, alert_message
-from processors.inventory.demand import MEXICO_CITY, DailyDemand, demand_stats, local_day
+from processors.inventory.demand import (
+    MEXICO_CITY,
+    DailyDemand,
+    demand_stats,
+    forecast_stats,
+    local_day,
+)
 from processors.inventory.policy import InventoryConfig, evaluate_policy, supply_terms
 from processors.inventory.position import InventoryState
 from schemas.alerts import AlertLevel, StockAlert
 from schemas.erp import Brand, Buyer, Product, Supplier, SupplierPriceBreak
 from schemas.events import InventoryPosition
+from schemas.forecasts import DemandForecast
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.inventory import EVENTS, inventory, stock_key
@@ -60,6 +69,7 @@ ALERTS = Counter("topllantas_stock_alerts_total", "Stock alert events emitted", 
 
 POSITIONS = "inventory.position"
 DEMAND = "demand.daily"
+FORECASTS = "forecasts.demand"
 CONTROL = "alerts.control"
 DIMENSIONS = {catalogue.cdc_topic(t).name: t
               for t in ("products", "brands", "suppliers", "buyers", "warehouses")}
@@ -72,7 +82,7 @@ stock_alert_events = raw_topic("alerts.stock")
 alerts_by_buyer = raw_topic("alerts.by_buyer")
 outbound = raw_topic("messages.outbound")
 price_break_events = raw_topic(PRICE_BREAK_EVENTS)
-alert_source = app.topic(POSITIONS, DEMAND, CONTROL, key_type=bytes, value_type=bytes,
+alert_source = app.topic(POSITIONS, DEMAND, FORECASTS, CONTROL, key_type=bytes, value_type=bytes,
                          key_serializer="raw", value_serializer="raw")
 price_break_source = app.topic(PRICE_BREAKS, key_type=bytes, value_type=bytes,
                                key_serializer="raw", value_serializer="raw")
@@ -80,6 +90,8 @@ dimension_source = app.topic(*DIMENSIONS, PRICE_BREAK_EVENTS, key_type=bytes, va
                              key_serializer="raw", value_serializer="raw")
 
 alert_table = app.Table("stock_alerts", default=None, partitions=catalogue[POSITIONS].partitions)
+price_break_sets = app.Table("price_break_sets", default=None,
+                             partitions=catalogue[PRICE_BREAK_EVENTS].partitions)
 
 
 def _global_table(name: str) -> faust.GlobalTable:
@@ -128,7 +140,7 @@ class BuyerFeed(BaseModel):
 
 @app.agent(price_break_source)
 async def route_price_breaks(stream):  # type: ignore[no-untyped-def]
-    """Re-key supplier price breaks by product."""
+    """Re-key supplier price breaks by product (a truncate goes to every partition)."""
     async for event in stream.events():
         try:
             change = decode_change(event.value, "supplier_price_breaks")
@@ -137,9 +149,13 @@ async def route_price_breaks(stream):  # type: ignore[no-untyped-def]
             continue
         if change is None:
             continue
-        key = (ALL_PRICE_BREAKS if change.op == "t"
-               else orjson.dumps({"product_id": change.row["product_id"]}))
-        await price_break_events.send(key=key, value=event.value)
+        if change.op == "t":
+            for partition in range(catalogue[PRICE_BREAK_EVENTS].partitions):
+                await price_break_events.send(key=ALL_PRICE_BREAKS, value=event.value,
+                                              partition=partition)
+        else:
+            await price_break_events.send(
+                key=orjson.dumps({"product_id": change.row["product_id"]}), value=event.value)
 
 
 @app.agent(dimension_source)
@@ -153,37 +169,50 @@ async def load_dimensions(stream):  # type: ignore[no-untyped-def]
         except BadEvent as exc:
             await dead_letter(event, exc, "dimensions")
             continue
-        if change is not None:
+        if change is None:
+            continue
+        if topic == PRICE_BREAK_EVENTS:
+            _apply_price_break(change, event.message.partition)
+        else:
             _apply_dimension(change)
-            EVENTS.labels(agent="dimensions").inc()
+        EVENTS.labels(agent="dimensions").inc()
+
+
+def _apply_price_break(change: Change, partition: int) -> None:
+    """Read-modify-write in the partitioned `price_break_sets` (a GlobalTable re-applies its own
+    changelog and would lose concurrent updates), then publish the product's whole set."""
+    if change.op == "t":
+        for product, stored in list(price_break_sets.items()):
+            if stored["pt"] == partition:
+                del price_break_sets[product]
+                price_breaks.pop(product, None)
+        return
+    row = change.row
+    product = str(row["product_id"])
+    breaks = dict((price_break_sets.get(product) or {}).get("b", {}))
+    brk = f"{row['supplier_id']}:{row['min_qty']}"
+    if change.op == "d":
+        breaks.pop(brk, None)
+    else:
+        breaks[brk] = row["unit_cost"]
+    price_break_sets[product] = {"pt": partition, "b": breaks}
+    price_breaks[product] = breaks
 
 
 def _apply_dimension(change: Change) -> None:
+    table = TABLE_OF[change.table]
     if change.op == "t":
-        target = price_breaks if change.table == "supplier_price_breaks" else TABLE_OF[change.table]
-        target.clear()
+        table.clear()
         if change.table == "buyers":
             buyer_phones.clear()
         return
-    row = change.row
-    if change.table == "supplier_price_breaks":
-        product = str(row["product_id"])
-        breaks = dict(price_breaks.get(product) or {})
-        brk = f"{row['supplier_id']}:{row['min_qty']}"
-        if change.op == "d":
-            breaks.pop(brk, None)
-        else:
-            breaks[brk] = row["unit_cost"]
-        price_breaks[product] = breaks
-        return
-    key = str(row["id"])
-    table = TABLE_OF[change.table]
+    key = str(change.row["id"])
     if change.table == "buyers":
-        old = buyers.get(key)
-        if old is not None and (change.op == "d" or old["phone"] != row["phone"]):
-            buyer_phones.pop(old["phone"], None)
-        if change.op != "d":
-            buyer_phones[row["phone"]] = key
+        if change.before is not None and (change.after is None
+                                          or change.before["phone"] != change.after["phone"]):
+            buyer_phones.pop(change.before["phone"], None)
+        if change.after is not None:
+            buyer_phones[change.after["phone"]] = key
     if change.op == "d":
         table.pop(key, None)
     else:
@@ -228,7 +257,8 @@ class AlertInputs:
     `clock_ms` is event time (the newest input's time); `dirty` marks inputs recorded but not
     evaluated yet (snapshot inputs, or dimension rows still missing); `demand_touched_ms` and
     `position_touched_ms` are the worker's time of the last snapshot input of each kind;
-    `partition` is the key's partition (for the timers). Daily demand is kept by day ordinal.
+    `partition` is the key's partition (for the timers). Daily demand is kept by day ordinal;
+    `forecast` is the latest forecast's days (ordinals), means and deviations.
     """
 
     product_id: int
@@ -239,19 +269,20 @@ class AlertInputs:
     dirty: bool = False
     demand_touched_ms: int = 0
     position_touched_ms: int = 0
+    forecast: dict[str, list[float]] | None = None
     state: AlertState | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"p": self.product_id, "w": self.warehouse_id, "pt": self.partition,
                 "d": {str(day): qty for day, qty in self.days.items()}, "c": self.clock_ms,
                 "dirty": self.dirty, "td": self.demand_touched_ms,
-                "tp": self.position_touched_ms,
+                "tp": self.position_touched_ms, "f": self.forecast,
                 "st": self.state.to_dict() if self.state else None}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AlertInputs:
         return cls(d["p"], d["w"], d["pt"], {int(day): qty for day, qty in d["d"].items()},
-                   d["c"], d["dirty"], d["td"], d["tp"],
+                   d["c"], d["dirty"], d["td"], d["tp"], d["f"],
                    AlertState.from_dict(d["st"]) if d["st"] else None)
 
     def advance(self, at: datetime | None) -> None:
@@ -300,6 +331,12 @@ def _take_input(inputs: AlertInputs, topic: str, value: bytes) -> Step:
         if daily.snapshot:
             inputs.defer_demand()
         return Step(evaluate=not daily.snapshot, changed=True)
+    if topic == FORECASTS:
+        forecast = DemandForecast.model_validate_json(value)
+        inputs.forecast = {"d": [day.toordinal() for day in forecast.dates],
+                           "m": forecast.mean, "s": forecast.sigma}
+        inputs.advance(forecast.generated_at)
+        return Step(evaluate=not inputs.dirty, changed=True)
     control = AlertControl.model_validate_json(value)
     if control.kind == "snooze":
         state = inputs.state
@@ -340,7 +377,14 @@ def _decide(inputs: AlertInputs, position: InventoryPosition, record_ms: int
     inputs.advance(position.updated_at)
     now = datetime.fromtimestamp((inputs.clock_ms or record_ms) / 1000, UTC)
     days = {date.fromordinal(day): qty for day, qty in inputs.days.items()}
-    stats = demand_stats(days, local_day(now))
+    today = local_day(now)
+    stats = demand_stats(days, today)
+    if inputs.forecast:
+        ahead = forecast_stats([date.fromordinal(int(d)) for d in inputs.forecast["d"]],
+                               inputs.forecast["m"], inputs.forecast["s"], today,
+                               terms.lead_time_days)
+        if ahead is not None:
+            stats = stats.with_forecast(*ahead)
     result = evaluate_policy(stats, terms, product.abc_class, position, CONFIG)
     return decide(inputs.state, position, result, now, CONFIG)
 

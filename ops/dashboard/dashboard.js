@@ -10,6 +10,7 @@
   const LEVELS = { critico: "Crítico", alto: "Alto", medio: "Medio", oportunidad: "Oportunidad",
                    sin_movimiento: "Sin movimiento", sobrestock: "Sobrestock" };
   const CHANNELS = { whatsapp: "WhatsApp", email: "Correo" };
+  const INSIGHTS = { creciendo: "creciendo", declinando: "declinando", anomalia: "anomalía" };
   const ERRORS = { failed_messages: "mensajes fallidos", failed_commands: "comandos ERP fallidos" };
   const token = new URLSearchParams(location.search).get("token") || "";
   let lastOk = Date.now();
@@ -109,6 +110,14 @@
     text("deliveries-pct", dl.on_time_pct === null ? "—" : pct.format(dl.on_time_pct));
     text("deliveries-detail", `${num.format(dl.on_time)} a tiempo de ${num.format(dl.delivered)}` +
       ` entregadas · ${num.format(dl.late)} tarde · ${num.format(dl.failed)} fallidas`);
+
+    const fc = ex.forecast;
+    text("forecast-summary", fc.available ? Object.entries(fc.counts)
+      .map(([k, n]) => `${num.format(n)} ${INSIGHTS[k] || k}`).join(" · ")
+      : "Sin pronóstico todavía (corre cada noche a las 2:00)");
+    rows("forecast-items", fc.items.map((i) => [
+      `${INSIGHTS[i.kind] || i.kind}: ${i.product || i.sku || "producto"}` +
+      `${i.branch ? " · " + i.branch : ""} — ${i.detail}`, ""]));
 
     text("agent-conversations", num.format(ex.agent.conversations));
     text("agent-sales", `${num.format(ex.agent.sales_closed)} ventas cerradas por el agente`);

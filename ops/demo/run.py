@@ -47,19 +47,24 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
         counts = asyncio.run(seed_erp(dsn))
         console.print(f"  {sum(counts.values()):,} rows")
     apply_catalogue(settings)
-    double_port, webhook_port = free_port(), free_port()
+    double_port, webhook_port, smtp_port = free_port(), free_port(), free_port()
     double_url = f"http://127.0.0.1:{double_port}"
+    mailbox = settings.state_dir.resolve() / "mail"
     env = {"TOPLLANTAS_STATE_DIR": str(settings.state_dir.resolve()),
-           "WHATSAPP_BASE_URL": double_url}
+           "WHATSAPP_BASE_URL": double_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
     supervisor = Supervisor(env, Path(settings.state_dir) / "logs")
     try:
         supervisor.start("whatsapp-double", "-m", "ops.doubles.whatsapp_double",
                          "--port", str(double_port), "--webhook-url",
                          f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}")
         supervisor.start("webhook", "webhook", "--port", str(webhook_port))
+        # A local SMTP server stands in for the mail relay: e-mails land in a Maildir.
+        supervisor.start("smtp", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}",
+                         "-c", "aiosmtpd.handlers.Mailbox", str(mailbox))
         supervisor.start("cdc", "cdc", "run")
         supervisor.start("worker", "worker")
         console.print(f"WhatsApp double (messages the pipeline sends): {double_url}/_double/")
+        console.print(f"e-mails (digests, manifests, handoffs): {mailbox}/new/")
         stats = asyncio.run(_live(settings, supervisor, duration, rate, console, double_url))
     finally:
         supervisor.stop_all()

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 
@@ -29,9 +28,6 @@ def weekly(
         help="Last day of the week (YYYY-MM-DD); default: the last Sunday.")] = None,
     email: Annotated[list[str] | None, typer.Option(
         help="Also e-mail it to this address (repeatable).")] = None,
-    forecast_accuracy: Annotated[Path | None, typer.Option(
-        exists=True, dir_okay=False,
-        help="CSV or Parquet of backtest results with columns model, mase.")] = None,
 ) -> None:
     """Build the weekly report (sales, stock health, forecast accuracy, deliveries)."""
     from ops.reports.weekly import build_weekly_report
@@ -41,11 +37,7 @@ def weekly(
 
     settings = get_settings()
     end = date.fromisoformat(week_end) if week_end else last_sunday(datetime.now(MX).date())
-    accuracy = None
-    if forecast_accuracy is not None:
-        accuracy = (pd.read_parquet(forecast_accuracy) if forecast_accuracy.suffix == ".parquet"
-                    else pd.read_csv(forecast_accuracy))
-    data = load_weekly_data(settings.bootstrap_servers(), load_catalogue(), end, accuracy)
+    data = load_weekly_data(settings.bootstrap_servers(), load_catalogue(), end)
     html = build_weekly_report(data)
     to.write_text(html)
     console.print(f"wrote {to} (week ending {end})")
@@ -54,11 +46,10 @@ def weekly(
 
 
 async def _send(html: str, week_end: date, recipients: list[str]) -> None:
-    from sinks.erp.message_ledger import MessageLedger
-
     from schemas.commands import OutboundMessage
     from schemas.settings import get_settings
     from sinks.email import EmailSender
+    from sinks.message_ledger import MessageLedger
 
     settings = get_settings()
     subject = f"Reporte semanal TopLlantas al {week_end:%d/%m/%Y}"

@@ -9,7 +9,8 @@ Frames (one row per current record, see schemas/analytics.py):
 - `inventory`: `analytics.inventory_daily` - day, warehouse_name, value_on_hand, available;
 - `deliveries`: `analytics.deliveries` - delivered_at, route_date, status, on_time,
   delay_minutes;
-- `forecast_accuracy` (optional): one row per series backtest - model, mase.
+- `forecast_accuracy` (optional): `forecasts.demand` - one row per product×warehouse forecast
+  with its model and backtest MASE.
 """
 
 from __future__ import annotations

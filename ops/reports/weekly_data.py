@@ -28,11 +28,19 @@ def topic_frame(bootstrap: str, catalogue: Catalogue, topic: str, key: str) -> p
         key, keep="last").reset_index(drop=True)
 
 
-def load_weekly_data(bootstrap: str, catalogue: Catalogue, week_end: date,
-                     forecast_accuracy: pd.DataFrame | None = None) -> WeeklyData:
+def forecast_accuracy(bootstrap: str, catalogue: Catalogue) -> pd.DataFrame:
+    """Backtest MASE of the current forecast of every product×warehouse (`forecasts.demand`)."""
+    frame = topic_frame(bootstrap, catalogue, "forecasts.demand", "kafka_key")
+    if frame.empty:
+        return frame
+    return frame.rename(columns={"backtest_mase": "mase"}).dropna(subset=["mase"])[
+        ["model", "mase", "series_class"]]
+
+
+def load_weekly_data(bootstrap: str, catalogue: Catalogue, week_end: date) -> WeeklyData:
     return WeeklyData(
         week_end=week_end,
         sales=topic_frame(bootstrap, catalogue, "analytics.sales_enriched", "line_id"),
         inventory=topic_frame(bootstrap, catalogue, "analytics.inventory_daily", "kafka_key"),
         deliveries=topic_frame(bootstrap, catalogue, "analytics.deliveries", "delivery_id"),
-        forecast_accuracy=forecast_accuracy)
+        forecast_accuracy=forecast_accuracy(bootstrap, catalogue))

@@ -17,6 +17,7 @@ from processors.analytics.counters import Bucket
 
 ALERT_LEVELS = ("critico", "alto", "medio", "oportunidad", "sin_movimiento", "sobrestock")
 TARGET_WEEKS = 4
+INSIGHTS_SHOWN = 8
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,9 @@ def summarize(counters: Mapping[tuple[str, str], Bucket], now: datetime, *,
               sales_target: float | None, integrations: Sequence[Integration],
               consumer_lag: Mapping[str, int], dead_letters_24h: Mapping[str, int],
               events_today: Mapping[str, int], jobs: Sequence[Job],
-              worker: Mapping[str, Any]) -> dict[str, Any]:
+              worker: Mapping[str, Any],
+              insights: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """`insights`: the newest forecast run's insights (`forecasts.insights`), any order."""
     today = now.astimezone(MX).date()
     day = today.isoformat()
 
@@ -105,6 +108,7 @@ def summarize(counters: Mapping[tuple[str, str], Bucket], now: datetime, *,
                 "conversations": int(bucket("agent").get("conversations", 0)),
                 "sales_closed": int(bucket("agent").get("sales_closed", 0)),
             },
+            "forecast": _forecast(insights),
         },
         "alerts_today": {lvl: int(bucket("alerts").get(lvl, 0)) for lvl in ALERT_LEVELS},
         "messages_today": {
@@ -126,3 +130,14 @@ def summarize(counters: Mapping[tuple[str, str], Bucket], now: datetime, *,
                  for j in sorted(jobs, key=lambda j: j.next_run or datetime.max.replace(
                      tzinfo=UTC))],
     }
+
+
+def _forecast(insights: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    ranked = sorted(insights, key=lambda i: -abs(float(i["score"])))
+    counts: dict[str, int] = {}
+    for item in insights:
+        counts[item["kind"]] = counts.get(item["kind"], 0) + 1
+    return {"available": bool(insights), "counts": counts,
+            "items": [{k: item.get(k) for k in ("kind", "product", "sku", "branch", "detail",
+                                                 "score", "generated_at")}
+                      for item in ranked[:INSIGHTS_SHOWN]]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,10 +63,11 @@ def backtest(y: np.ndarray, start: pd.Timestamp, names: Sequence[str],
 
 
 def choose(y: np.ndarray, forecasts: dict[str, list[np.ndarray]], windows: Sequence[Window],
-           cfg: ForecastConfig, selectable: Sequence[str]) -> Choice:
+           cfg: ForecastConfig, selectable: Sequence[str],
+           combine_within: float = math.inf) -> Choice:
     """Rank the `selectable` candidates by backtest MAE; combine the best `cfg.top_k` (those
-    within `cfg.combine_within` of the best) by their median. Other backtested models (the
-    seasonal-naive benchmark) are only recorded.
+    within `combine_within` times the best one's error) by their median. Other backtested
+    models (the seasonal-naive benchmark) are only recorded.
 
     Ties keep the candidates' declared order (the sturdier intermittent methods first).
     """
@@ -75,7 +77,7 @@ def choose(y: np.ndarray, forecasts: dict[str, list[np.ndarray]], windows: Seque
               for name, fc in forecasts.items()}
     mases = {name: _mase(actuals, fc, scales) for name, fc in forecasts.items()}
     ranked = sorted(selectable, key=lambda name: errors[name])
-    limit = errors[ranked[0]] * cfg.combine_within
+    limit = errors[ranked[0]] * combine_within
     members = tuple(n for n in ranked[: max(1, cfg.top_k)] if errors[n] <= limit or n == ranked[0])
     combined = [np.median(np.stack([forecasts[m][i] for m in members]), axis=0)
                 for i in range(len(windows))]

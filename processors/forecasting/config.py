@@ -17,8 +17,9 @@ class ForecastConfig:
 
     `n_windows` rolling origins, `step` periods apart, each `horizon` long (shortened for short
     series), score every candidate model on the training part only; the forecast is the
-    per-period median of the `top_k` best candidates, leaving out those whose backtest error is
-    more than `combine_within` times the best one's (a clear winner is used alone).
+    per-period median of the `top_k` best candidates. On smooth and erratic series, candidates
+    whose backtest error exceeds `combine_within` times the best one's are left out (a clear
+    winner is used alone).
     """
 
     freq: str = DAILY

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from processors.forecasting.backtest import backtest, choose, plan_windows
 from processors.forecasting.classify import Classification, SeriesClass, classify
 from processors.forecasting.config import ForecastConfig
-from processors.forecasting.models import SEASONAL_NAIVE, candidates_for, min_length, predict
+from processors.forecasting.models import (
+    REGULAR,
+    SEASONAL_NAIVE,
+    candidates_for,
+    min_length,
+    predict,
+)
 from processors.forecasting.prepare import active_history, demand_series, period_start
 from processors.forecasting.result import SeriesForecast
 from processors.forecasting.spread import Spread, from_history, from_residuals
@@ -40,7 +48,10 @@ def forecast_series(key: str, history: pd.Series, cfg: ForecastConfig,
     names = candidates_for(info.series_class, len(y), cfg)
     scored = [*names, SEASONAL_NAIVE] if SEASONAL_NAIVE not in names and \
         len(y) >= min_length(SEASONAL_NAIVE, cfg) else names
-    choice = choose(y, backtest(y, start, scored, windows, cfg), windows, cfg, names)
+    # Backtest errors single out a winner on regular demand; on intermittent demand their
+    # differences are mostly noise, so the best few are always combined there.
+    within = cfg.combine_within if info.series_class in REGULAR else math.inf
+    choice = choose(y, backtest(y, start, scored, windows, cfg), windows, cfg, names, within)
     mean = np.median(np.stack([predict(m, y, start, cfg.horizon, cfg) for m in choice.members]),
                      axis=0)
     return _result(key, cfg, dates, mean, from_residuals(mean, choice.residuals), choice.model,

@@ -1,4 +1,4 @@
-"""Point-forecast errors and their scaled forms (MASE, RMSSE)."""
+"""Point-forecast errors and the in-sample scales that turn them into MASE and RMSSE."""
 
 from __future__ import annotations
 
@@ -29,10 +29,3 @@ def naive_scales(train: np.ndarray, season_length: int) -> tuple[float, float]:
                 return scale_abs, float(np.mean(diff**2))
     return float("nan"), float("nan")
 
-
-def mase(actual: np.ndarray, forecast: np.ndarray, scale_abs: float) -> float:
-    return mae(actual, forecast) / scale_abs if scale_abs > 0 else float("nan")
-
-
-def rmsse(actual: np.ndarray, forecast: np.ndarray, scale_sq: float) -> float:
-    return float(np.sqrt(mse(actual, forecast) / scale_sq)) if scale_sq > 0 else float("nan")

@@ -12,7 +12,8 @@ another product or warehouse, for the place it left.
 `RETENTION_DAYS` days. A contribution overwrites the line's previous one, so a redelivered or
 replayed change changes nothing and a cancellation takes its line back out. `DailyDemand` is the
 daily totals that history publishes; `demand_stats` turns them into the policy's `DemandStats`
-for the trailing window ending on a given day (zeros for days without sales).
+for the trailing window ending on a given day (zeros for days without sales), and
+`forecast_stats` reads a forecast's daily mean and deviation over the lead time instead.
 
 Correct under duplicates and reordering of an order's header and lines: lines that arrive before
 their header are kept and reported once the header is known. Orders older than the retention
@@ -22,7 +23,8 @@ remembered as expired, so the state stays bounded; their lines are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -229,3 +231,17 @@ def demand_stats(days: Mapping[date, int], today: date,
                  window: int = TRAILING_WINDOW_DAYS) -> DemandStats:
     """Trailing daily demand statistics of the `window` days ending on `today`."""
     return trailing_demand_stats(daily_series(days, today, window), window)
+
+
+def forecast_stats(dates: Sequence[date], mean: Sequence[float], sigma: Sequence[float],
+                   today: date, lead_time_days: float) -> tuple[float, float] | None:
+    """Daily mean and standard deviation of a forecast over the lead time: the forecast days
+    from `today` on, at most ⌈L⌉ of them (at least one). σd = √(mean σ²), so that L·σd² is the
+    forecast's Σσ² over the lead time (errors independent by day). None when no forecast day is
+    left (a stale forecast): the caller keeps the trailing statistics."""
+    ahead = [(m, s) for d, m, s in zip(dates, mean, sigma, strict=True) if d >= today]
+    window = ahead[:max(1, math.ceil(lead_time_days))]
+    if not window:
+        return None
+    daily = sum(m for m, _ in window) / len(window)
+    return max(0.0, daily), math.sqrt(sum(s * s for _, s in window) / len(window))

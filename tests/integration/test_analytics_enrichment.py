@@ -14,17 +14,30 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
 
 import asyncpg
 import pytest
+import typer
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
 
 from ops.erp.generate import generate_catalogue
 from ops.erp.seed import seed_erp
+from ops.reports import cli as report_cli
+from ops.reports.weekly_data import load_weekly_data
 from ops.stack.processes import free_port
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
+from processors.analytics.calendar import MX
+from schemas.settings import get_settings
+from schemas.topics import load_catalogue
 from tests import stack_fixture
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
@@ -247,3 +260,45 @@ async def test_deliveries_and_the_end_of_day_inventory(pipeline: Pipeline) -> No
     assert Decimal(sample["value_on_hand"]) == max(sample["on_hand"], 0) * Decimal(
         sample["unit_cost"])
     assert sample["reason"] == "manual" and sample["sku"] and sample["warehouse_name"]
+
+
+class Mailbox:
+    """A loopback SMTP server's handler that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+async def test_the_weekly_report_reads_the_topics_and_goes_out_by_email(
+        pipeline: Pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    box, port = Mailbox(), free_port()
+    smtp = Controller(box, hostname="127.0.0.1", port=port)
+    smtp.start()
+    for name, value in process_env(pipeline.stack, SMTP_PORT=str(port)).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    out = tmp_path / "semana.html"
+    week_end = datetime.now(MX).date()
+    cli = typer.Typer()
+    cli.add_typer(report_cli.app, name="report")  # as ops/cli/main.py registers it
+    try:
+        result = await asyncio.to_thread(CliRunner().invoke, cli, [
+            "report", "weekly", "--to", str(out), "--week-end", week_end.isoformat(),
+            "--email", "direccion@topllantas.mx"])
+    finally:
+        smtp.stop()
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "direccion@topllantas.mx: sent" in result.output
+    html = out.read_text()
+    data = load_weekly_data(pipeline.stack.bootstrap_servers, load_catalogue(), week_end)
+    week = data.sales[data.sales["counts_as_sale"] & data.sales["local_date"].isin(data.days)]
+    assert len(week) > 0 and f"${week['revenue'].sum():,.0f}" in html
+    assert data.sales["line_id"].is_unique  # the latest record per line
+    [mail] = box.messages
+    assert mail["Subject"].startswith("Reporte semanal TopLlantas")
+    assert "data:image/png;base64," in mail.get_payload()[1].get_payload(decode=True).decode()

@@ -9,6 +9,7 @@ from processors.analytics.alerts import enrich_alert, open_level_changes
 from processors.analytics.counters import bump, combine, counter_key, partition_owner
 from processors.analytics.dashboard import Integration, Job, default_sales_target, summarize
 from processors.analytics.deliveries import delivery_stop, outcome
+from processors.analytics.insights import keep_latest
 from processors.change_events import Change
 from schemas.alerts import AlertLevel, StockAlert
 from schemas.topics import load_catalogue
@@ -134,3 +135,22 @@ def test_dashboard_counter_sources_are_co_partitioned() -> None:
     sources = ["analytics.order_events", "alerts.stock", "erp.public.deliveries",
                "whatsapp.inbound", "messages.status", "erp.commands.results"]
     assert len({catalogue[t].partitions for t in sources}) == 1
+
+
+def test_only_the_newest_forecast_run_is_kept_and_ranked() -> None:
+    def insight(kind: str, product: int, score: float, day: str) -> dict[str, object]:
+        return {"kind": kind, "product_id": product, "warehouse_id": 1, "score": score,
+                "detail": "d", "generated_at": f"{day}T08:00:00Z"}
+
+    items = keep_latest([], insight("creciendo", 1, 2.0, "2026-11-24"))
+    items = keep_latest(items, insight("declinando", 2, -5.0, "2026-11-24"))
+    items = keep_latest(items, insight("creciendo", 1, 3.0, "2026-11-24"))  # replaced
+    assert [(i["product_id"], i["score"]) for i in items] == [(2, -5.0), (1, 3.0)]
+    newer = keep_latest(items, insight("anomalia", 3, 1.0, "2026-11-25"))
+    assert [i["product_id"] for i in newer] == [3]
+    assert keep_latest(newer, insight("creciendo", 9, 9.0, "2026-11-24")) == newer
+    data = summarize({}, NOW, sales_target=None, integrations=[], consumer_lag={},
+                     dead_letters_24h={}, events_today={}, jobs=[], worker={}, insights=items)
+    forecast = data["executive"]["forecast"]
+    assert forecast["available"] and forecast["counts"] == {"declinando": 1, "creciendo": 1}
+    assert forecast["items"][0]["kind"] == "declinando"

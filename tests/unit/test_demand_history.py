@@ -16,6 +16,7 @@ from processors.inventory.demand import (
     apply_sales_change,
     daily_series,
     demand_stats,
+    forecast_stats,
     local_day,
 )
 
@@ -157,3 +158,16 @@ def test_series_and_stats_fill_days_without_sales() -> None:
     assert stats.days_since_last_sale == 0
     assert demand_stats(days, today + timedelta(days=5)).days_since_last_sale == 5
     assert demand_stats({}, today).days_since_last_sale == 90
+
+
+def test_forecast_stats_cover_the_lead_time_from_today() -> None:
+    today = date(2026, 11, 24)
+    dates = [today - timedelta(days=1) + timedelta(days=i) for i in range(6)]
+    mean = [50.0, 2.0, 4.0, 6.0, 8.0, 10.0]  # yesterday's 50 is history, not forecast
+    sigma = [9.0, 1.0, 1.0, 1.0, 3.0, 3.0]
+    daily, std = forecast_stats(dates, mean, sigma, today, lead_time_days=3.5)
+    assert daily == pytest.approx(5.0)  # 2, 4, 6, 8: ⌈3.5⌉ = 4 days
+    assert std == pytest.approx(((1 + 1 + 1 + 9) / 4) ** 0.5)
+    assert forecast_stats(dates, mean, sigma, today, lead_time_days=0) == (2.0, 1.0)
+    assert forecast_stats(dates, [-1.0] * 6, sigma, today, 1)[0] == 0.0  # never negative
+    assert forecast_stats(dates, mean, sigma, today + timedelta(days=10), 3) is None  # stale

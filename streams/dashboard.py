@@ -14,7 +14,7 @@ What is whose:
   `analytics_dashboard`, so every worker shows the cluster's totals;
 - events per topic are Faust's own per-process counts, published per worker and summed;
 - integration health, consumer lag and dead letters in 24 h are probed by *this* worker every
-  10-15 s into Prometheus gauges (streams.metrics), so consumer lag covers this worker's
+  10 s into Prometheus gauges (streams.metrics), so consumer lag covers this worker's
   partitions only; uptime is this worker's.
 """
 
@@ -129,7 +129,7 @@ async def probe_integrations() -> None:
                          _probe_http("llm", settings.llm_base_url), _probe_lag())
 
 
-@app.timer(interval=15.0)
+@app.timer(interval=10.0)
 async def scan_dead_letters() -> None:
     """Records that reached a dead-letter topic in the last 24 h, read from the broker."""
     since_ms = int((time.time() - 24 * 3600) * 1000)

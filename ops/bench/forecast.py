@@ -52,7 +52,9 @@ from processors.forecasting import (
 from processors.forecasting.evaluate import CHOICE
 from processors.forecasting.models import METHOD_NAMES, PROPHET
 
-DATA_DIR = Path(os.environ.get("TOPLLANTAS_FORECAST_DATA", "/work/shared/data/forecast"))
+DATA_DIR = Path(os.environ.get(
+    "TOPLLANTAS_FORECAST_DATA",
+    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "forecast"))
 WORKERS = os.cpu_count() or 1
 TARGET_SECONDS = 300.0  # full retrain of 2,000 SKUs
 

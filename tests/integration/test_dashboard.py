@@ -38,7 +38,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         apply_catalogue(stack.settings())
         with Supervisor({}, tmp_path_factory.mktemp("logs")) as supervisor:
             pipeline = start_pipeline(stack, supervisor)
-            asyncio.run(simulate_day(stack.erp_dsn, rate=40, duration=3, seed=8))
+            asyncio.run(simulate_day(stack.erp_dsn, rate=60, duration=2, seed=8))
             yield pipeline
 
 
@@ -72,9 +72,9 @@ async def test_the_page_shows_live_numbers_and_needs_the_token(
     assert "En línea" in before  # broker / ERP probed by the worker
     assert "analytics.sales_enriched" in before  # events per topic
 
-    await simulate_day(pipeline.stack.erp_dsn, rate=40, duration=4, seed=9)
+    await simulate_day(pipeline.stack.erp_dsn, rate=60, duration=2, seed=9)
     await asyncio.sleep(3)  # counters are published every 2 s
-    after = await asyncio.to_thread(chromium, page, tmp_path, budget_ms=6000)
+    after = await asyncio.to_thread(chromium, page, tmp_path, budget_ms=5500)
     assert text_of(after, "sales-revenue") != text_of(before, "sales-revenue")
     assert text_of(after, "status").endswith("en vivo")  # polled data.json with the token
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 _FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-_SLOW = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _AGE = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 # --- stream processing
@@ -45,9 +44,15 @@ CDC_LAG_BYTES = Gauge("topllantas_cdc_lag_bytes",
 CONSUMER_LAG = Gauge("topllantas_consumer_lag",
                      "Records behind the end of the topic, this worker's partitions", ["topic"])
 
-# --- LLM (the sales agent)
-LLM_SECONDS = Histogram("topllantas_llm_request_seconds", "One LLM completion", ["outcome"],
-                        buckets=_SLOW)
-LLM_FALLBACKS = Counter("topllantas_llm_fallbacks_total",
-                        "Turns answered by the deterministic path instead of the LLM",
-                        ["reason"])
+# --- the sales agent (LLM latency and fallbacks)
+AGENT_TURNS = Counter("topllantas_agent_turns_total", "Sales-agent turns", ["path"])
+LLM_FALLBACKS = Counter("topllantas_agent_llm_fallbacks_total",
+                        "Turns answered without the LLM (the deterministic path)", ["reason"])
+LLM_SECONDS = Histogram("topllantas_agent_llm_seconds", "LLM time per turn")
+TURN_SECONDS = Histogram("topllantas_agent_turn_seconds", "Whole turn time")
+
+# --- stock alerts and routes
+STOCK_ALERTS = Counter("topllantas_stock_alerts_total", "Stock alert events emitted",
+                       ["level", "kind"])
+ROUTE_PLANS = Counter("topllantas_route_plans_total", "Route plans published", ["trigger"])
+ROUTE_DELAYS = Counter("topllantas_route_delays_total", "Stops announced late")

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-app = typer.Typer(help="forecast commands.", no_args_is_help=True)
+app = typer.Typer(help="Demand forecasts: backtest on datasets, run on the ERP, show a SKU.",
+                  no_args_is_help=True)
 
 
 @app.command()

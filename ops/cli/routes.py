@@ -29,7 +29,8 @@ from schemas.routes import DeliverableOrder, RouteDayEvent
 from schemas.settings import get_settings
 from sinks.kafka import confluent_producer_config
 
-app = typer.Typer(help="routes commands.", no_args_is_help=True)
+app = typer.Typer(help="Delivery routes: plan a day, show it, solve Solomon instances.",
+                  no_args_is_help=True)
 
 
 @app.command()

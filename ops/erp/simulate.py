@@ -65,7 +65,7 @@ class Business:
             if left is None:
                 return "lost_sale"
             pool = self.customers.get(wh) or next(iter(self.customers.values()))
-            delivery = self.rng.random() < 0.35
+            delivery = self.rng.random() < 0.12
             order_id = await self.conn.fetchval(
                 "INSERT INTO sales_orders (customer_id, warehouse_id, status, channel, "
                 "delivery_date, needs_delivery) VALUES ($1, $2, 'confirmado', $3, $4, $5) "

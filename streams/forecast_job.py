@@ -51,6 +51,22 @@ def insights(series: dict, now: datetime) -> list[DemandInsight]:
     return out
 
 
+def changed_series(series: dict) -> list[int]:
+    """Products whose recent demand moved a lot: fast growth, decline or an unusual spike."""
+    keys = {t.key for t in fastest_growing(series, top=200)} | {
+        t.key for t in declining(series, top=200)} | {a.key for a in anomalies(series)}
+    return sorted({int(k.split(":")[0]) for k in keys})
+
+
+def refresh_changed(settings: Settings) -> dict[str, float]:
+    """The incremental refresh: re-forecast only the products whose demand changed a lot."""
+    series = asyncio.run(load_daily_demand(settings.erp_dsn()))
+    products = changed_series(series)
+    if not products:
+        return {"series": 0, "insights": 0, "seconds": 0.0}
+    return run_forecast(settings, product_ids=products)
+
+
 def run_forecast(settings: Settings, *, product_ids: list[int] | None = None,
                  on_total: Callable[[int], None] | None = None,
                  on_progress: Callable[[int], None] | None = None) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""Nightly demand-forecast retrain, run by the leader worker off the event loop.
+"""Demand-forecast retrains, run by the leader worker off the event loop: the whole catalogue
+nightly, and every business hour the series whose demand changed a lot.
 
 The job (ops/forecast_job.py) reads the demand history from the ERP, fits every series in a
 process pool and publishes `forecasts.demand`; the stock policy consumes those events. Running
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.settings import get_settings
 from streams.app import app
-from streams.forecast_job import run_forecast
+from streams.forecast_job import refresh_changed, run_forecast
 
 log = logging.getLogger("topllantas.forecasting")
 
@@ -22,3 +23,10 @@ log = logging.getLogger("topllantas.forecasting")
 async def nightly_forecast() -> None:
     stats = await asyncio.to_thread(run_forecast, get_settings())
     log.info("nightly forecast: %s", stats)
+
+
+@app.crontab("30 8-20 * * *", timezone=ZoneInfo("America/Mexico_City"), on_leader=True)
+async def refresh_changed_forecasts() -> None:
+    """Every business hour: re-forecast the series whose demand changed a lot since last night."""
+    stats = await asyncio.to_thread(refresh_changed, get_settings())
+    log.info("incremental forecast refresh: %s", stats)

@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 
+from ops.bench.agent_pipeline import pipeline_rows
 from ops.bench.report import percentile, report
 from ops.erp.seed import seed_erp
 from ops.stack.ephemeral import embedded_stack
@@ -53,6 +54,8 @@ def main(runs: int = 3, quick: bool = False) -> None:
             rows += asyncio.run(_latency_rows(stack.reader_dsn, stack.erp_dsn, base_url, runs,
                                               seconds))
             load_after = os.getloadavg()[0]
+    with embedded_stack() as stack:
+        rows += pipeline_rows(stack, runs, seconds)
     report("agent", rows, meta={
         "runs": runs, "seconds_of_arrivals_per_run": seconds, "scenarios": SCENARIOS,
         "turns": TURNS, "load_average_1m": [round(load_before, 2), round(load_after, 2)],

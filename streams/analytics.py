@@ -29,7 +29,6 @@ from typing import Any
 
 import faust
 import orjson
-from faust.types import TP
 from pydantic import ValidationError
 
 from processors.analytics.alerts import enrich_alert, open_level_changes
@@ -113,9 +112,9 @@ conversations = app.Table("analytics_conversations", default=None,
 counters = app.Table("analytics_counters", default=None, partitions=COUNTER_PARTITIONS)
 
 
-def owns(topic: str, partition: int) -> bool:
-    """True when this worker is the active owner of `topic`'s partition."""
-    return TP(topic, partition) in app.consumer.assignment()
+def owned_partitions(topic: str) -> set[int]:
+    """The partitions of `topic` this worker actively owns."""
+    return {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
 
 
 def _count(event: faust.EventT, domain: str, period: str, path: tuple[str, ...],
@@ -477,15 +476,17 @@ async def collect_insights(stream):  # type: ignore[no-untyped-def]
 
 def counter_items() -> list[tuple[str, Bucket]]:
     """This worker's counters for the partitions it actively owns."""
+    owned = owned_partitions(ORDER_EVENTS)
     return [(key, bucket) for key, bucket in list(counters.items())
-            if owns(ORDER_EVENTS, int(key.rsplit("|p", 1)[1]))]
+            if int(key.rsplit("|p", 1)[1]) in owned]
 
 
 def waiting_lines() -> dict[str, int]:
     """Lines waiting per dimension kind, in this worker's active partitions."""
-    out: dict[str, int] = {}
+    out = dict.fromkeys(KIND_OF_TABLE.values(), 0)
+    owned = owned_partitions(DIMENSION_EVENTS)
     for key, parked in list(waiting.items()):
-        if parked and owns(DIMENSION_EVENTS, parked["partition"]):
+        if parked and parked["partition"] in owned:
             kind = key.split(":", 1)[0]
-            out[kind] = out.get(kind, 0) + len(parked["lines"])
+            out[kind] += len(parked["lines"])
     return out

@@ -45,3 +45,4 @@ from streams import forecasting, inventory, sales_agent, sinks  # noqa: E402,F40
 
 from streams import buyer_loop, demand, stock_alerts  # noqa: E402,F401  # isort: skip
 from streams import routing  # noqa: E402,F401  # isort: skip
+from streams import analytics, dashboard  # noqa: E402,F401  # isort: skip

@@ -6,10 +6,13 @@ whatsapp.inbound (by phone) ─────────────────�
     alerts.control (snoozes, by stock key), messages.outbound (replies, digests)
 
 Both sources are keyed by the buyer's phone, so a phone's open alerts and its messages meet on
-one worker. Messages from phones that are not buyers belong to the sales agent and are ignored,
-unless they try a buyer action (a button or «Aprobar todo»): those get a polite refusal and
-nothing is written. Everything sent is acknowledged before the tables change, so a crash in
-between answers the same message again with the same idempotency keys (the sinks dedupe).
+one worker. `buyer_alerts` holds one row per phone and product×warehouse (`<phone>|<p>:<w>`, the
+latest open alert there), so an alert event rewrites one small row; a buyer's message or digest
+reads the phone's rows. Messages from phones that are not buyers belong to the sales agent and
+are ignored, unless they try a buyer action (a button or «Aprobar todo»): those get a polite
+refusal and nothing is written. Everything sent is acknowledged before the tables change, so a
+crash in between answers the same message again with the same idempotency keys (the sinks
+dedupe).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -58,6 +60,7 @@ buyer_source = app.topic(INBOUND, FEED, key_type=bytes, value_type=bytes, key_se
                          value_serializer="raw")
 
 buyer_alerts = app.Table("buyer_alerts", default=None, partitions=catalogue[INBOUND].partitions)
+"""`<phone>|<product_id>:<warehouse_id>` -> the open StockAlert (JSON) the buyer can act on."""
 pending_adjust = app.Table("buyer_pending_adjust", default=None,
                            partitions=catalogue[INBOUND].partitions)
 
@@ -84,9 +87,11 @@ async def buyer_loop(stream):  # type: ignore[no-untyped-def]
         EVENTS.labels(agent="buyer_loop").inc()
 
 
-def _open_alerts(phone: str) -> dict[str, StockAlert]:
-    return {alert_id: StockAlert.model_validate(alert)
-            for alert_id, alert in (buyer_alerts.get(phone) or {}).items()}
+def _open_alerts(phone: str) -> dict[str, tuple[str, StockAlert]]:
+    """The phone's open alerts: alert id -> (table key, alert)."""
+    prefix = f"{phone}|"
+    return {row["alert_id"]: (key, StockAlert.model_validate(row))
+            for key, row in list(buyer_alerts.items()) if row and key.startswith(prefix)}
 
 
 def _lookups(alerts: Mapping[str, StockAlert]) -> tuple[dict[int, ProductLabel], dict[int, str]]:
@@ -108,16 +113,15 @@ async def _on_feed(phone: str, feed: BuyerFeed) -> None:
     alert = feed.alert
     if alert is None:
         return
-    stored: dict[str, Any] = {
-        alert_id: row for alert_id, row in (buyer_alerts.get(phone) or {}).items()
-        if (row["product_id"], row["warehouse_id"]) != (alert.product_id, alert.warehouse_id)}
-    if not alert.resolved:
-        stored[alert.alert_id] = alert.model_dump(mode="json")
-    buyer_alerts[phone] = stored
+    key = f"{phone}|{alert.product_id}:{alert.warehouse_id}"
+    if alert.resolved:
+        buyer_alerts.pop(key, None)
+    else:
+        buyer_alerts[key] = alert.model_dump(mode="json")
 
 
 async def _send_digest(buyer: Buyer, at: datetime) -> None:
-    alerts = _open_alerts(buyer.phone)
+    alerts = {alert_id: alert for alert_id, (_, alert) in _open_alerts(buyer.phone).items()}
     labels, names = _lookups(alerts)
     whatsapp, email = morning_digest(alerts.values(), buyer=buyer, labels=labels,
                                      supplier_names=names, now=at)
@@ -136,17 +140,16 @@ async def _on_message(message: InboundMessage) -> None:
     intent = parse_buyer_reply(message, pending)
     if buyer is None and isinstance(intent, Unrecognized):
         return  # a customer: the sales agent answers
-    stored: dict[str, Any] = (buyer_alerts.get(phone) or {}) if buyer else {}
-    alerts = {alert_id: StockAlert.model_validate(row) for alert_id, row in stored.items()}
+    stored = _open_alerts(phone) if buyer else {}
+    alerts = {alert_id: alert for alert_id, (_, alert) in stored.items()}
     labels, names = _lookups(alerts)
     response = respond(intent, phone=phone, buyer=buyer, open_alerts=alerts, labels=labels,
                        supplier_names=names, now=message.sent_at, message_id=message.message_id)
     await asyncio.gather(*await _send_response(response, message.sent_at))
     if buyer is None:
         return
-    if response.approved_alert_ids:
-        buyer_alerts[phone] = {alert_id: row for alert_id, row in stored.items()
-                               if alert_id not in response.approved_alert_ids}
+    for alert_id in response.approved_alert_ids:
+        del buyer_alerts[stored[alert_id][0]]
     if response.pending_adjust != pending:
         if response.pending_adjust is None:
             pending_adjust.pop(phone, None)

@@ -73,7 +73,10 @@ published = app.GlobalTable("analytics_dashboard", default=None, partitions=1,
 
 
 class DayCounts:
-    """Faust's per-process message counts, rebased at local midnight (process bookkeeping)."""
+    """Faust's per-process message counts since the process started or local midnight.
+
+    Process bookkeeping, not state: what a crash loses is this process's last 2 s of counts.
+    """
 
     def __init__(self) -> None:
         self.day = ""
@@ -83,8 +86,9 @@ class DayCounts:
     def today(self, day: str) -> tuple[dict[str, int], dict[str, int]]:
         received = Tally(app.monitor.messages_received_by_topic)
         sent = Tally(app.monitor.messages_sent_by_topic)
-        if day != self.day:
-            self.day, self.base_in, self.base_out = day, received, sent
+        if self.day and day != self.day:  # midnight: start counting the new day
+            self.base_in, self.base_out = received, sent
+        self.day = day
         return _business(received - self.base_in), _business(sent - self.base_out)
 
 

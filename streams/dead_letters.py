@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 
 import faust
-from prometheus_client import Counter
 
 from sinks.dlq import dead_letter_headers
 from streams.app import app
+from streams.metrics import DEAD_LETTERS
 from streams.topics import dlq_topic
 
 log = logging.getLogger("topllantas.dlq")
-DEAD_LETTERS = Counter("topllantas_dead_letters_total", "Records sent to a DLQ", ["topic"])
 
 
 async def dead_letter(event: faust.EventT, error: str | BaseException, stage: str) -> None:

@@ -9,7 +9,6 @@ erp.public.stock ─────────────────────
 from __future__ import annotations
 
 import orjson
-from prometheus_client import Counter
 from pydantic import ValidationError
 
 from processors.change_events import BadEvent, decode_change
@@ -23,9 +22,8 @@ from processors.inventory.position import (
 from schemas.events import OnOrderLine
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
+from streams.metrics import EVENTS
 from streams.topics import raw_topic
-
-EVENTS = Counter("topllantas_events_processed_total", "Events processed", ["agent"])
 
 STOCK = catalogue.cdc_topic("stock").name
 PO = catalogue.cdc_topic("purchase_orders").name

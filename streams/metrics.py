@@ -2,7 +2,8 @@
 
 These live in the worker process's default registry and are served at `/metrics`; they are
 per process (one series set per worker; Prometheus adds the workers up). The CDC process has its
-own registry (`sources/cdc/metrics.py`, `topllantas_cdc_*`).
+own registry (`sources/cdc/metrics.py`, `topllantas_cdc_*`). Flow-specific counters may still
+live next to their flow (stock alerts, routes); new shared ones belong here.
 """
 
 from __future__ import annotations
@@ -50,9 +51,3 @@ LLM_FALLBACKS = Counter("topllantas_agent_llm_fallbacks_total",
                         "Turns answered without the LLM (the deterministic path)", ["reason"])
 LLM_SECONDS = Histogram("topllantas_agent_llm_seconds", "LLM time per turn")
 TURN_SECONDS = Histogram("topllantas_agent_turn_seconds", "Whole turn time")
-
-# --- stock alerts and routes
-STOCK_ALERTS = Counter("topllantas_stock_alerts_total", "Stock alert events emitted",
-                       ["level", "kind"])
-ROUTE_PLANS = Counter("topllantas_route_plans_total", "Route plans published", ["trigger"])
-ROUTE_DELAYS = Counter("topllantas_route_delays_total", "Stops announced late")

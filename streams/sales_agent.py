@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 import asyncpg
 from faust.web import Request, Response, View
-from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from processors.sales_agent.handoff import handoff_email
@@ -26,13 +25,12 @@ from sources.erp_reader import ErpReader
 from streams.agent_llm import SalesAgent
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
+from streams.metrics import AGENT_TURNS as TURNS
+from streams.metrics import LLM_FALLBACKS as FALLBACKS
+from streams.metrics import LLM_SECONDS, TURN_SECONDS
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.sales_agent")
-TURNS = Counter("topllantas_agent_turns_total", "Sales-agent turns", ["path"])
-FALLBACKS = Counter("topllantas_agent_llm_fallbacks_total", "LLM fallbacks", ["reason"])
-LLM_SECONDS = Histogram("topllantas_agent_llm_seconds", "LLM time per turn")
-TURN_SECONDS = Histogram("topllantas_agent_turn_seconds", "Whole turn time")
 
 source = app.topic("whatsapp.inbound", "agent.control", key_type=bytes, value_type=bytes,
                    key_serializer="raw", value_serializer="raw")

@@ -2,14 +2,15 @@
 
 inventory.position ┐
 demand.daily ──────┤
-forecasts.demand ──┼─> table `stock_alerts` (inputs + AlertState) ─> alerts.stock (on change)
-alerts.control ────┘     snoozes from the buyer loop; settle/clock ticks from the timers
-alerts.stock ─> messages.outbound (critical: WhatsApp to the brand's buyer, key from the alert)
-             └> alerts.by_buyer (every alert event, keyed by the buyer's phone)
+forecasts.demand ──┼─> table `stock_alerts` (inputs + AlertState) ─> when the alert changes:
+alerts.control ────┘                       alerts.stock, alerts.by_buyer (by buyer phone) and,
+  (snoozes from the buyer loop,            when critical, messages.outbound (WhatsApp to the
+   settle/clock ticks from the timers)     brand's buyer, idempotency key from the alert)
 
 Dimension rows (products, brands, suppliers, price breaks, buyers, warehouses) are loaded from
-their CDC topics into GlobalTables (price breaks re-keyed by product first, so one product's
-breaks are written by one partition's agent).
+their CDC topics into GlobalTables. Price breaks are re-keyed by product and gathered per product
+in a partitioned table first: a GlobalTable re-applies its own changelog, so a read-modify-write
+on it can lose an update.
 
 Determinism: the alert's `now` is event time (the stock row's `updated_at`, the sales' commit
 time), never the worker's clock, so the same input records give the same alert ids and contents.
@@ -30,6 +31,8 @@ with days left, its mean and deviation over the supplier's lead time replace the
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -66,6 +69,8 @@ SETTLE_S = 15.0
 SETTLE_WITHOUT_DEMAND_S = 60.0
 SWEEP_INTERVAL_S = 5.0
 ALERTS = Counter("topllantas_stock_alerts_total", "Stock alert events emitted", ["level", "kind"])
+UNROUTED = Counter("topllantas_stock_alerts_unrouted_total", "Alert events without a buyer")
+log = logging.getLogger("topllantas.stock_alerts")
 
 POSITIONS = "inventory.position"
 DEMAND = "demand.daily"
@@ -417,11 +422,7 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
                 changed = changed or inputs.dirty or state != inputs.state
                 inputs.state, inputs.dirty = state, False
                 if alert is not None:
-                    # Acknowledged before the state that remembers it is written: a crash in
-                    # between re-decides the same alert (same ids) instead of losing it.
-                    sent = await stock_alert_events.send(key=event.key,
-                                                         value=alert.model_dump_json().encode())
-                    await sent
+                    await _publish(alert, event.key)
                     ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()
         if changed:
             alert_table[key] = inputs.to_dict()
@@ -486,32 +487,30 @@ async def morning_reevaluation() -> None:
 # --------------------------------------------------------------------------- buyers
 
 
-@app.agent(stock_alert_events)
-async def notify_buyers(stream):  # type: ignore[no-untyped-def]
-    """Every alert event to its buyer's feed; critical ones also as a WhatsApp message."""
-    async for event in stream.events():
-        if event.value is None:
-            continue
-        try:
-            alert = StockAlert.model_validate_json(event.value)
-        except ValidationError as exc:
-            await dead_letter(event, exc, "alerts.notify")
-            continue
-        label = product_label(alert.product_id)
-        recipients = buyers_for(label) if label else []
-        if label is None or not recipients:
-            await dead_letter(event, f"no buyer known for product {alert.product_id}",
-                              "alerts.notify")
-            continue
-        feed = BuyerFeed(kind="alert", at=alert.at, alert=alert).model_dump_json().encode()
-        for buyer in recipients:
-            # In the buyer's feed before the buttons can be tapped.
-            await (await alerts_by_buyer.send(key=buyer.phone.encode(), value=feed))
-        if alert.level is AlertLevel.CRITICO:
-            row = warehouses.get(str(alert.warehouse_id))
-            for buyer in recipients:
-                message = alert_message(alert, label, supplier_name(alert.supplier_id),
-                                        buyer.phone, row["name"] if row else None)
-                await outbound.send(key=buyer.phone.encode(),
-                                    value=message.model_dump_json().encode())
-        EVENTS.labels(agent="alert_notify").inc()
+async def _publish(alert: StockAlert, key: bytes) -> None:
+    """The alert on `alerts.stock` and in its buyers' feeds, then, when critical, the WhatsApp
+    message to each buyer (the feed first, so the buttons find the alert).
+
+    Everything is acknowledged before the caller writes the state that remembers the alert: a
+    crash in between decides the same alert again after the restart, with the same ids and
+    idempotency keys (the WhatsApp sink sends a key once), instead of losing it.
+    """
+    sent = [await stock_alert_events.send(key=key, value=alert.model_dump_json().encode())]
+    label = product_label(alert.product_id)
+    recipients = buyers_for(label) if label else []
+    feed = BuyerFeed(kind="alert", at=alert.at, alert=alert).model_dump_json().encode()
+    for buyer in recipients:
+        sent.append(await alerts_by_buyer.send(key=buyer.phone.encode(), value=feed))
+    await asyncio.gather(*sent)
+    if label is None or not recipients:
+        UNROUTED.inc()
+        log.warning("alert %s: no buyer known for product %s", alert.event_id,
+                    alert.product_id)
+        return
+    if alert.level is AlertLevel.CRITICO:
+        row = warehouses.get(str(alert.warehouse_id))
+        messages = [alert_message(alert, label, supplier_name(alert.supplier_id), buyer.phone,
+                                  row["name"] if row else None) for buyer in recipients]
+        await asyncio.gather(*[await outbound.send(key=m.to.encode(),
+                                                   value=m.model_dump_json().encode())
+                               for m in messages])

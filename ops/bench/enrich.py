@@ -1,13 +1,14 @@
 """`topllantas bench enrich`: sales-line enrichment per worker, and the dashboard under load.
 
-Runs on its own embedded stack with a small seeded ERP (CDC loads the dimensions). Synthetic
+Runs on embedded stacks (one per producer setting) with a small seeded ERP (CDC loads the
+dimensions). Synthetic
 CDC records of confirmed orders (two lines each) are produced straight onto
 `erp.public.sales_orders` / `erp.public.sales_order_lines`; the clock runs from the first
 record produced until the last line is on `analytics.sales_enriched`. Meanwhile a client polls
 `/dashboard/data.json` (with the token) every 200 ms (25 open dashboards at their 5 s refresh)
 for its p50/p99.
 
-Two producer settings of the same worker are measured on the same broker:
+Two producer settings of the same worker are measured, each on a fresh broker:
 - `embedded`: the embedded broker's profile, one record per producer batch (Faust
   `producer_max_batch_size=1`), needed there for correct changelog recovery;
 - `batched`: Faust's normal batching (the profile used with Apache Kafka); on the embedded
@@ -165,36 +166,31 @@ def _web_up(port: str) -> bool:
         return False
 
 
-def measure_profile(stack: RunningStack, logs: Path, profile: str, runs: int,
-                    orders: int) -> list[dict]:
-    port = str(free_port())
-    env = {"TOPLLANTAS_STATE_DIR": str(stack.state_dir),
-           "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "BROKER_PROFILE": profile,
-           "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
-           "FAUST_WEB_PORT": port, "FAUST_APP_ID": f"bench-enrich-{profile}",
-           "DASHBOARD_TOKEN": TOKEN}
-    with Supervisor(env, logs / profile) as sup:
-        sup.start("worker", "worker")
-        wait_for(lambda: _web_up(port), 180, f"the {profile} worker")
-        wait_for(lambda: idle(port), 600, "the worker to catch up with the topics")
-        return [enrich_run(stack, port, orders, base_id=10**8 * (profile == "batched") +
-                           10**7 * (run + 1)) for run in range(runs)]
-
-
-def main(runs: int, quick: bool) -> None:
-    orders = 1_500 if quick else 10_000
-    results: dict[str, list[dict]] = {}
-    with tempfile.TemporaryDirectory() as logs, embedded_stack() as stack:
+def measure_profile(logs: Path, profile: str, runs: int, orders: int) -> list[dict]:
+    """A fresh stack (ERP seeded, CDC running) and one worker with the given broker profile."""
+    with embedded_stack() as stack:
         asyncio.run(seed_erp(stack.erp_dsn, catalogue=generate_catalogue(
             seed=3, n_products=300, n_customers=50, days=2)))
         apply_catalogue(stack.settings())
+        port = str(free_port())
         env = {"TOPLLANTAS_STATE_DIR": str(stack.state_dir),
-               "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
-               "ERP_DATABASE_URL": stack.erp_dsn}
-        with Supervisor(env, Path(logs) / "cdc") as sup:
+               "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "BROKER_PROFILE": profile,
+               "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
+               "FAUST_WEB_PORT": port, "DASHBOARD_TOKEN": TOKEN}
+        with Supervisor(env, logs / profile) as sup:
             sup.start("cdc", "cdc", "run")
-            for name, profile in PROFILES.items():
-                results[name] = measure_profile(stack, Path(logs), profile, runs, orders)
+            sup.start("worker", "worker")
+            wait_for(lambda: _web_up(port), 180, f"the {profile} worker")
+            wait_for(lambda: idle(port), 600, "the worker to enrich the snapshot")
+            return [enrich_run(stack, port, orders, base_id=10**7 * (run + 1))
+                    for run in range(runs)]
+
+
+def main(runs: int, quick: bool) -> None:
+    orders = 1_500 if quick else 5_000
+    with tempfile.TemporaryDirectory() as logs:
+        results = {name: measure_profile(Path(logs), profile, runs, orders)
+                   for name, profile in PROFILES.items()}
     rows = []
     for name, runs_of in results.items():
         polls = [ms for r in runs_of for ms in r["dashboard_ms"]]

@@ -12,21 +12,37 @@
    against the naive k/2k-days rule whose average inventory is closest to the policy's (same
    money on the shelf: who serves more, who earns more?). Each run draws lead times with
    another seed; medians are reported.
+3. The stream glue in a real worker (`pipeline_rows`): stock events/s through inventory + policy
+   + alert, and ERP stock change -> `messages.outbound` latency at 500 changes/s.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import statistics
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import numpy as np
+import orjson
+from aiokafka.partitioner import DefaultPartitioner
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, Producer, TopicPartition
 
-from ops.bench.report import median, report
+from ops.bench.report import median, percentile, report
 from ops.erp.generate import generate_catalogue
+from ops.erp.seed import seed_erp
+from ops.stack.ephemeral import embedded_stack
+from ops.stack.processes import free_port
+from ops.supervisor import Supervisor, wait_for
+from ops.topics_admin import apply_catalogue
 from processors.inventory.alerts import AlertState, decide
 from processors.inventory.policy import (
     DemandStats,
@@ -242,6 +258,262 @@ def simulation_rows(catalogue: BenchCatalogue, runs: int,
     return rows, meta
 
 
+# --------------------------------------------------------------------------- stream pipeline
+
+
+def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
+    """The stream glue in a real worker, on its own embedded stack (Tansu + PostgreSQL + CDC +
+    one Faust worker with every agent of the app + the WhatsApp double):
+
+    - end-to-end latency, ERP commit of a stock change -> its `messages.outbound` record, while
+      the ERP commits 100 and then 500 stock changes/s (one in 50 drives a probe product ×
+      warehouse to 0, a critical alert whose WhatsApp message is timed; the others are ±1
+      adjustments);
+    - stock events/s through inventory + policy + alert in the worker: synthetic stock change
+      events produced onto `erp.public.stock` as fast as the client can, timed until a final
+      critical change in every partition has reached `alerts.stock`.
+    Latency runs first: the synthetic events carry LSNs above the ERP's, so later ERP changes
+    of those keys would be (correctly) ignored as older.
+    """
+    events = 5_000 if quick else 30_000
+    seconds = 10.0 if quick else 20.0
+    with tempfile.TemporaryDirectory() as logs, embedded_stack() as stack:
+        cat = generate_catalogue(seed=3, n_products=200 if quick else 600, n_customers=60,
+                                 days=60, end=date.today())
+        asyncio.run(seed_erp(stack.erp_dsn, catalogue=cat))
+        settings = stack.settings()
+        apply_catalogue(settings)
+        whatsapp = str(free_port())
+        env = {"TOPLLANTAS_STATE_DIR": str(stack.state_dir),
+               "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "BROKER_PROFILE": "embedded",
+               "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
+               "FAUST_WEB_PORT": str(free_port()), "CDC_POLL_INTERVAL_MS": "20",
+               "WHATSAPP_BASE_URL": f"http://127.0.0.1:{whatsapp}"}
+        with Supervisor(env, Path(logs)) as sup:
+            sup.start("whatsapp", "-m", "ops.doubles.whatsapp_double", "--port", whatsapp)
+            sup.start("cdc", "cdc", "run")
+            sup.start("worker", "worker")
+            began = time.perf_counter()
+            _wait_bootstrap(stack.bootstrap_servers)
+            bootstrap_s = time.perf_counter() - began
+            probes, background, on_hand = _stream_keys(cat, stack.bootstrap_servers)
+            latency = {rate: [asyncio.run(_latency_run(
+                stack.erp_dsn, stack.bootstrap_servers, probes, background, on_hand, seconds,
+                seed=run, rate=rate)) for run in range(runs)] for rate in (100, 500)}
+            time.sleep(10)  # let the worker drain what the 500/s runs queued
+            popularity = {(p + 1, w + 1): float(cat.popularity[p, w])
+                          for p in range(cat.popularity.shape[0])
+                          for w in range(cat.popularity.shape[1])}
+            rates = [_throughput_run(stack.bootstrap_servers, background, on_hand, popularity,
+                                     probes, events, run) for run in range(runs)]
+    keys = f"{len(on_hand):,} product×warehouse keys"
+    rows = [
+        {"measure": "stream: stock events/s, inventory + policy + alert, one worker",
+         "policy": median([r["events_per_s"] for r in rates]),
+         "note": f"target >= 3,000; {events:,} synthetic stock events on {keys}, runs "
+                 f"{[round(r['events_per_s']) for r in rates]}; "
+                 f"{median([r['alerts_per_1000'] for r in rates]):.0f} alert events per 1,000 "
+                 "stock events; every agent of the app in the worker; embedded broker"},
+    ]
+    for rate, runs_of_rate in latency.items():
+        p50s = [percentile(s, 50) for s in runs_of_rate]
+        p99s = [percentile(s, 99) for s in runs_of_rate]
+        target = " (target <= 300 / <= 1,000)" if rate == 500 else ""
+        rows += [
+            {"measure": f"stream: ERP stock change -> messages.outbound p50 ms at {rate}/s",
+             "policy": median(p50s),
+             "note": f"runs {[round(x) for x in p50s]}, {[len(s) for s in runs_of_rate]} "
+                     f"critical probes{target}; stack bootstrap {bootstrap_s:.0f} s"},
+            {"measure": f"stream: ERP stock change -> messages.outbound p99 ms at {rate}/s",
+             "policy": median(p99s), "note": f"runs {[round(x) for x in p99s]}"},
+        ]
+    return rows
+
+
+def _records(bootstrap: str, topic: str, idle: float = 1.0) -> list[bytes]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-stock-reader",
+                         "enable.auto.commit": False, "fetch.wait.max.ms": 100})
+    try:
+        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+        out: list[bytes] = []
+        last = time.monotonic()
+        while time.monotonic() - last < idle:
+            batch = [m.value() for m in consumer.consume(10_000, timeout=0.2)
+                     if not m.error() and m.value() is not None]
+            if batch:
+                out.extend(batch)
+                last = time.monotonic()
+        return out
+    finally:
+        consumer.close()
+
+
+def _wait_bootstrap(bootstrap: str) -> None:
+    """Until the worker settled its snapshot inputs (settle ticks) and the alerts stopped."""
+    wait_for(lambda: any(orjson.loads(v)["kind"] == "settle"
+                         for v in _records(bootstrap, "alerts.control", idle=0.5)),
+             600, "the settle ticks after the snapshot", interval=2)
+    counts = [-1]
+    wait_for(lambda: counts.append(len(_records(bootstrap, "alerts.stock"))) or
+             counts[-1] == counts[-2], 300, "the bootstrap alerts", interval=2)
+
+
+def _stream_keys(cat: Any, bootstrap: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]],
+                                                   dict[tuple[int, int], int]]:
+    """Probe keys (sold in the last 30 days and not critical now) and the other keys."""
+    latest: dict[tuple[int, int], str] = {}
+    for value in _records(bootstrap, "alerts.stock"):
+        alert = orjson.loads(value)
+        latest[(alert["product_id"], alert["warehouse_id"])] = (
+            "" if alert["resolved"] else alert["level"])
+    on_hand = {(row[0], row[1]): int(row[2]) for row in cat.rows["stock"]}
+    sold = cat.demand[:, :, -30:].sum(axis=2)
+    probes = [k for k in sorted(on_hand) if sold[k[0] - 1, k[1] - 1] >= 10
+              and latest.get(k) != "critico" and on_hand[k] > 0][:48]
+    background = [k for k in sorted(on_hand) if k not in set(probes)]
+    return probes, background, on_hand
+
+
+async def _latency_run(dsn: str, bootstrap: str, probes: list[tuple[int, int]],
+                       background: list[tuple[int, int]], on_hand: dict[tuple[int, int], int],
+                       seconds: float, seed: int, rate: int = 500) -> list[float]:
+    """Commit `rate` stock changes/s; ms from each probe drop's commit to its WhatsApp record."""
+    rng = random.Random(seed)
+    drops: dict[tuple[int, int], list[float]] = {}  # probe -> wall ms of its drops to 0
+    seen: list[tuple[tuple[int, int], float]] = []
+    done = threading.Event()
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-stock-latency",
+                         "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+    topic = "messages.outbound"
+    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in parts])
+    consumer.consume(100, timeout=1.0)
+
+    def watch() -> None:
+        while not done.is_set():
+            for msg in consumer.consume(1000, timeout=0.05):
+                if msg.error() or msg.value() is None:
+                    continue
+                event_id = orjson.loads(msg.value())["context"].get("event_id", "")
+                if event_id.endswith("-critico"):  # an alert opening, not its resolution
+                    _, product, warehouse, *_ = event_id.split("-")
+                    seen.append(((int(product), int(warehouse)), time.time() * 1000))
+
+    reader = threading.Thread(target=watch, daemon=True)
+    reader.start()
+    conn = await asyncpg.connect(dsn)
+    down: set[tuple[int, int]] = set()
+    try:
+        started = time.perf_counter()
+        n = 0
+        while time.perf_counter() - started < seconds:
+            if n % 50 == 0:  # a probe: down to 0 (critical), or back to its stock
+                key = probes[(n // 50) % len(probes)]
+                value = on_hand[key] if key in down else 0
+                down ^= {key}
+            else:
+                key = rng.choice(background)
+                on_hand[key] = max(0, on_hand[key] + rng.choice((-1, 1)))
+                value = on_hand[key]
+            await conn.execute("UPDATE stock SET on_hand = $3, updated_at = now() "
+                               "WHERE product_id = $1 AND warehouse_id = $2", *key, value)
+            if key in down:
+                drops.setdefault(key, []).append(time.time() * 1000)
+            n += 1
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await asyncio.sleep(3)
+        for key in down:  # every probe back to its stock, for the next run
+            await conn.execute("UPDATE stock SET on_hand = $3, updated_at = now() "
+                               "WHERE product_id = $1 AND warehouse_id = $2", *key, on_hand[key])
+        await asyncio.sleep(3)
+    finally:
+        await conn.close()
+        done.set()
+        reader.join()
+        consumer.close()
+    samples = []
+    for key, at in seen:
+        before = [t for t in drops.get(key, ()) if t <= at]
+        if before:
+            samples.append(at - max(before))
+    return samples
+
+
+def _partition_of(key: bytes, partitions: int) -> int:
+    return DefaultPartitioner()(key, list(range(partitions)), list(range(partitions)))
+
+
+def _throughput_run(bootstrap: str, background: list[tuple[int, int]],
+                    on_hand: dict[tuple[int, int], int], popularity: dict[tuple[int, int], float],
+                    probes: list[tuple[int, int]], events: int, run: int) -> dict[str, float]:
+    """`events` stock changes drawn by popularity (sales in sets of 1-4 tires; a receipt back to
+    the starting stock once a key is down to a week of sales) produced onto `erp.public.stock`,
+    then one probe per partition dropped to 0; timed until the probes' critical alerts are on
+    `alerts.stock`."""
+    rng = random.Random(100 + run)
+    topic = "erp.public.stock"
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-stock-tput",
+                         "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    n_parts = len(parts)
+    consumer.assign([TopicPartition("alerts.stock", p, OFFSET_END) for p in range(n_parts)])
+    consumer.consume(100, timeout=1.0)
+    by_partition: dict[int, list[tuple[int, int]]] = {}
+    for key in probes:
+        by_partition.setdefault(_partition_of(_stock_key_bytes(key), n_parts), []).append(key)
+    # A fresh probe per partition per run: a key left critical does not alert again.
+    sentinels = [keys[run] for keys in by_partition.values() if len(keys) > run]
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random",
+                         "linger.ms": 5})
+    base_lsn = 10**13 * (run + 1)
+    stamp = datetime.now(UTC).isoformat()
+    level = dict(on_hand)
+
+    def change(key: tuple[int, int], value: int, lsn: int) -> None:
+        row = {"product_id": key[0], "warehouse_id": key[1], "on_hand": value, "reserved": 0,
+               "in_transit": 0, "updated_at": stamp}
+        producer.produce(topic, key=_stock_key_bytes(key), value=orjson.dumps({
+            "before": None, "after": row, "op": "u", "ts_ms": 0,
+            "source": {"ts_ms": 0, "db": "erp", "schema": "public", "table": "stock",
+                       "lsn": lsn}}))
+
+    weights = [popularity[key] for key in background]
+    draws = rng.choices(background, weights=weights, k=events)
+    began = time.perf_counter()
+    for i, key in enumerate(draws):  # a sale in a set; a receipt back to the start when low
+        low = level[key] <= popularity[key] * 7
+        level[key] = on_hand[key] if low else max(0, level[key] - rng.choice((1, 2, 4, 4)))
+        change(key, level[key], base_lsn + i)
+        if i % 10_000 == 0:
+            producer.poll(0)
+    for n, key in enumerate(sentinels):
+        change(key, 0, base_lsn + events + n)
+    producer.flush(60)
+    waiting = set(sentinels)
+    alerts = 0
+    deadline = time.perf_counter() + 600
+    while waiting and time.perf_counter() < deadline:
+        for msg in consumer.consume(10_000, timeout=0.1):
+            if msg.error() or msg.value() is None:
+                continue
+            alerts += 1
+            alert = orjson.loads(msg.value())
+            waiting.discard((alert["product_id"], alert["warehouse_id"]))
+    elapsed = time.perf_counter() - began
+    consumer.close()
+    if waiting:
+        raise TimeoutError(f"the worker did not reach the sentinels {waiting}")
+    return {"events_per_s": (events + len(sentinels)) / elapsed,
+            "alerts_per_1000": alerts * 1000 / (events + len(sentinels))}
+
+
+def _stock_key_bytes(key: tuple[int, int]) -> bytes:
+    return orjson.dumps({"product_id": key[0], "warehouse_id": key[1]})
+
+
 def main(runs: int = 3, quick: bool = False) -> None:
     runs = max(1, runs)
     config = InventoryConfig()
@@ -251,6 +523,7 @@ def main(runs: int = 3, quick: bool = False) -> None:
     rows = throughput_rows(catalogue, runs, 20_000 if quick else 200_000, config)
     sim_rows, sim_meta = simulation_rows(catalogue, 1 if quick else runs, config)
     rows.extend(sim_rows)
+    rows.extend(pipeline_rows(runs, quick))
     columns = ["measure", *(k for k in sim_rows[0] if k not in ("measure", "note")), "note"]
     rows = [{c: row.get(c, "") for c in columns} for row in rows]
     report("stock", rows, meta={

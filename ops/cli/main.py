@@ -21,6 +21,8 @@ from ops.cli import (
     webhook,
     worker,
 )
+from ops.cli import export as export_cli
+from ops.reports import cli as report_cli
 
 app = typer.Typer(
     help="TopLlantas Stream: ERP change events into Kafka, Faust processors, idempotent sinks.",
@@ -40,6 +42,8 @@ app.add_typer(routes.app, name="routes")
 worker.register(app)
 demo.register(app)
 webhook.register(app)
+export_cli.register(app)
+app.add_typer(report_cli.app, name="report")
 
 
 

@@ -223,8 +223,14 @@ def apply_line_demand(history: DemandHistory, line: LineDemand,
 
 def daily_series(days: Mapping[date, int], end: date, length: int) -> list[int]:
     """One value per calendar day for the `length` days ending on `end`, oldest first."""
-    start = end - timedelta(days=length - 1)
-    return [days.get(start + timedelta(days=i), 0) for i in range(length)]
+    last = end.toordinal()
+    first = last - length + 1
+    series = [0] * length
+    for day, qty in days.items():
+        ordinal = day.toordinal()
+        if first <= ordinal <= last:
+            series[ordinal - first] = qty
+    return series
 
 
 def demand_stats(days: Mapping[date, int], today: date,

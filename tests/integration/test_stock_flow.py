@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
 from ops.erp.generate import generate_catalogue
 from ops.erp.seed import seed_erp
@@ -32,6 +32,7 @@ from ops.stack.processes import free_port, stop_pid
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
 from processors.inventory.buyer_messages import NOT_A_BUYER_TEXT
+from processors.inventory.demand import MEXICO_CITY
 from schemas.commands import CommandEnvelope, ErpCommand
 from schemas.whatsapp import InboundMessage
 from sinks.erp import ErpSink
@@ -140,16 +141,28 @@ def sell(flow: Flow, product_id: int, qty: int) -> None:
         SELECT o.id, $1, {qty}, 1500, 1000 FROM o, s""", product_id, WAREHOUSE))
 
 
-def tap(flow: Flow, phone: str, message_id: str, button_id: str) -> None:
-    now = datetime.now(UTC)
-    message = InboundMessage(message_id=message_id, from_phone=phone, kind="interactive",
-                             button_id=button_id, button_title="Aprobar", sent_at=now,
-                             received_at=now)
+def send_inbound(flow: Flow, topic: str, key: str, value: bytes) -> None:
     producer = Producer({"bootstrap.servers": flow.stack.bootstrap_servers,
                          "partitioner": "murmur2_random"})
-    producer.produce("whatsapp.inbound", key=phone.encode(),
-                     value=message.model_dump_json().encode())
+    producer.produce(topic, key=key.encode(), value=value)
     assert producer.flush(10) == 0
+
+
+def tap(flow: Flow, phone: str, message_id: str, button_id: str = "", text: str = "") -> None:
+    """A buyer's button tap (or, with `text`, a typed answer) as the webhook enqueues it."""
+    now = datetime.now(UTC)
+    message = InboundMessage(message_id=message_id, from_phone=phone,
+                             kind="interactive" if button_id else "text",
+                             button_id=button_id or None, text=text or None, sent_at=now,
+                             received_at=now)
+    send_inbound(flow, "whatsapp.inbound", phone, message.model_dump_json().encode())
+
+
+def reply_to(flow: Flow, message_id: str) -> dict[str, Any]:
+    key = f"buyer-reply:{message_id}"
+    return next(m for m in map(_json, flow.wait(MESSAGES, lambda recs: any(
+        _json(r)["idempotency_key"] == key for r in recs), f"the reply to {message_id}"))
+        if m["idempotency_key"] == key)
 
 
 def wait_quiet(bootstrap: str, topics: list[str], timeout: float = 120) -> None:
@@ -283,9 +296,20 @@ def test_a_phone_that_is_not_a_buyer_gets_a_refusal_and_nothing_is_written(flow:
 
 def test_a_worker_killed_between_alert_and_message_sends_the_same_key(flow: Flow) -> None:
     flow.mark()
-    set_stock(flow, CRASHED, 30)
-    wait_for(lambda: flow.alerts(CRASHED), 120, "the alert", interval=0.05)
-    flow.supervisor.kill("worker")  # SIGKILL as soon as the alert is on the topic
+    watch = Consumer({"bootstrap.servers": flow.stack.bootstrap_servers, "group.id": "kill",
+                      "enable.auto.commit": False, "fetch.wait.max.ms": 5})
+    try:
+        partitions = watch.list_topics(ALERTS, timeout=10).topics[ALERTS].partitions
+        watch.assign([TopicPartition(ALERTS, p, OFFSET_END) for p in partitions])
+        watch.consume(100, timeout=1.0)
+        set_stock(flow, CRASHED, 30)
+        wait_for(lambda: any(not m.error() and m.value() and
+                             orjson.loads(m.value())["product_id"] == CRASHED
+                             for m in watch.consume(100, timeout=0.01)),
+                 120, "the alert", interval=0)
+        flow.supervisor.kill("worker")  # SIGKILL as soon as the alert is on the topic
+    finally:
+        watch.close()
     (alert,) = flow.alerts(CRASHED)
     key = f"alert:{alert['event_id']}:{BUYER_PHONE}"
 
@@ -306,6 +330,43 @@ def test_a_worker_killed_between_alert_and_message_sends_the_same_key(flow: Flow
     assert sent and {m["idempotency_key"] for m in sent} == {key}, sent
     assert {a["event_id"] for a in flow.alerts(CRASHED)} == {alert["event_id"]}
     assert len(flow.whatsapp_sent(BUYER_PHONE, sku)) == 1  # the sink deduped any repeat
+
+
+def test_adjust_snooze_and_the_morning_digest(flow: Flow) -> None:
+    critical = flow.alerts(CRASHED)[-1]
+    flow.mark()  # the adjusted purchase order is this phase's change
+    tap(flow, BUYER_PHONE, "wamid.adjust-1", f"adjust:{critical['alert_id']}")
+    assert reply_to(flow, "wamid.adjust-1")["text"].startswith("¿Cuántas piezas de MIC-TEST-")
+    tap(flow, BUYER_PHONE, "wamid.adjust-2", text="pide 22")
+    reply = reply_to(flow, "wamid.adjust-2")["text"]
+    assert "24 pzas" in reply and "pediste 22; redondeé a 24" in reply  # packs of 4
+    (command,) = [decode_command(r.value) for r in flow.read(COMMANDS)
+                  if decode_command(r.value).idempotency_key == f"po:{critical['alert_id']}"]
+    assert command.lines[0].qty == 24
+    # On order 24 + 30 available = 54: no longer critical, at or below the reorder point.
+    flow.wait(ALERTS, lambda recs: any(_json(r)["product_id"] == CRASHED
+                                       and _json(r)["level"] == "alto" for r in recs),
+              "the alert to ease to alto")
+    high = flow.alerts(CRASHED)[-1]
+    assert (high["previous_level"], high["position"]) == ("critico", 54)
+
+    tap(flow, BUYER_PHONE, "wamid.snooze-1", f"snooze:{high['alert_id']}")
+    assert reply_to(flow, "wamid.snooze-1")["text"].startswith("⏸️ Pospuesta la alerta")
+    snoozes = [_json(r) for r in flow.read(CONTROL) if _json(r)["kind"] == "snooze"]
+    assert [c["alert_id"] for c in snoozes] == [high["alert_id"]]
+
+    now = datetime.now(UTC)
+    # The 07:00 crontab's turn for this buyer (streams.stock_alerts.BuyerFeed).
+    send_inbound(flow, "alerts.by_buyer", BUYER_PHONE,
+                 orjson.dumps({"kind": "digest", "at": now.isoformat()}))
+    day = now.astimezone(MEXICO_CITY).date().isoformat()
+    digest = {m["channel"]: m for m in map(_json, flow.wait(MESSAGES, lambda recs: sum(
+        _json(r)["idempotency_key"].startswith(f"digest:1:{day}") for r in recs) == 2,
+        "the morning digest")) if m["idempotency_key"].startswith(f"digest:1:{day}")}
+    assert digest["whatsapp"]["to"] == BUYER_PHONE
+    assert digest["email"]["to"] == "mariana.trevino@topllantas.mx"
+    assert f"MIC-TEST-{CRASHED}" in digest["email"]["html"]  # the open (snoozed) alto alert
+    assert "Resumen de inventario" in digest["email"]["subject"]
 
 
 def test_replaying_the_cdc_history_gives_the_same_alerts(flow: Flow, tmp_path: Path) -> None:

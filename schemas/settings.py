@@ -43,12 +43,19 @@ class Settings(BaseSettings):
     cdc_schema: str = Field("public", alias="CDC_SCHEMA")
     cdc_poll_interval_ms: int = Field(20, alias="CDC_POLL_INTERVAL_MS")
     cdc_batch_rows: int = Field(10_000, alias="CDC_BATCH_ROWS")
+    # Snapshot only this many days of history tables (topics.yaml `snapshot_where`); unset =
+    # every row, as Debezium does by default. Streamed changes are never filtered.
+    cdc_snapshot_days: int | None = Field(None, alias="CDC_SNAPSHOT_DAYS", ge=1)
 
     # --- Faust
     faust_app_id: str = Field("topllantas", alias="FAUST_APP_ID")
     faust_web_port: int = Field(6066, alias="FAUST_WEB_PORT")
     faust_web_host: str = Field("127.0.0.1", alias="FAUST_WEB_HOST")
     topic_partitions: int | None = Field(None, alias="TOPIC_PARTITIONS")
+    # Which flows a worker runs: "all", or a comma list of streams/flows.py's names. Each
+    # distinct list is its own Faust app (consumer group, tables); workers with the same list
+    # share its partitions.
+    worker_flows: str = Field("all", alias="WORKER_FLOWS")
 
     # --- WhatsApp Cloud API (defaults point at the loopback double)
     whatsapp_base_url: str = Field("http://127.0.0.1:8765", alias="WHATSAPP_BASE_URL")

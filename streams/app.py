@@ -1,15 +1,19 @@
 """The Faust app, configured from settings. `faust -A streams.app worker` or `topllantas worker`.
 
-Agents live in their own modules (imported at the bottom) so one file per flow shows what
-flows where; all state lives in Faust tables, never in module globals.
+Agents live in their own modules (imported at the bottom, those of the flows this worker runs:
+`WORKER_FLOWS`, streams/flows.py) so one file per flow shows what flows where; all state lives in
+Faust tables, never in module globals.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import faust
 
 from schemas.settings import get_settings
 from schemas.topics import load_catalogue
+from streams.flows import app_id, modules, parse_flows
 
 
 def faust_settings() -> dict:
@@ -28,21 +32,22 @@ def faust_settings() -> dict:
         "stream_buffer_maxsize": 4096,
         "table_cleanup_interval": 60.0,
         "producer_acks": -1,
+        "Worker": "streams.worker:QuietWorker",
     }
     if settings.embedded_broker:
-        # Tansu 0.6 quirks: end offsets are right only with one record per batch (changelog
-        # recovery), and a group join waits session.timeout/2.
-        options.update(producer_max_batch_size=1, producer_linger=0.0,
+        # Tansu 0.6 quirks: a partition's end offset is the first offset of its last batch + 1,
+        # so table recovery reads the last batch to find the true end (streams/recovery.py);
+        # a group join waits session.timeout/2.
+        options.update(TableManager="streams.recovery:TrueEndTableManager",
                        broker_session_timeout=6.0, broker_heartbeat_interval=1.0,
                        broker_rebalance_timeout=20.0)
     return options
 
 
-app = faust.App(get_settings().faust_app_id, **faust_settings())
+flows = parse_flows(get_settings().worker_flows)
+app = faust.App(app_id(get_settings().faust_app_id, flows), **faust_settings())
 catalogue = load_catalogue()
 
-from streams import forecasting, inventory, sales_agent, sinks  # noqa: E402,F401  (agents)
-
-from streams import buyer_loop, demand, stock_alerts  # noqa: E402,F401  # isort: skip
-from streams import routing  # noqa: E402,F401  # isort: skip
-from streams import analytics, dashboard  # noqa: E402,F401  # isort: skip
+# Every worker's /metrics and message counts, then the agents of its flows (streams/flows.py).
+for _module in ["streams.telemetry", *modules(flows)]:
+    importlib.import_module(_module)

@@ -38,17 +38,14 @@ from schemas.erp import Buyer
 from schemas.whatsapp import InboundMessage
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
+from streams.dimensions import buyer_by_phone, buyers, product_label, supplier_name
 from streams.inventory import EVENTS, stock_key
 from streams.stock_alerts import (
     AlertControl,
     BuyerFeed,
     alert_control,
     alerts_by_buyer,
-    buyer_by_phone,
-    buyers,
     outbound,
-    product_label,
-    supplier_name,
 )
 from streams.topics import raw_topic
 

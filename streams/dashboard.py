@@ -2,7 +2,6 @@
 
     GET  /dashboard/            the page (Spanish, es-MX); refreshes from data.json every 5 s
     GET  /dashboard/data.json   the numbers (processors.analytics.dashboard.summarize)
-    GET  /metrics               Prometheus text format (no token: bind the web port privately)
     POST /analytics/inventory-daily/        emit today's `analytics.inventory_daily` now
     GET  /analytics/dimensions/{kind}/{id}/ the versions of one dimension the joins use
 
@@ -11,8 +10,9 @@ Token: `Authorization: Bearer <token>` or `?token=<token>`; anything else gets a
 What is whose:
 - business counters (sales, alerts, deliveries, agent, messages, errors) are kept per source
   partition by streams.analytics and published every 2 s to the GlobalTable
-  `analytics_dashboard`, so every worker shows the cluster's totals;
-- events per topic are Faust's own per-process counts, published per worker and summed;
+  `analytics_dashboard` (streams.telemetry), so every worker shows the cluster's totals;
+- events per topic are Faust's own per-process counts, published by every worker, whatever its
+  flows (streams.telemetry), and summed;
 - integration health, consumer lag and dead letters in 24 h are probed by *this* worker every
   10 s into Prometheus gauges (streams.metrics), so consumer lag covers this worker's
   partitions only; uptime is this worker's.
@@ -24,10 +24,7 @@ import asyncio
 import hmac
 import inspect
 import logging
-import os
-import socket
 import time
-from collections import Counter as Tally
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -41,10 +38,10 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from faust.utils.cron import secs_for_next
 from faust.web import Request, Response, View
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
+from prometheus_client import Gauge
 
 from processors.analytics.calendar import MX, utc_hour
-from processors.analytics.counters import combine, counter_key
+from processors.analytics.counters import combine
 from processors.analytics.dashboard import TARGET_WEEKS, Integration, Job, summarize
 from schemas.settings import get_settings
 from streams import metrics
@@ -56,71 +53,28 @@ from streams.analytics import (
     waiting_lines,
 )
 from streams.app import app, catalogue
+from streams.telemetry import WORKER_ID, published, ready
 
 log = logging.getLogger("topllantas.dashboard")
 settings = get_settings()
 PAGE_DIR = Path(__file__).resolve().parent.parent / "ops" / "dashboard"
-WORKER_ID = f"{socket.gethostname()}:{settings.faust_web_port}:{os.getpid()}"
 STARTED_AT = psutil.Process().create_time()
 PROBE_TIMEOUT_S = 2.0
 TARGETS = {"broker": "Broker Kafka", "erp": "Base de datos ERP", "cdc": "Replicación CDC",
            "whatsapp": "WhatsApp Cloud API", "llm": "Modelo de lenguaje (LLM)"}
 DLQ_TOPICS = [s.name for s in catalogue.all_specs() if s.name.endswith(".dlq")]
 
-# Every worker's copy of the published counters (see the module docstring).
-published = app.GlobalTable("analytics_dashboard", default=None, partitions=1,
-                            recovery_buffer_size=1, use_partitioner=True)
-
-
-class DayCounts:
-    """Faust's per-process message counts since the process started or local midnight.
-
-    Process bookkeeping, not state: what a crash loses is this process's last 2 s of counts.
-    """
-
-    def __init__(self) -> None:
-        self.day = ""
-        self.base_in: Tally[str] = Tally()
-        self.base_out: Tally[str] = Tally()
-
-    def today(self, day: str) -> tuple[dict[str, int], dict[str, int]]:
-        received = Tally(app.monitor.messages_received_by_topic)
-        sent = Tally(app.monitor.messages_sent_by_topic)
-        if self.day and day != self.day:  # midnight: start counting the new day
-            self.base_in, self.base_out = received, sent
-        self.day = day
-        return _business(received - self.base_in), _business(sent - self.base_out)
-
-
-day_counts = DayCounts()
-
-
-def _business(counts: Tally[str]) -> dict[str, int]:
-    """Drop Faust's own topics (changelogs, the leader topic)."""
-    return {t: n for t, n in counts.items() if t in catalogue.topics or t.endswith(".dlq")}
-
-
-def _ready() -> bool:
-    return not app.rebalancing and app.tables.recovery.completed.is_set()
-
-
 # ---------------------------------------------------------------------------- timers
 
 
 @app.timer(interval=2.0)
 async def publish_counters() -> None:
-    """Copy this worker's counters (its partitions) and message counts to every worker."""
-    if not _ready():
+    """Copy this worker's business counters (its partitions) to every worker."""
+    if not ready():
         return
     for key, bucket in counter_items():
         if published.get(key) != bucket:
             published[key] = bucket
-    day = datetime.now(MX).date().isoformat()
-    received, sent = day_counts.today(day)
-    for domain, counts in (("events_in", received), ("events_out", sent)):
-        key = counter_key(domain, day, f"w{WORKER_ID}")
-        if published.get(key) != counts:
-            published[key] = counts
     for kind, n in waiting_lines().items():
         metrics.LINES_WAITING.labels(dimension=kind).set(n)
 
@@ -351,11 +305,6 @@ async def dashboard_json(web: View, request: Request) -> Response:
     if not authorized(request):
         return web.json({"error": "token requerido"}, status=401)
     return web.json(dashboard_data(), headers={"Cache-Control": "no-store"})
-
-
-@app.page("/metrics")
-async def prometheus_metrics(web: View, request: Request) -> Response:
-    return web.bytes(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @app.page("/analytics/inventory-daily/")

@@ -12,10 +12,10 @@ fleet.positions ──────┴─> table `active_routes` (by vehicle) ─
     alert and UpdateDeliveryEta, once per stop
 
 Customers and vehicles are GlobalTables loaded from CDC; products and warehouses come from the
-stock-alert dimensions. An order added or cancelled after its day was planned re-plans the day
-(keeping vehicles where possible) once the day has been quiet for `REPLAN_DEBOUNCE_S`, until
-`REPLAN_CUTOFF` on the delivery day. A customer is messaged again only when their ETA window
-changed (the message key is the order and the window).
+shared dimensions (`streams/dimensions.py`). An order added or cancelled after its day was
+planned re-plans the day (keeping vehicles where possible) once the day has been quiet for
+`REPLAN_DEBOUNCE_S`, until `REPLAN_CUTOFF` on the delivery day. A customer is messaged again
+only when their ETA window changed (the message key is the order and the window).
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ from schemas.routes import (
 )
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
-from streams.inventory import EVENTS
-from streams.stock_alerts import products, warehouses
+from streams.dimensions import clear_table, products, warehouses
+from streams.metrics import EVENTS
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.routing")
@@ -237,7 +237,7 @@ async def load_route_dimensions(stream):  # type: ignore[no-untyped-def]
             continue
         table = DIMENSION_TABLES[table_name]
         if change.op == "t":
-            table.clear()
+            clear_table(table)
         elif change.op == "d":
             table.pop(str(change.row["id"]), None)
         else:

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def worker(loglevel: str = typer.Option("info", help="Faust log level.")) -> None:
+    def worker(
+        loglevel: str = typer.Option("warn", help="Faust log level (debug, info, warn, error)."),
+        flows: str = typer.Option(
+            None, help="Run only these flows (comma list of stock, agent, sinks, forecasts, "
+                       "routes, analytics), as their own Faust app; default: WORKER_FLOWS or all."),
+    ) -> None:
         """Start a Faust worker (same as `faust -A streams.app worker`)."""
+        from schemas.settings import get_settings
+        from streams.flows import UnknownFlow, parse_flows
+
+        if flows is not None:
+            try:
+                parse_flows(flows)
+            except UnknownFlow as exc:
+                raise typer.BadParameter(str(exc), param_hint="--flows") from None
+            os.environ["WORKER_FLOWS"] = flows
+            get_settings.cache_clear()
         from streams.app import app as faust_app
 
-        faust_app.main_argv = ["worker", "-l", loglevel]  # type: ignore[attr-defined]
+        # Faust parses sys.argv itself: hand it only its own options.
+        sys.argv = [sys.argv[0], "worker", "-l", loglevel]
         faust_app.main()

@@ -64,7 +64,11 @@ class Pipeline:
             return exc.code, exc.read()
 
     def metric(self, name: str, **labels: str) -> float:
-        _, body = self.get("/metrics", token=None)
+        """The sample's value; 0 while the worker's web server does not answer."""
+        try:
+            _, body = self.get("/metrics", token=None)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return 0.0
         for family in text_string_to_metric_families(body.decode()):
             for sample in family.samples:
                 if sample.name == name and all(sample.labels.get(k) == v

@@ -25,6 +25,9 @@ class TopicSpec(BaseModel):
     dlq: bool = False
     table: str | None = None  # set for CDC topics
     key_columns: list[str] = []
+    # CDC history tables: which rows a snapshot limited to CDC_SNAPSHOT_DAYS reads (`:since`
+    # stands for the cut-off time), like Debezium's snapshot.select.statement.overrides.
+    snapshot_where: str | None = None
 
     @property
     def dlq_name(self) -> str:
@@ -80,7 +83,8 @@ def _load(raw: dict[str, Any], partitions_override: int | None) -> Catalogue:
             cleanup_policy=entry.get("cleanup_policy", defaults.get("cleanup_policy", "delete")),
             retention_ms=int(entry.get("retention_ms", defaults.get("retention_ms", -1))),
             key="primary key " + ",".join(entry["key"]), value=cdc["value"], dlq=True,
-            table=table, key_columns=list(entry["key"]))
+            table=table, key_columns=list(entry["key"]),
+            snapshot_where=entry.get("snapshot_where"))
     for name, entry in raw.get("topics", {}).items():
         topics[name] = TopicSpec(
             name=name, partitions=partitions(entry),

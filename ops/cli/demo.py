@@ -12,8 +12,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def demo(duration: float = typer.Option(0, help="Seconds to run (0 = until Ctrl-C)."),
              rate: float = typer.Option(20, help="ERP business transactions per second."),
-             reseed: bool = typer.Option(False, help="Reload the ERP catalogue first.")) -> None:
-        """Start the embedded stack, seed the ERP, run CDC + worker and a simulated day."""
+             reseed: bool = typer.Option(False, help="Reload the ERP catalogue first."),
+             history_days: int = typer.Option(
+                 90, min=1, help="Days of sales history CDC snapshots onto Kafka (the stock "
+                                 "alerts' demand window); CDC_SNAPSHOT_DAYS wins if set.")) -> None:
+        """Start the embedded stack, seed the ERP, run CDC + workers and a simulated day."""
         from ops.demo.run import run_demo
 
-        run_demo(Settings(), duration=duration, rate=rate, reseed=reseed, console=Console())
+        run_demo(Settings(), duration=duration, rate=rate, reseed=reseed,
+                 history_days=history_days, console=Console())

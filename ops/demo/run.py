@@ -1,4 +1,4 @@
-"""The live demo: embedded stack up, ERP seeded, CDC and worker running, a business day flowing."""
+"""The live demo: embedded stack up, ERP seeded, CDC and workers running, a business day flowing."""
 
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ from ops.topics_admin import apply_catalogue
 from schemas.settings import Settings
 from sources.whatsapp_webhook.app import WEBHOOK_PATH
 
+# One worker per flow group, so a customer's reply never waits behind two years of ERP history
+# being loaded into the stock and analytics flows (streams/flows.py).
+DEMO_WORKERS = ("agent,sinks", "stock", "routes,forecasts", "analytics")
+
 
 async def _erp_is_seeded(dsn: str) -> bool:
     conn = await asyncpg.connect(dsn)
@@ -34,7 +38,7 @@ async def _erp_is_seeded(dsn: str) -> bool:
 
 
 def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
-             console: Console) -> dict:
+             history_days: int, console: Console) -> dict:
     embedded = settings.kafka_bootstrap_servers is None
     if embedded:
         state = stack.up(settings)
@@ -51,7 +55,9 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
     double_url = f"http://127.0.0.1:{double_port}"
     mailbox = settings.state_dir.resolve() / "mail"
     env = {"TOPLLANTAS_STATE_DIR": str(settings.state_dir.resolve()),
-           "WHATSAPP_BASE_URL": double_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
+           "WHATSAPP_BASE_URL": double_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
+           # The ERP holds two years of sales; the flows need the last months of it to start.
+           "CDC_SNAPSHOT_DAYS": str(settings.cdc_snapshot_days or history_days)}
     supervisor = Supervisor(env, Path(settings.state_dir) / "logs")
     try:
         supervisor.start("whatsapp-double", "-m", "ops.doubles.whatsapp_double",
@@ -62,8 +68,14 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
         supervisor.start("smtp", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}",
                          "-c", "aiosmtpd.handlers.Mailbox", str(mailbox))
         supervisor.start("cdc", "cdc", "run")
-        supervisor.start("worker", "worker")
+        web_ports = {}
+        for flows in DEMO_WORKERS:
+            web_ports[flows] = free_port()
+            supervisor.start(f"worker-{flows.replace(',', '-')}", "worker", "--flows", flows,
+                             env={"FAUST_WEB_PORT": str(web_ports[flows])})
         console.print(f"WhatsApp double (messages the pipeline sends): {double_url}/_double/")
+        console.print("status dashboard: http://127.0.0.1:"
+                      f"{web_ports['analytics']}/dashboard/?token=<DASHBOARD_TOKEN>")
         console.print(f"e-mails (digests, manifests, handoffs): {mailbox}/new/")
         stats = asyncio.run(_live(settings, supervisor, duration, rate, console, double_url))
     finally:

@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from confluent_kafka import KafkaException, Producer
@@ -105,7 +107,8 @@ class CdcSource:
     # ------------------------------------------------------------------ snapshot
     async def _snapshot(self, conn: asyncpg.Connection, builder: EnvelopeBuilder,
                         writer: KafkaWriter) -> int:
-        """Read every captured table in one REPEATABLE READ transaction as `op: r` events."""
+        """Read every captured table in one REPEATABLE READ transaction as `op: r` events
+        (history tables since CDC_SNAPSHOT_DAYS when that is set)."""
         total = 0
         tables = list(builder.tables)
         schema = self.catalogue.cdc_schema
@@ -116,8 +119,10 @@ class CdcSource:
                 assert topic is not None
                 n = 0
                 last_table = t_index == len(tables) - 1
-                count = await conn.fetchval(f'SELECT count(*) FROM {schema}."{table}"')
-                async for row in table_rows(conn, schema, table):
+                where, args = self._snapshot_filter(table)
+                count = await conn.fetchval(
+                    f'SELECT count(*) FROM {schema}."{table}" WHERE {where}', *args)
+                async for row in table_rows(conn, schema, table, where, *args):
                     n += 1
                     marker = "last" if (last_table and n == count) else "true"
                     writer.produce(topic, builder.key(table, row), builder.value(
@@ -130,6 +135,16 @@ class CdcSource:
                 log.info("snapshot %s: %d rows", table, n)
         await writer.flush()
         return total
+
+    def _snapshot_filter(self, table: str) -> tuple[str, tuple[Any, ...]]:
+        """The rows of `table` a snapshot reads: all of them, or with CDC_SNAPSHOT_DAYS set, a
+        history table's rows since then (its `snapshot_where` in topics.yaml)."""
+        spec = self.catalogue.cdc_tables[table]
+        days = self.settings.cdc_snapshot_days
+        if days is None or spec.snapshot_where is None:
+            return "TRUE", ()
+        since = datetime.now(UTC) - timedelta(days=days)
+        return f"({spec.snapshot_where.replace(':since', '$1')})", (since,)
 
     # ------------------------------------------------------------------ streaming
     async def _stream(self, conn: asyncpg.Connection, slots: SlotManager,

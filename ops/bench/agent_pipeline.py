@@ -78,7 +78,7 @@ def pipeline_rows(stack: RunningStack, runs: int, seconds: float, rate: float = 
             with tempfile.TemporaryDirectory() as logs, Supervisor(
                     {**env, "WHATSAPP_BASE_URL": double.base_url}, Path(logs)) as sup:
                 sup.start("webhook", "webhook", "--port", str(webhook_port))
-                sup.start("worker", "worker")
+                sup.start("worker", "worker", "--flows", "agent,sinks")
                 await asyncio.sleep(5)
                 warm = await _run(double, 2, 5, 10_000_000)  # joins, caches, first requests
                 if not warm:

@@ -195,7 +195,7 @@ def main(runs: int, quick: bool) -> None:
             asyncio.run(_wait_snapshot(settings))
             lat_runs = [latency_run(settings, lat_seconds) for _ in range(runs)]
             tput = [asyncio.run(throughput_run(settings, rows)) for _ in range(runs)]
-            rss.watch("worker (faust)", sup.start("worker", "worker").pid)
+            rss.watch("worker (faust)", sup.start("worker", "worker", "--flows", "stock").pid)
             wait_for(lambda: _http_ok(port), 120, "the Faust worker")
             time.sleep(3)
             inv = [inventory_run(settings, port, inv_events) for _ in range(runs)]

@@ -8,13 +8,12 @@ record produced until the last line is on `analytics.sales_enriched`. Meanwhile 
 `/dashboard/data.json` (with the token) every 200 ms (25 open dashboards at their 5 s refresh)
 for its p50/p99.
 
-Two producer settings of the same worker are measured, each on a fresh broker:
-- `embedded`: the embedded broker's profile, one record per producer batch (Faust
-  `producer_max_batch_size=1`), needed there for correct changelog recovery;
-- `batched`: Faust's normal batching (the profile used with Apache Kafka); on the embedded
-  broker this is only safe for a throughput measurement, not for recovery.
-The worker is the whole app (inventory, demand, alerts, agent, sinks as well), as deployed; the
-CPU the enrichment agents spend per line is reported too, from the worker's own histograms.
+Two workers are measured, each on a fresh stack (embedded profile, batched producer):
+- `whole app`: one worker with every flow (inventory, demand, alerts, agent, sinks, routes as
+  well), as `topllantas worker` runs by default;
+- `analytics flow`: a `topllantas worker --flows analytics` worker, as a deployment that keeps
+  the analysts' flow apart runs it.
+The CPU the enrichment agents spend per line is reported too, from the worker's own histograms.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from ops.topics_admin import apply_catalogue
 TOKEN = "bench-dashboard-token"
 LINES_PER_ORDER = 2
 ENRICH_AGENTS = ("analytics_order_router", "analytics_sales")
-PROFILES = {"embedded": "embedded", "batched": "kafka"}
+WORKERS = {"whole app": "all", "analytics flow": "analytics"}
 
 
 def envelope(table: str, row: dict, lsn: int) -> bytes:
@@ -166,21 +165,21 @@ def _web_up(port: str) -> bool:
         return False
 
 
-def measure_profile(logs: Path, profile: str, runs: int, orders: int) -> list[dict]:
-    """A fresh stack (ERP seeded, CDC running) and one worker with the given broker profile."""
+def measure_worker(logs: Path, flows: str, runs: int, orders: int) -> list[dict]:
+    """A fresh stack (ERP seeded, CDC running) and one worker running `flows`."""
     with embedded_stack() as stack:
         asyncio.run(seed_erp(stack.erp_dsn, catalogue=generate_catalogue(
             seed=3, n_products=300, n_customers=50, days=2)))
         apply_catalogue(stack.settings())
         port = str(free_port())
         env = {"TOPLLANTAS_STATE_DIR": str(stack.state_dir),
-               "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "BROKER_PROFILE": profile,
+               "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "BROKER_PROFILE": "embedded",
                "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
                "FAUST_WEB_PORT": port, "DASHBOARD_TOKEN": TOKEN}
-        with Supervisor(env, logs / profile) as sup:
+        with Supervisor(env, logs / flows) as sup:
             sup.start("cdc", "cdc", "run")
-            sup.start("worker", "worker")
-            wait_for(lambda: _web_up(port), 180, f"the {profile} worker")
+            sup.start("worker", "worker", "--flows", flows)
+            wait_for(lambda: _web_up(port), 180, f"the {flows} worker")
             wait_for(lambda: idle(port), 600, "the worker to enrich the snapshot")
             return [enrich_run(stack, port, orders, base_id=10**7 * (run + 1))
                     for run in range(runs)]
@@ -189,13 +188,13 @@ def measure_profile(logs: Path, profile: str, runs: int, orders: int) -> list[di
 def main(runs: int, quick: bool) -> None:
     orders = 1_500 if quick else 5_000
     with tempfile.TemporaryDirectory() as logs:
-        results = {name: measure_profile(Path(logs), profile, runs, orders)
-                   for name, profile in PROFILES.items()}
+        results = {name: measure_worker(Path(logs), flows, runs, orders)
+                   for name, flows in WORKERS.items()}
     rows = []
     for name, runs_of in results.items():
         polls = [ms for r in runs_of for ms in r["dashboard_ms"]]
         rows += [
-            {"measure": f"enrichment, one worker, {name} producer (order lines/s)",
+            {"measure": f"enrichment, one worker, {name} (order lines/s)",
              "median": median([r["lines_per_s"] for r in runs_of]), "target": ">= 3,000",
              "runs": [round(r["lines_per_s"]) for r in runs_of]},
             {"measure": f"enrichment agents' time per line, {name} (us)",

@@ -23,15 +23,17 @@ class Supervisor:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, *args: str, env: dict[str, str] | None = None
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None, nice: int = 0
               ) -> subprocess.Popen:
-        """Start `topllantas ARGS` (or `python -m` for module paths) as process `name`."""
+        """Start `topllantas ARGS` (or `python -m` for module paths) as process `name`, at a
+        lower CPU priority when `nice` > 0."""
         command = ([sys.executable, "-m", args[1], *args[2:]] if args[0] == "-m"
                    else [sys.executable, "-m", "ops.cli.main", *args])
         log = (self.log_dir / f"{name}.log").open("ab")
         proc = subprocess.Popen(command, env={**self.env, **(env or {})}, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=(lambda: os.nice(nice)) if nice else None)
         self.procs[name] = proc
         return proc
 

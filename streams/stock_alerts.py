@@ -21,8 +21,9 @@ Bootstrap: inputs that come from a CDC snapshot (a position whose stock was neve
 demand total built from snapshot rows) are only recorded. Sales history reaches this agent through
 three hops and long after the stock snapshot, so the keys are evaluated once no snapshot demand
 has arrived on this worker for `SETTLE_S` (or, when no snapshot demand arrives at all, once the
-snapshot positions have been quiet for `SETTLE_WITHOUT_DEMAND_S`): a fresh start does not alert
-on half-loaded sales history. Live changes are evaluated at once.
+snapshot positions have been quiet for `SETTLE_WITHOUT_DEMAND_S`) and the worker has read its
+partitions of the sales-to-demand topics to their end: a fresh start does not alert on
+half-loaded sales history. Live changes are evaluated at once.
 
 Demand: the trailing 90 days of `demand.daily`; when `forecasts.demand` has a forecast for the key
 with days left, its mean and deviation over the supplier's lead time replace the trailing ones
@@ -76,6 +77,7 @@ CONFIG = InventoryConfig()
 SETTLE_S = 15.0
 SETTLE_WITHOUT_DEMAND_S = 60.0
 SWEEP_INTERVAL_S = 5.0
+CAUGHT_UP_LAG = 10  # records left in a partition that still count as caught up
 ALERTS = Counter("topllantas_stock_alerts_total", "Stock alert events emitted", ["level", "kind"])
 UNROUTED = Counter("topllantas_stock_alerts_unrouted_total", "Alert events without a buyer")
 log = logging.getLogger("topllantas.stock_alerts")
@@ -84,6 +86,10 @@ POSITIONS = "inventory.position"
 DEMAND = "demand.daily"
 FORECASTS = "forecasts.demand"
 CONTROL = "alerts.control"
+
+DEMAND_PATH = {catalogue.cdc_topic("sales_orders").name,
+               catalogue.cdc_topic("sales_order_lines").name, "demand.order_events",
+               "demand.line_contributions", DEMAND, POSITIONS}
 
 alert_control = raw_topic(CONTROL)
 stock_alert_events = raw_topic("alerts.stock")
@@ -314,6 +320,19 @@ def _active_partitions() -> set[int]:
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == POSITIONS}
 
 
+async def _demand_path_caught_up() -> bool:
+    """This worker has read its partitions of every topic on the way from the ERP's sales to the
+    alert inputs to their end: a pause in arriving history is not mistaken for its end (the
+    stock worker of a big ERP can spend minutes on the snapshot's sales history)."""
+    for tp in app.consumer.assignment():
+        if tp.topic in DEMAND_PATH:
+            position = await app.consumer.position(tp)
+            end = app.consumer.highwater(tp)
+            if position is None or (end is not None and end - position > CAUGHT_UP_LAG):
+                return False
+    return True
+
+
 @app.timer(interval=SWEEP_INTERVAL_S)
 async def sweep_alerts() -> None:
     """Settle ticks once this worker's snapshot inputs are quiet; clock ticks for ended snoozes."""
@@ -336,7 +355,7 @@ async def sweep_alerts() -> None:
             ended.append(where)
     quiet = (now_ms - newest_demand >= SETTLE_S * 1000 if newest_demand
              else now_ms - newest_position >= SETTLE_WITHOUT_DEMAND_S * 1000)
-    if settle and quiet:
+    if settle and quiet and await _demand_path_caught_up():
         await _tick("settle", settle, now)
     await _tick("clock", ended, now)
 

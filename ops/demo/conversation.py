@@ -46,3 +46,60 @@ async def play_seed_conversation(double_url: str, erp_dsn: str, say: Callable[[s
                     seen = len(messages)
                     break
                 await asyncio.sleep(0.5)
+
+
+async def play_buyer_approval(double_url: str, erp_dsn: str, say: Callable[[str], None],
+                              stop: asyncio.Event, start_after: float = 10.0) -> None:
+    """The buyers greet the bot (opening their 24-hour windows, so alerts come with buttons);
+    the first critical alert a buyer gets is approved with one tap, and the purchase order it
+    creates in the ERP is shown."""
+    try:
+        await asyncio.wait_for(stop.wait(), start_after)
+        return
+    except TimeoutError:
+        pass
+    conn = await asyncpg.connect(erp_dsn)
+    try:
+        phones = [r["phone"] for r in await conn.fetch("SELECT phone FROM buyers ORDER BY id")]
+        last_po = await conn.fetchval("SELECT coalesce(max(id), 0) FROM purchase_orders")
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient(base_url=double_url, timeout=10) as http:
+        for phone in phones:
+            await http.post("/_double/inbound", json={"phone": phone, "text": "Buenos días"})
+        alert = None
+        while alert is None and not stop.is_set():
+            await asyncio.sleep(2)
+            alert = next((m for m in (await http.get("/_double/messages")).json()["messages"]
+                          if _button(m, "Aprobar")), None)
+        if alert is None:
+            return
+        say(f"[magenta]alerta al comprador +{alert['to']}:[/magenta] {alert['summary'][:300]}")
+        say(f"[cyan]comprador +{alert['to']}:[/cyan] [Aprobar]")
+        await http.post("/_double/inbound", json={
+            "phone": alert["to"], "button_id": _button(alert, "Aprobar"),
+            "button_title": "Aprobar"})
+    while not stop.is_set():
+        await asyncio.sleep(2)
+        conn = await asyncpg.connect(erp_dsn)
+        try:
+            po = await conn.fetchrow(
+                "SELECT po.id, po.status, s.name AS supplier, sum(l.qty) AS qty "
+                "FROM purchase_orders po JOIN suppliers s ON s.id = po.supplier_id "
+                "JOIN purchase_order_lines l ON l.po_id = po.id WHERE po.id > $1 "
+                "GROUP BY po.id, s.name ORDER BY po.id LIMIT 1", last_po)
+        finally:
+            await conn.close()
+        if po is not None:
+            say(f"[green]ERP:[/green] orden de compra #{po['id']} ({po['status']}) a "
+                f"{po['supplier']}, {po['qty']} pzas; CDC la lleva al inventario en tránsito")
+            return
+
+
+def _button(message: dict, title: str) -> str | None:
+    """The id of the message's reply button with `title`, if it has one."""
+    interactive = message["body"].get("interactive") or {}
+    for button in (interactive.get("action") or {}).get("buttons", []):
+        if button["reply"]["title"] == title:
+            return str(button["reply"]["id"])
+    return None

@@ -53,8 +53,12 @@ async def test_seed_conversation_over_whatsapp(fresh_stack: TestStack,
         env = process_env(fresh_stack, WHATSAPP_BASE_URL=double.base_url)
         supervisor.start("cdc", "cdc", "run", env=env)
         supervisor.start("webhook", "webhook", "--port", str(webhook_port), env=env)
-        supervisor.start("worker", "worker", env=env)
-        await asyncio.sleep(8)  # webhook up, worker joined its group
+        # The agent and the sinks as separate flow groups (separate Faust apps) that meet only
+        # through topics, as a deployment that keeps customers' replies apart runs them.
+        supervisor.start("agent", "worker", "--flows", "agent", env=env)
+        supervisor.start("sinks", "worker", "--flows", "sinks",
+                         env={**env, "FAUST_WEB_PORT": str(free_port())})
+        await asyncio.sleep(8)  # webhook up, workers joined their groups
 
         async def replies() -> list:
             return [m for m in double.messages if m["to"] == phone]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +30,17 @@ QUESTION = "Hola, ¿tienes 4 llantas 205/55R16? ¿cuánto cuestan?"
 
 async def _run(double: WhatsAppDouble, rate: float, seconds: float, first_phone: int
                ) -> list[float]:
-    sent: dict[str, float] = {}
-    seen: dict[str, float] = {}
+    sent: dict[str, float] = {}  # wall-clock seconds
+    seen: dict[str, float] = {}  # the double's own arrival time of the first reply
     n = int(rate * seconds)
 
     async def watch() -> None:
         while len(seen) < n:
-            now = time.perf_counter()
-            for message in double.messages:
-                to = message["to"][-10:]
+            for wa_id, at in double.arrivals():
+                to = wa_id[-10:]
                 if to in sent and to not in seen:
-                    seen[to] = now
-            await asyncio.sleep(0.005)
+                    seen[to] = datetime.fromisoformat(at).timestamp()
+            await asyncio.sleep(0.1)
 
     watcher = asyncio.create_task(watch())
     started = time.perf_counter()
@@ -50,7 +50,7 @@ async def _run(double: WhatsAppDouble, rate: float, seconds: float, first_phone:
         delay = started + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        sent[phone[-10:]] = time.perf_counter()
+        sent[phone[-10:]] = time.time()
         tasks.append(asyncio.create_task(double.simulate_inbound(phone, QUESTION)))
     await asyncio.gather(*tasks)
     try:

@@ -14,11 +14,8 @@ SEED_TURNS = ["Hola, ¿cuánto cuestan 4 llantas para Jetta 2020?", "la primera"
 async def play_seed_conversation(double_url: str, erp_dsn: str, say: Callable[[str], None],
                                  stop: asyncio.Event, start_after: float = 20.0) -> None:
     """A customer writes at night; every bot reply is echoed through `say`."""
-    try:
-        await asyncio.wait_for(stop.wait(), start_after)
+    if await _stopped_within(stop, start_after):
         return
-    except TimeoutError:
-        pass
     conn = await asyncpg.connect(erp_dsn)
     try:
         phone = await conn.fetchval(
@@ -53,11 +50,8 @@ async def play_buyer_approval(double_url: str, erp_dsn: str, say: Callable[[str]
     """The buyers greet the bot (opening their 24-hour windows, so alerts come with buttons);
     the first critical alert a buyer gets is approved with one tap, and the purchase order it
     creates in the ERP is shown."""
-    try:
-        await asyncio.wait_for(stop.wait(), start_after)
+    if await _stopped_within(stop, start_after):
         return
-    except TimeoutError:
-        pass
     conn = await asyncpg.connect(erp_dsn)
     try:
         phones = [r["phone"] for r in await conn.fetch("SELECT phone FROM buyers ORDER BY id")]
@@ -103,3 +97,12 @@ def _button(message: dict, title: str) -> str | None:
         if button["reply"]["title"] == title:
             return str(button["reply"]["id"])
     return None
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds` unless the demo stops first; True when it did."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+        return True
+    except TimeoutError:
+        return False

@@ -173,6 +173,10 @@ class WhatsAppDouble:
     def messages(self) -> list[dict[str, Any]]:
         return [{**asdict(m), "summary": m.summary()} for m in self._log]
 
+    def arrivals(self) -> list[tuple[str, str]]:
+        """(recipient wa_id, ISO arrival time) of every accepted message: cheap to poll."""
+        return [(m.to, m.at) for m in self._log]
+
     def open_window(self, phone: str, at: datetime | None = None) -> None:
         """As if `phone` had written at `at` (default now), without calling the webhook."""
         self._last_inbound[_wa_id(phone)] = at or datetime.now(UTC)

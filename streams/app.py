@@ -13,6 +13,7 @@ import faust
 
 from schemas.settings import get_settings
 from schemas.topics import load_catalogue
+from streams import transport
 from streams.flows import app_id, modules, parse_flows
 
 
@@ -36,9 +37,11 @@ def faust_settings() -> dict:
     }
     if settings.embedded_broker:
         # Tansu 0.6 quirks: a partition's end offset is the first offset of its last batch + 1,
-        # so table recovery reads the last batch to find the true end (streams/recovery.py);
-        # a group join waits session.timeout/2.
-        options.update(TableManager="streams.recovery:TrueEndTableManager",
+        # so table recovery reads the last batch to find the true end (streams/recovery.py); a
+        # fetch of several partitions waits its whole max wait (streams/transport.py); a group
+        # join waits session.timeout/2.
+        options.update(broker=f"{transport.SCHEME}://{settings.bootstrap_servers()}",
+                       TableManager="streams.recovery:TrueEndTableManager",
                        broker_session_timeout=6.0, broker_heartbeat_interval=1.0,
                        broker_rebalance_timeout=20.0)
     return options

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import Counter
 from typing import Any
 
@@ -78,3 +80,14 @@ def assert_converged(topic_state: dict, db_state: dict) -> None:
 def _example(rows: dict, got: dict, keys: object) -> str:
     key = next(iter(keys), None)  # type: ignore[call-overload]
     return f"{key!r}: erp={rows.get(key)!r} topic={got.get(key)!r}"
+
+
+async def snapshot_done(conn: asyncpg.Connection, slot: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await conn.fetchval("SELECT to_regclass('topllantas.cdc_snapshots') IS NOT NULL") and \
+                await conn.fetchval(
+                    "SELECT 1 FROM topllantas.cdc_snapshots WHERE slot_name = $1", slot):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the CDC snapshot did not complete")

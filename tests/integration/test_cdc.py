@@ -20,6 +20,7 @@ from tests.integration.cdc_state import (
     erp_state,
     read_cdc,
     rebuild,
+    snapshot_done,
 )
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
@@ -44,17 +45,6 @@ async def caught_up(stack: TestStack, timeout: float = 60.0) -> None:
         raise TimeoutError("CDC did not catch up")
     finally:
         await conn.close()
-
-
-async def snapshot_done(conn: asyncpg.Connection, slot: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await conn.fetchval("SELECT to_regclass('topllantas.cdc_snapshots') IS NOT NULL") and \
-                await conn.fetchval(
-                    "SELECT 1 FROM topllantas.cdc_snapshots WHERE slot_name = $1", slot):
-            return
-        await asyncio.sleep(0.1)
-    raise TimeoutError("the CDC snapshot did not complete")
 
 
 async def test_insert_update_delete_envelopes(fresh_stack: TestStack) -> None:

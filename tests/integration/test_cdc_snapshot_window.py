@@ -15,8 +15,8 @@ from ops.erp.seed import seed_erp
 from ops.topics_admin import apply_catalogue
 from sources.cdc.capture import CdcSource
 from tests import stack_fixture
+from tests.integration.cdc_state import snapshot_done
 from tests.integration.kafka_read import read_all
-from tests.integration.test_cdc import snapshot_done
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration

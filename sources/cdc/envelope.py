@@ -18,6 +18,7 @@ class EnvelopeBuilder:
         self.db = db
         self.server_name = server_name
         self.tables = catalogue.cdc_tables
+        self._sources: dict[str, tuple[tuple[Any, ...], orjson.Fragment]] = {}
 
     def topic(self, table: str) -> str | None:
         spec = self.tables.get(table)
@@ -33,11 +34,23 @@ class EnvelopeBuilder:
         return orjson.dumps({
             "before": before,
             "after": after,
-            "source": {
-                "version": "topllantas-cdc/1", "connector": "postgresql",
-                "name": self.server_name, "ts_ms": commit_ts_ms, "snapshot": snapshot,
-                "db": self.db, "schema": schema, "table": table, "txId": xid, "lsn": lsn,
-            },
+            "source": self._source(table, schema, commit_ts_ms, xid, lsn, snapshot),
             "op": op,
             "ts_ms": int(time.time() * 1000),
         })
+
+    def _source(self, table: str, schema: str, commit_ts_ms: int, xid: int | None,
+                lsn: int | None, snapshot: str) -> orjson.Fragment:
+        """The `source` block, serialized once per table and transaction (every change of a
+        transaction shares it) and spliced into each value."""
+        ident = (schema, commit_ts_ms, xid, lsn, snapshot)
+        cached = self._sources.get(table)
+        if cached is not None and cached[0] == ident:
+            return cached[1]
+        block = orjson.Fragment(orjson.dumps({
+            "version": "topllantas-cdc/1", "connector": "postgresql",
+            "name": self.server_name, "ts_ms": commit_ts_ms, "snapshot": snapshot,
+            "db": self.db, "schema": schema, "table": table, "txId": xid, "lsn": lsn,
+        }))
+        self._sources[table] = (ident, block)
+        return block

@@ -8,7 +8,7 @@ contract (decimals as strings, timestamps as ISO-8601 UTC). The session TimeZone
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,11 @@ class Relation:
     table: str
     replica_identity: str
     columns: list[Column]
+    # (name, converter or None) per column, looked up once per relation, not once per value
+    readers: list[tuple[str, Any]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.readers = [(c.name, CONVERTERS.get(c.type_oid)) for c in self.columns]
 
 
 @dataclass(slots=True)
@@ -90,11 +95,12 @@ def _bool(t: str) -> bool:
 
 
 def _tstz(t: str) -> str:
+    if t.endswith("+00"):  # the common case, session TimeZone is UTC
+        return f"{t[:10]}T{t[11:-3]}Z"
     return timestamp_to_iso(t, assume_utc=True)
 
 
-def _ts(t: str) -> str:
-    return timestamp_to_iso(t, assume_utc=True)
+_ts = _tstz
 
 
 CONVERTERS: dict[int, Any] = {
@@ -187,22 +193,21 @@ class PgOutputDecoder:
         (ncols,) = _I16.unpack_from(data, pos)
         pos += 2
         row: dict[str, Any] = {}
-        columns = rel.columns
-        for i in range(ncols):
+        unpack = _I32.unpack_from
+        for name, fn in rel.readers[:ncols]:
             kind = data[pos]
-            pos += 1
-            col = columns[i]
             if kind == 116:  # 't'
-                (length,) = _I32.unpack_from(data, pos)
-                pos += 4
-                text = data[pos:pos + length].decode()
-                pos += length
-                fn = CONVERTERS.get(col.type_oid)
-                row[col.name] = fn(text) if fn else text
+                (length,) = unpack(data, pos + 1)
+                start = pos + 5
+                pos = start + length
+                text = data[start:pos].decode()
+                row[name] = text if fn is None else fn(text)
             elif kind == 110:  # 'n'
-                row[col.name] = None
+                row[name] = None
+                pos += 1
             elif kind == 117:  # 'u': unchanged TOAST value, not sent
-                row[col.name] = _UNCHANGED
+                row[name] = _UNCHANGED
+                pos += 1
             else:
                 raise DecodeError(f"unsupported tuple column kind {chr(kind)!r}")
         return row, pos

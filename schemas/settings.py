@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     cdc_slot: str = Field("topllantas_cdc", alias="CDC_SLOT")
     cdc_publication: str = Field("topllantas_pub", alias="CDC_PUBLICATION")
     cdc_schema: str = Field("public", alias="CDC_SCHEMA")
+    # longest wait for a replication message before checking for shutdown / idle confirmation
     cdc_poll_interval_ms: int = Field(20, alias="CDC_POLL_INTERVAL_MS")
     cdc_batch_rows: int = Field(10_000, alias="CDC_BATCH_ROWS")
     # Snapshot only this many days of history tables (topics.yaml `snapshot_where`); unset =

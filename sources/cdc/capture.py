@@ -1,7 +1,8 @@
-"""CDC from the ERP's PostgreSQL onto Kafka: publication, slot, snapshot, then streaming.
+"""CDC from the ERP's PostgreSQL onto Kafka: publication, slot, snapshot, then streaming
+(the replication protocol, sources/cdc/replication.py).
 
 At-least-once: events of a batch are produced and acknowledged by the broker before the slot
-is advanced past the batch's last COMMIT. A crash in between re-sends that window (counted as
+is confirmed past the batch's last COMMIT. A crash in between re-sends that window (counted as
 duplicates downstream, absorbed by keyed tables and idempotent sinks).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import psycopg2
 from confluent_kafka import KafkaException, Producer
 
 from schemas.settings import Settings
@@ -26,10 +29,12 @@ from sinks.kafka import confluent_producer_config
 from sources.cdc import metrics
 from sources.cdc.envelope import EnvelopeBuilder
 from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, Truncate
+from sources.cdc.replication import ReplicationStream
 from sources.cdc.slot import SlotManager
 from sources.cdc.snapshot import table_rows
 
 log = logging.getLogger("topllantas.cdc")
+COMMIT = ord("C")  # pgoutput Commit message
 
 
 class DeliveryFailed(RuntimeError):
@@ -68,8 +73,8 @@ class KafkaWriter:
             except BufferError:
                 self.producer.poll(0.05)
 
-    async def flush(self, timeout: float = 30.0) -> None:
-        remaining = await asyncio.to_thread(self.producer.flush, timeout)
+    def flush(self, timeout: float = 30.0) -> None:
+        remaining = self.producer.flush(timeout)
         if remaining or self.errors:
             errors, self.errors = self.errors[:3], []
             raise DeliveryFailed(f"{remaining} unacknowledged, errors: {errors}")
@@ -103,7 +108,7 @@ class CdcSource:
                 self.stats.snapshot_rows = await self._snapshot(conn, builder, writer)
                 await slots.mark_snapshot_done()
             self.stats.confirmed_lsn = await slots.confirmed_lsn()
-            await self._stream(conn, slots, builder, writer, stop)
+            await self._stream(slots, builder, writer, stop)
         finally:
             writer.close()
             await conn.close()
@@ -138,7 +143,7 @@ class CdcSource:
                 total += n
                 metrics.EVENTS.labels(table=table, op="r").inc(n)
                 log.info("snapshot %s: %d rows", table, n)
-        await writer.flush()
+        await asyncio.to_thread(writer.flush)
         return total
 
     def _snapshot_filter(self, table: str) -> tuple[str, tuple[Any, ...]]:
@@ -152,50 +157,76 @@ class CdcSource:
         return f"({spec.snapshot_where.replace(':since', '$1')})", (since,)
 
     # ------------------------------------------------------------------ streaming
-    async def _stream(self, conn: asyncpg.Connection, slots: SlotManager,
-                      builder: EnvelopeBuilder, writer: KafkaWriter, stop: asyncio.Event) -> None:
-        interval = self.settings.cdc_poll_interval_ms / 1000
-        last_empty_advance = 0.0
-        last_lag_check = 0.0
-        last_restart_point = 0.0
-        while not stop.is_set():
-            now = time.monotonic()
-            if now - last_restart_point > 0.5:
-                await slots.log_restart_point()
-                last_restart_point = now
-            if now - last_lag_check > 2.0:
+    async def _stream(self, slots: SlotManager, builder: EnvelopeBuilder, writer: KafkaWriter,
+                      stop: asyncio.Event) -> None:
+        """Replicate in a thread (blocking protocol); check the slot and its lag meanwhile."""
+        done = threading.Event()
+        worker = asyncio.ensure_future(asyncio.to_thread(self._replicate, builder, writer, done))
+        try:
+            while not worker.done():
+                await asyncio.wait([worker], timeout=2.0)
+                if stop.is_set():
+                    done.set()
                 await slots.check_health()
                 metrics.SLOT_LAG.set(await slots.lag_bytes())
-                last_lag_check = now
-            current = await slots.current_wal_lsn()
-            rows = await slots.peek(self.settings.cdc_batch_rows)
-            if not rows:
-                if current > self.stats.confirmed_lsn and now - last_empty_advance > 1.0:
-                    await slots.advance(current)
-                    self.stats.confirmed_lsn = current
-                    last_empty_advance = now
-                try:
-                    await asyncio.wait_for(stop.wait(), interval)
-                except TimeoutError:
-                    pass
-                continue
-            t0 = time.perf_counter()
-            gc.disable()  # a batch allocates ~100k short-lived dicts, all freed by refcount
             try:
-                produced, end_lsn = self._publish(rows, builder, writer)
-            finally:
-                gc.enable()
-            await self._flush_with_retry(writer, rows, builder)
-            if end_lsn:
-                await slots.advance(end_lsn)
-                self.stats.confirmed_lsn = end_lsn
-            self.stats.changes += produced
-            self.stats.batches += 1
-            metrics.BATCH_SECONDS.observe(time.perf_counter() - t0)
-            if self.on_batch:
-                self.on_batch(produced)
+                worker.result()
+            except psycopg2.Error:
+                await slots.check_health()  # an invalidated slot says so clearly
+                raise
+        finally:
+            done.set()
+            await asyncio.wait([worker])
 
-    def _publish(self, rows: list[asyncpg.Record], builder: EnvelopeBuilder,
+    def _replicate(self, builder: EnvelopeBuilder, writer: KafkaWriter,
+                   stop: threading.Event) -> None:
+        """Batches of whole transactions (cut at a COMMIT once `CDC_BATCH_ROWS` messages have
+        arrived, or when no more are waiting): published, acknowledged, then confirmed."""
+        stream = ReplicationStream(self.settings)
+        interval = self.settings.cdc_poll_interval_ms / 1000
+        batch_rows = self.settings.cdc_batch_rows
+        rows: list[bytes] = []
+        complete = 0  # rows[:complete] are whole transactions
+        try:
+            while not stop.is_set():
+                payload = stream.read()
+                if payload is not None:
+                    rows.append(payload)
+                    if payload[0] == COMMIT and len(rows) >= batch_rows:
+                        self._ship(rows, builder, writer, stream, stop)
+                        rows, complete = [], 0
+                    elif payload[0] == COMMIT:
+                        complete = len(rows)
+                    continue
+                if complete:
+                    self._ship(rows[:complete], builder, writer, stream, stop)
+                    rows, complete = rows[complete:], 0
+                    continue
+                if not rows:
+                    stream.confirm_idle()
+                stream.wait(interval)
+        finally:
+            stream.close()
+
+    def _ship(self, rows: list[bytes], builder: EnvelopeBuilder, writer: KafkaWriter,
+              stream: ReplicationStream, stop: threading.Event) -> None:
+        t0 = time.perf_counter()
+        gc.disable()  # a batch allocates ~100k short-lived dicts, all freed by refcount
+        try:
+            produced, end_lsn = self._publish(rows, builder, writer)
+        finally:
+            gc.enable()
+        self._flush_with_retry(writer, rows, builder, stream, stop)
+        if end_lsn:
+            stream.confirm(end_lsn)
+            self.stats.confirmed_lsn = end_lsn
+        self.stats.changes += produced
+        self.stats.batches += 1
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - t0)
+        if self.on_batch:
+            self.on_batch(produced)
+
+    def _publish(self, rows: list[bytes], builder: EnvelopeBuilder,
                  writer: KafkaWriter) -> tuple[int, int]:
         produced = 0
         end_lsn = 0
@@ -204,7 +235,7 @@ class CdcSource:
         counts: Counter[tuple[str, str]] = Counter()  # metrics once per batch, not per row
         decode = self.decoder.decode
         for row in rows:
-            msg = decode(row["data"])
+            msg = decode(row)
             if isinstance(msg, Change):
                 pending.append(msg)
             elif isinstance(msg, Begin):
@@ -253,19 +284,22 @@ class CdcSource:
             n += 1
         return n
 
-    async def _flush_with_retry(self, writer: KafkaWriter, rows: list[asyncpg.Record],
-                                builder: EnvelopeBuilder) -> None:
+    def _flush_with_retry(self, writer: KafkaWriter, rows: list[bytes], builder: EnvelopeBuilder,
+                          stream: ReplicationStream, stop: threading.Event) -> None:
         delay = 0.5
         while True:
             try:
-                await writer.flush()
+                writer.flush()
                 return
             except (DeliveryFailed, KafkaException) as exc:
+                if stop.is_set():
+                    raise  # not confirmed: the next run re-sends the batch
                 self.stats.retries += 1
                 metrics.RETRIES.inc()
                 log.warning("broker did not acknowledge the batch (%s); resending in %.1fs",
                             exc, delay)
-                await asyncio.sleep(delay)
+                stream.keep_alive()
+                stop.wait(delay)
                 delay = min(delay * 2, 10.0)
-                # Re-decode from the same rows: the slot was not advanced, nothing is lost.
+                # Re-decode from the same rows: the slot was not confirmed, nothing is lost.
                 self._publish(rows, builder, writer)

@@ -1,8 +1,9 @@
 """Decoder for PostgreSQL's `pgoutput` logical replication protocol, version 1.
 
-Input: the binary `data` column of `pg_logical_slot_peek_binary_changes`. Output: typed
-messages. Column values arrive as text and are converted by type OID following the change-event
-contract (decimals as strings, timestamps as ISO-8601 UTC). The session TimeZone must be UTC.
+Input: the payload of each XLogData message of a replication stream
+(sources/cdc/replication.py). Output: typed messages. Column values arrive as text and are
+converted by type OID following the change-event contract (decimals as strings, timestamps as
+ISO-8601 UTC). The session TimeZone must be UTC.
 """
 
 from __future__ import annotations

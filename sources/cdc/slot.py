@@ -1,7 +1,8 @@
-"""The CDC replication slot and publication: create, check, peek, advance, re-snapshot.
+"""The CDC replication slot and publication: create, check, measure, re-snapshot.
 
-Rules (ARCHITECTURE.md): create the publication before the slot; advance only after the broker
-acknowledged; an invalidated slot (WAL removed) must be dropped, recreated and re-snapshotted.
+Rules (ARCHITECTURE.md): create the publication before the slot; confirm a position only after
+the broker acknowledged (sources/cdc/replication.py); an invalidated slot (WAL removed) must
+be dropped, recreated and re-snapshotted.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ class SlotManager:
         self.publication = settings.cdc_publication
         self.schema = settings.cdc_schema
         self.tables = tables
-        self._can_log_snapshot: bool | None = None
 
     async def prepare(self) -> bool:
         """Ensure publication and slot; returns True when a snapshot must be taken."""
@@ -95,42 +95,6 @@ class SlotManager:
         await self.conn.execute(
             "DELETE FROM topllantas.cdc_snapshots WHERE slot_name = $1", self.slot
         )
-
-    async def peek(self, max_changes: int) -> list[asyncpg.Record]:
-        return await self.conn.fetch(
-            "SELECT data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2, "
-            "'proto_version', '1', 'publication_names', $3)",
-            self.slot,
-            max_changes,
-            self.publication,
-        )
-
-    async def advance(self, lsn: int) -> None:
-        await self.conn.execute(
-            "SELECT pg_replication_slot_advance($1, $2::pg_lsn)", self.slot, lsn
-        )
-
-    async def log_restart_point(self) -> None:
-        """Write a running-transactions record so the next advance can move restart_lsn.
-
-        Every peek decodes from the slot's restart_lsn, which PostgreSQL only moves past such
-        records (logged every ~15 s by itself). Without this, each poll re-reads up to 15 s of
-        WAL and latency grows with the write rate. Needs superuser or an EXECUTE grant on
-        pg_log_standby_snapshot(); without it, the slot still works, only slower.
-        """
-        if self._can_log_snapshot is False:
-            return
-        try:
-            await self.conn.execute("SELECT pg_log_standby_snapshot()")
-            self._can_log_snapshot = True
-        except asyncpg.InsufficientPrivilegeError:
-            self._can_log_snapshot = False
-
-    async def current_wal_lsn(self) -> int:
-        """The WAL flush position: logical decoding reads only flushed WAL, so advancing an
-        idle slot to the insert position (`pg_current_wal_lsn`) could skip commits that are
-        written but not yet flushed (synchronous_commit=off)."""
-        return lsn_to_int(await self.conn.fetchval("SELECT pg_current_wal_flush_lsn()::text"))
 
     async def confirmed_lsn(self) -> int:
         value = await self.conn.fetchval(

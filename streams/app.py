@@ -33,6 +33,7 @@ def faust_settings() -> dict:
         "stream_buffer_maxsize": 4096,
         "table_cleanup_interval": 60.0,
         "producer_acks": -1,
+        "producer_linger": 0.005,
         "Worker": "streams.worker:QuietWorker",
     }
     if settings.embedded_broker:

@@ -4,12 +4,15 @@ erp.public.purchase_orders ┐
 erp.public.purchase_order_lines ┴─> inventory.po_events (by PO) ─> inventory.on_order ┐
 erp.public.stock ──────────────────────────────────────────────────────────────────────┴─>
     table `inventory` ─> inventory.position (only when the position changed)
+
+The last step runs in the stock-alert agent (`update_inventory`), which evaluates the key's
+alert from the new position in the same step.
 """
 
 from __future__ import annotations
 
+import faust
 import orjson
-from pydantic import ValidationError
 
 from processors.change_events import BadEvent, decode_change
 from processors.inventory.position import (
@@ -19,11 +22,13 @@ from processors.inventory.position import (
     apply_po_change,
     apply_stock_change,
 )
-from schemas.events import OnOrderLine
+from schemas.events import InventoryPosition, OnOrderLine
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.metrics import EVENTS
 from streams.topics import raw_topic
+
+INVENTORY_EVENTS = EVENTS.labels(agent="inventory")
 
 STOCK = catalogue.cdc_topic("stock").name
 PO = catalogue.cdc_topic("purchase_orders").name
@@ -35,14 +40,7 @@ po_source = app.topic(
 )
 po_events = raw_topic("inventory.po_events")
 on_order = raw_topic("inventory.on_order")
-inventory_source = app.topic(
-    STOCK,
-    "inventory.on_order",
-    key_type=bytes,
-    value_type=bytes,
-    key_serializer="raw",
-    value_serializer="raw",
-)
+INVENTORY_TOPICS = (STOCK, "inventory.on_order")  # read by the stock-alert agent
 positions = raw_topic("inventory.position")
 
 po_table = app.Table(
@@ -97,32 +95,30 @@ async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
         EVENTS.labels(agent="po_state").inc()
 
 
-@app.agent(inventory_source)
-async def maintain_inventory(stream):  # type: ignore[no-untyped-def]
-    """The inventory table; publishes `inventory.position` when a position changes."""
-    async for event in stream.events():
-        if event.value is None:
-            continue  # tombstone
-        try:
-            key, state = _state_for(event.key)
-            before = state.position()
-            if event.message.topic == STOCK:
-                change = decode_change(event.value, "stock")
-                if change is None:
-                    continue
-                apply_stock_change(state, change.op, change.row, change.lsn)
-            else:
-                apply_on_order(state, OnOrderLine.model_validate_json(event.value))
-        except (BadEvent, ValidationError, ValueError) as exc:
-            await dead_letter(event, exc, "inventory")
-            continue
-        inventory[key] = state.to_dict()
-        after = state.position()
-        if after.model_dump(exclude={"updated_at", "source_lsn"}) != before.model_dump(
-            exclude={"updated_at", "source_lsn"}
-        ):
-            await positions.send(key=event.key, value=after.model_dump_json().encode())
-        EVENTS.labels(agent="inventory").inc()
+async def update_inventory(event: faust.EventT) -> InventoryPosition | None:
+    """A stock or on-order record (`INVENTORY_TOPICS`) into the `inventory` table. Returns the
+    new position, published on `inventory.position`, when its quantities changed, else None.
+
+    Runs inside the stock-alert agent (streams/stock_alerts.py), which decides the key's alert
+    from the returned position at once: one agent per stock key, no hop through the broker.
+    Raises BadEvent / ValidationError / ValueError on a malformed record, before writing.
+    """
+    key, state = _state_for(event.key)
+    before = state.quantities()
+    if event.message.topic == STOCK:
+        change = decode_change(event.value, "stock")
+        if change is None:
+            return None
+        apply_stock_change(state, change.op, change.row, change.lsn)
+    else:
+        apply_on_order(state, OnOrderLine.model_validate_json(event.value))
+    inventory[key] = state.to_dict()
+    INVENTORY_EVENTS.inc()
+    if state.quantities() == before:
+        return None
+    after = state.position()
+    await positions.send(key=event.key, value=after.model_dump_json().encode())
+    return after
 
 
 def _state_for(raw_key: bytes | None) -> tuple[str, InventoryState]:

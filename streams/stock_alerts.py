@@ -1,11 +1,17 @@
 """Stock alerts per product×warehouse, WhatsApp for critical ones, and every alert to its buyer.
 
-inventory.position ┐
-demand.daily ──────┤
-forecasts.demand ──┼─> table `stock_alerts` (inputs + AlertState) ─> when the alert changes:
-alerts.control ────┘                       alerts.stock, alerts.by_buyer (by buyer phone) and,
-  (snoozes from the buyer loop,            when critical, messages.outbound (WhatsApp to the
-   settle/clock ticks from the timers)     brand's buyer, idempotency key from the alert)
+erp.public.stock ──────┐ table `inventory` (streams/inventory.py: `update_inventory`)
+inventory.on_order ────┤   └─ the new position ─┐
+demand.daily ──────────┤                        ├─> table `stock_alerts` (inputs + AlertState)
+forecasts.demand ──────┤                        │   ─> when the alert changes:
+alerts.control ────────┴────────────────────────┘   alerts.stock, alerts.by_buyer (by buyer
+  (snoozes from the buyer loop,                     phone) and, when critical,
+   settle/clock ticks from the timers)              messages.outbound (WhatsApp to the brand's
+                                                    buyer, idempotency key from the alert)
+
+One agent per stock key reads all five co-partitioned topics: a stock change updates the position
+and decides the alert in the same step (no hop through `inventory.position`, which is still
+published for analysts), and the two tables of a key are only ever written by it, in order.
 
 Dimension rows (products, brands, suppliers, price breaks, buyers, warehouses) are loaded from
 their CDC topics into GlobalTables. Price breaks are re-keyed by product and gathered per product
@@ -32,7 +38,6 @@ with days left, its mean and deviation over the supplier's lead time replace the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -70,7 +75,13 @@ from streams.dimensions import (
     suppliers,
     warehouses,
 )
-from streams.inventory import EVENTS, inventory, stock_key
+from streams.inventory import (
+    EVENTS,
+    INVENTORY_TOPICS,
+    inventory,
+    stock_key,
+    update_inventory,
+)
 from streams.topics import raw_topic
 
 CONFIG = InventoryConfig()
@@ -89,14 +100,15 @@ CONTROL = "alerts.control"
 
 DEMAND_PATH = {catalogue.cdc_topic("sales_orders").name,
                catalogue.cdc_topic("sales_order_lines").name, "demand.order_events",
-               "demand.line_contributions", DEMAND, POSITIONS}
+               "demand.line_contributions", DEMAND, *INVENTORY_TOPICS}
 
 alert_control = raw_topic(CONTROL)
 stock_alert_events = raw_topic("alerts.stock")
 alerts_by_buyer = raw_topic("alerts.by_buyer")
 outbound = raw_topic("messages.outbound")
-alert_source = app.topic(POSITIONS, DEMAND, FORECASTS, CONTROL, key_type=bytes, value_type=bytes,
-                         key_serializer="raw", value_serializer="raw")
+alert_source = app.topic(*INVENTORY_TOPICS, DEMAND, FORECASTS, CONTROL, key_type=bytes,
+                         value_type=bytes, key_serializer="raw", value_serializer="raw")
+ALERT_EVENTS = EVENTS.labels(agent="stock_alerts")
 
 alert_table = app.Table("stock_alerts", default=None, partitions=catalogue[POSITIONS].partitions)
 
@@ -135,7 +147,8 @@ class AlertInputs:
     evaluated yet (snapshot inputs, or dimension rows still missing); `demand_touched_ms` and
     `position_touched_ms` are the worker's time of the last snapshot input of each kind;
     `partition` is the key's partition (for the timers). Daily demand is kept by day ordinal;
-    `forecast` is the latest forecast's days (ordinals), means and deviations.
+    `forecast` is the latest forecast's days (ordinals), means and deviations; `sent` the newest
+    alert published and the record that caused it (see `_publish`).
     """
 
     product_id: int
@@ -148,19 +161,25 @@ class AlertInputs:
     position_touched_ms: int = 0
     forecast: dict[str, list[float]] | None = None
     state: AlertState | None = None
+    sent: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"p": self.product_id, "w": self.warehouse_id, "pt": self.partition,
                 "d": {str(day): qty for day, qty in self.days.items()}, "c": self.clock_ms,
                 "dirty": self.dirty, "td": self.demand_touched_ms,
                 "tp": self.position_touched_ms, "f": self.forecast,
-                "st": self.state.to_dict() if self.state else None}
+                "st": self.state.to_dict() if self.state else None, "sent": self.sent}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AlertInputs:
         return cls(d["p"], d["w"], d["pt"], {int(day): qty for day, qty in d["d"].items()},
                    d["c"], d["dirty"], d["td"], d["tp"], d["f"],
-                   AlertState.from_dict(d["st"]) if d["st"] else None)
+                   AlertState.from_dict(d["st"]) if d["st"] else None, d.get("sent"))
+
+    def remember_sent(self, alert: StockAlert, cause: tuple[str, int, int]) -> None:
+        """The newest alert published, and the input record (topic, partition, offset) that
+        caused it: replayed after a crash, that record publishes the alert again."""
+        self.sent = {"cause": list(cause), "alert": alert.model_dump_json()}
 
     def advance(self, at: datetime | None) -> None:
         if at is not None:
@@ -193,14 +212,16 @@ def _parse_stock_key(raw: bytes | None) -> tuple[int, int]:
         raise BadEvent(f"bad stock key {(raw or b'')[:100]!r}") from None
 
 
+def _take_position(inputs: AlertInputs, position: InventoryPosition) -> Step:
+    """A streamed position is evaluated; a snapshot one (no LSN) only recorded."""
+    if position.source_lsn > 0:
+        return Step(evaluate=True, changed=False, position=position)
+    inputs.advance(position.updated_at)
+    inputs.defer_position()
+    return Step(evaluate=False, changed=True)
+
+
 def _take_input(inputs: AlertInputs, topic: str, value: bytes) -> Step:
-    if topic == POSITIONS:
-        position = InventoryPosition.model_validate_json(value)
-        if position.source_lsn > 0:
-            return Step(evaluate=True, changed=False, position=position)
-        inputs.advance(position.updated_at)
-        inputs.defer_position()
-        return Step(evaluate=False, changed=True)
     if topic == DEMAND:
         daily = DailyDemand.model_validate_json(value)
         inputs.days = {day.toordinal(): qty for day, qty in daily.days.items()}
@@ -268,24 +289,36 @@ def _decide(inputs: AlertInputs, position: InventoryPosition, record_ms: int
 
 @app.agent(alert_source)
 async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
-    """Policy + alert state machine per product×warehouse; `alerts.stock` only on a change."""
+    """Inventory position, policy and alert state machine per product×warehouse; `alerts.stock`
+    only on a change."""
     async for event in stream.events():
         if event.value is None:
             continue  # tombstone of a compacted topic
+        message = event.message
+        cause = (message.topic, message.partition, message.offset)
         try:
             product_id, warehouse_id = _parse_stock_key(event.key)
             key = f"{product_id}:{warehouse_id}"
             stored = alert_table.get(key)
+            if stored and stored.get("sent") and tuple(stored["sent"]["cause"]) == cause:
+                await _publish(StockAlert.model_validate_json(stored["sent"]["alert"]), event.key)
+            position = None
+            if message.topic in INVENTORY_TOPICS:
+                position = await update_inventory(event)
+                if position is None:
+                    continue  # the position did not change: nothing to decide
             inputs = (AlertInputs.from_dict(stored) if stored
-                      else AlertInputs(product_id, warehouse_id, event.message.partition))
-            step = _take_input(inputs, event.message.topic, event.value)
+                      else AlertInputs(product_id, warehouse_id, message.partition))
+            step = (_take_position(inputs, position) if position is not None
+                    else _take_input(inputs, message.topic, event.value))
         except (BadEvent, ValidationError, ValueError) as exc:
-            await dead_letter(event, exc, "alerts")
+            await dead_letter(event, exc,
+                              "inventory" if message.topic in INVENTORY_TOPICS else "alerts")
             continue
         changed = step.changed or stored is None
         position = step.position or (_current_position(key) if step.evaluate else None)
         if position is not None:
-            outcome = _decide(inputs, position, int(event.message.timestamp * 1000))
+            outcome = _decide(inputs, position, int(message.timestamp * 1000))
             if outcome is None:
                 changed = changed or not inputs.dirty
                 inputs.dirty = True
@@ -295,10 +328,12 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
                 inputs.state, inputs.dirty = state, False
                 if alert is not None:
                     await _publish(alert, event.key)
+                    inputs.remember_sent(alert, cause)
+                    changed = True
                     ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()
         if changed:
             alert_table[key] = inputs.to_dict()
-        EVENTS.labels(agent="stock_alerts").inc()
+        ALERT_EVENTS.inc()
 
 
 def _kind(alert: StockAlert) -> str:
@@ -317,7 +352,7 @@ async def _tick(kind: Literal["settle", "clock"], keys: list[tuple[int, int, int
 
 
 def _active_partitions() -> set[int]:
-    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == POSITIONS}
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == DEMAND}
 
 
 async def _demand_path_caught_up() -> bool:
@@ -374,19 +409,21 @@ async def morning_reevaluation() -> None:
 
 async def _publish(alert: StockAlert, key: bytes) -> None:
     """The alert on `alerts.stock` and in its buyers' feeds, then, when critical, the WhatsApp
-    message to each buyer (the feed first, so the buttons find the alert).
+    message to each buyer. Same ids and idempotency keys every time it is published for one
+    decision (the WhatsApp sink sends a key once; the feeds and `alerts.stock` are keyed).
 
-    Everything is acknowledged before the caller writes the state that remembers the alert: a
-    crash in between decides the same alert again after the restart, with the same ids and
-    idempotency keys (the WhatsApp sink sends a key once), instead of losing it.
+    Not waited for: the state that remembers the alert may reach its changelog before the
+    records reach the broker. Faust flushes the producer before it commits an input offset, so
+    after a crash the input record that caused the alert is read again, and the agent, finding
+    it as the cause in `AlertInputs.sent`, publishes the alert again. (Of two alerts of one key
+    within the unacknowledged window, only the newer, which supersedes the other, comes back.)
     """
-    sent = [await stock_alert_events.send(key=key, value=alert.model_dump_json().encode())]
+    await stock_alert_events.send(key=key, value=alert.model_dump_json().encode())
     label = product_label(alert.product_id)
     recipients = buyers_for(label) if label else []
     feed = BuyerFeed(kind="alert", at=alert.at, alert=alert).model_dump_json().encode()
     for buyer in recipients:
-        sent.append(await alerts_by_buyer.send(key=buyer.phone.encode(), value=feed))
-    await asyncio.gather(*sent)
+        await alerts_by_buyer.send(key=buyer.phone.encode(), value=feed)
     if label is None or not recipients:
         UNROUTED.inc()
         log.warning("alert %s: no buyer known for product %s", alert.event_id,
@@ -394,8 +431,7 @@ async def _publish(alert: StockAlert, key: bytes) -> None:
         return
     if alert.level is AlertLevel.CRITICO:
         row = warehouses.get(str(alert.warehouse_id))
-        messages = [alert_message(alert, label, supplier_name(alert.supplier_id), buyer.phone,
-                                  row["name"] if row else None) for buyer in recipients]
-        await asyncio.gather(*[await outbound.send(key=m.to.encode(),
-                                                   value=m.model_dump_json().encode())
-                               for m in messages])
+        for buyer in recipients:
+            message = alert_message(alert, label, supplier_name(alert.supplier_id), buyer.phone,
+                                    row["name"] if row else None)
+            await outbound.send(key=message.to.encode(), value=message.model_dump_json().encode())

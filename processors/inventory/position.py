@@ -37,6 +37,11 @@ class InventoryState:
             in_transit=self.in_transit, updated_at=self.updated_at,
             source_lsn=max(self.stock_lsn, 0))
 
+    def quantities(self) -> tuple[int, int, int, int]:
+        """What a position change is judged by: on hand, reserved, on order, in transit."""
+        return (self.on_hand, self.reserved, sum(self.on_order_lines.values()),
+                self.in_transit)
+
     def to_dict(self) -> dict[str, Any]:
         return {"p": self.product_id, "w": self.warehouse_id, "oh": self.on_hand,
                 "r": self.reserved, "t": self.in_transit, "lsn": self.stock_lsn,

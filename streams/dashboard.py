@@ -53,7 +53,7 @@ from streams.analytics import (
     waiting_lines,
 )
 from streams.app import app, catalogue
-from streams.telemetry import WORKER_ID, published, ready
+from streams.telemetry import WORKER_ID, partition_lags, published, ready
 
 log = logging.getLogger("topllantas.dashboard")
 settings = get_settings()
@@ -166,13 +166,9 @@ async def _probe_http(target: str, base_url: str | None) -> None:
 
 
 async def _probe_lag() -> None:
-    for tp in app.consumer.assignment():
-        if tp.topic not in catalogue.topics:
-            continue
-        position = await app.consumer.position(tp)
-        if position is not None:
-            lag = max(0, app.consumer.highwater(tp) - position)
-            metrics.CONSUMER_LAG.labels(topic=tp.topic).set(lag)
+    """Consumer lag per topic: the sum over this worker's partitions of it."""
+    for topic, lags in (await partition_lags(set(catalogue.topics))).items():
+        metrics.CONSUMER_LAG.labels(topic=topic).set(sum(lag or 0 for lag in lags))
 
 
 def count_since(bootstrap: str, topics: list[str], since_ms: int,

@@ -82,6 +82,7 @@ from streams.inventory import (
     stock_key,
     update_inventory,
 )
+from streams.telemetry import partition_lags
 from streams.topics import raw_topic
 
 CONFIG = InventoryConfig()
@@ -359,13 +360,8 @@ async def _demand_path_caught_up() -> bool:
     """This worker has read its partitions of every topic on the way from the ERP's sales to the
     alert inputs to their end: a pause in arriving history is not mistaken for its end (the
     stock worker of a big ERP can spend minutes on the snapshot's sales history)."""
-    for tp in app.consumer.assignment():
-        if tp.topic in DEMAND_PATH:
-            position = await app.consumer.position(tp)
-            end = app.consumer.highwater(tp)
-            if position is None or (end is not None and end - position > CAUGHT_UP_LAG):
-                return False
-    return True
+    return all(lag is not None and lag <= CAUGHT_UP_LAG
+               for lags in (await partition_lags(DEMAND_PATH)).values() for lag in lags)
 
 
 @app.timer(interval=SWEEP_INTERVAL_S)

@@ -74,6 +74,19 @@ def ready() -> bool:
     return not app.rebalancing and app.tables.recovery.completed.is_set()
 
 
+async def partition_lags(topics: set[str]) -> dict[str, list[int | None]]:
+    """Records left to read in each of this worker's partitions of `topics` (None: the
+    consumer has no position there yet), by topic."""
+    lags: dict[str, list[int | None]] = {}
+    for tp in app.consumer.assignment():
+        if tp.topic in topics:
+            position = await app.consumer.position(tp)
+            end = app.consumer.highwater(tp)
+            lags.setdefault(tp.topic, []).append(
+                None if position is None else max(0, (end or 0) - position))
+    return lags
+
+
 @app.timer(interval=2.0)
 async def publish_event_counts() -> None:
     """This worker's messages in and out per topic today, for every dashboard."""

@@ -45,7 +45,7 @@ from ops.stack.ephemeral import embedded_stack
 from ops.stack.processes import free_port
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
-from processors.inventory.alerts import LEVEL_LABELS, AlertState, decide
+from processors.inventory.alerts import AlertState, decide
 from processors.inventory.policy import (
     DemandStats,
     InventoryConfig,
@@ -57,7 +57,6 @@ from processors.inventory.policy import (
     trailing_demand_stats,
 )
 from processors.inventory.simulation import SimConfig, SimItem, SimResult, simulate
-from schemas.alerts import AlertLevel
 from schemas.events import InventoryPosition
 
 HISTORY_DAYS = 90
@@ -303,9 +302,8 @@ def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
             bootstrap_s = time.perf_counter() - began
             probes, background, on_hand = _stream_keys(cat, stack.bootstrap_servers)
             double = f"http://127.0.0.1:{whatsapp}"
-            sku_product = {row[1]: row[0] for row in cat.rows["products"]}
             latency = {rate: [asyncio.run(_latency_run(
-                stack.erp_dsn, stack.bootstrap_servers, double, sku_product, probes,
+                stack.erp_dsn, stack.bootstrap_servers, double, probes,
                 background, on_hand, seconds, seed=run, rate=rate)) for run in range(runs)]
                 for rate in (100, 500)}
             time.sleep(10)  # let the worker drain what the 500/s runs queued
@@ -342,6 +340,7 @@ def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+OUTBOUND, STATUS = "messages.outbound", "messages.status"
 PROBE_RESTOCK = 1_000  # far above any probe's critical level, so a drop to 0 always alerts
 
 
@@ -394,7 +393,7 @@ def _stream_keys(cat: Any, bootstrap: str) -> tuple[list[tuple[int, int]], list[
     return probes, background, on_hand
 
 
-async def _latency_run(dsn: str, bootstrap: str, double: str, sku_product: dict[str, int],
+async def _latency_run(dsn: str, bootstrap: str, double: str,
                        probes: list[tuple[int, int]], background: list[tuple[int, int]],
                        on_hand: dict[tuple[int, int], int], seconds: float, seed: int,
                        rate: int = 500) -> dict[str, list[float]]:
@@ -409,20 +408,27 @@ async def _latency_run(dsn: str, bootstrap: str, double: str, sku_product: dict[
     done = threading.Event()
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-stock-latency",
                          "enable.auto.commit": False, "fetch.wait.max.ms": 5})
-    topic = "messages.outbound"
-    parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in parts])
+    consumer.assign([TopicPartition(topic, p, OFFSET_END) for topic in (OUTBOUND, STATUS)
+                     for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions])
     consumer.consume(100, timeout=1.0)
+    sent_for: dict[str, tuple[int, int]] = {}  # WhatsApp message id -> probe it alerts on
 
     def watch() -> None:
         while not done.is_set():
             for msg in consumer.consume(1000, timeout=0.05):
                 if msg.error() or msg.value() is None:
                     continue
-                event_id = orjson.loads(msg.value())["context"].get("event_id", "")
-                if event_id.endswith("-critico"):  # an alert opening, not its resolution
-                    _, product, warehouse, *_ = event_id.split("-")
-                    seen.append(((int(product), int(warehouse)), time.time() * 1000))
+                record = orjson.loads(msg.value())
+                if msg.topic() == STATUS:  # the sink's result: idempotency key -> message id
+                    key, wamid = record["idempotency_key"], record["provider_message_id"]
+                    where = (_critical_key(key.removeprefix("alert:").rsplit(":", 1)[0])
+                             if key.startswith("alert:") else None)
+                    if where and wamid:
+                        sent_for[wamid] = where
+                    continue
+                where = _critical_key(record["context"].get("event_id", ""))
+                if where:
+                    seen.append((where, time.time() * 1000))
 
     reader = threading.Thread(target=watch, daemon=True)
     reader.start()
@@ -461,14 +467,10 @@ async def _latency_run(dsn: str, bootstrap: str, double: str, sku_product: dict[
         consumer.close()
     async with httpx.AsyncClient() as client:
         logged = (await client.get(f"{double}/_double/messages")).json()["messages"]
-    at_double = []
-    probe_of_product = {product: (product, warehouse) for product, warehouse in probes}
-    for message in logged:
-        params = _template_params(message)
-        if len(params) >= 2 and params[0] == LEVEL_LABELS[AlertLevel.CRITICO]:
-            key = probe_of_product.get(sku_product.get(params[1], -1))
-            if key is not None:
-                at_double.append((key, datetime.fromisoformat(message["at"]).timestamp() * 1000))
+    # Matched through the sink's results (message id -> alert event), not by the SKU in the
+    # template: the same product's critical alert in another warehouse is not the probe's.
+    at_double = [(sent_for[m["wamid"]], datetime.fromisoformat(m["at"]).timestamp() * 1000)
+                 for m in logged if m.get("wamid") in sent_for]
 
     def since_drop(arrivals: list[tuple[tuple[int, int], float]]) -> list[float]:
         samples = []
@@ -481,12 +483,12 @@ async def _latency_run(dsn: str, bootstrap: str, double: str, sku_product: dict[
     return {"outbound": since_drop(seen), "double": since_drop(at_double)}
 
 
-def _template_params(message: dict[str, Any]) -> list[str]:
-    """The body parameters of a template message logged by the double (buyers are outside their
-    24-hour window in the benchmark, so alerts arrive as the `alerta_inventario` template)."""
-    template = message["body"].get("template") or {}
-    return [p.get("text", "") for c in template.get("components", [])
-            for p in c.get("parameters", [])]
+def _critical_key(event_id: str) -> tuple[int, int] | None:
+    """(product, warehouse) of a stock alert event that opens a critical alert, else None."""
+    if not event_id.endswith("-critico"):  # an alert opening, not its resolution
+        return None
+    _, product, warehouse, *_ = event_id.split("-")
+    return int(product), int(warehouse)
 
 
 def _partition_of(key: bytes, partitions: int) -> int:

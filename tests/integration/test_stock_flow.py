@@ -47,7 +47,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 BUYER_PHONE = "5218110000001"  # buyer 1 of the generated catalogue, who buys brand 1
 STRANGER_PHONE = "5215550009999"
 WAREHOUSE = 1
-DROPPED, CRASHED = 9001, 9002  # the test products
+DROPPED, CRASHED, REPLAYED = 9001, 9002, 9003  # the test products
 ALERTS, MESSAGES, COMMANDS, CONTROL = ("alerts.stock", "messages.outbound", "erp.commands",
                                        "alerts.control")
 
@@ -56,10 +56,11 @@ INSERT INTO products (id, sku, brand_id, category_id, supplier_id, model, width,
     rim, tire_size, load_index, speed_index, cost, list_price, weight_kg, abc_class)
     SELECT g, 'MIC-TEST-' || g, 1, 1, 1, 'Primacy 4', 205, 55, 16, '205/55R16', 91, 'V',
            1000, 1500, 9, 'A'
-    FROM unnest(ARRAY[{DROPPED}, {CRASHED}]) g;
+    FROM unnest(ARRAY[{DROPPED}, {CRASHED}, {REPLAYED}]) g;
 INSERT INTO stock (product_id, warehouse_id, on_hand)
-    SELECT g, {WAREHOUSE}, 500 FROM unnest(ARRAY[{DROPPED}, {CRASHED}]) g;
-WITH days AS (SELECT p, k FROM unnest(ARRAY[{DROPPED}, {CRASHED}]) p, generate_series(0, 29) k),
+    SELECT g, {WAREHOUSE}, 500 FROM unnest(ARRAY[{DROPPED}, {CRASHED}, {REPLAYED}]) g;
+WITH days AS (SELECT p, k FROM unnest(ARRAY[{DROPPED}, {CRASHED}, {REPLAYED}]) p,
+                               generate_series(0, 29) k),
 orders AS (
     INSERT INTO sales_orders (customer_id, warehouse_id, status, created_at)
     SELECT 1, {WAREHOUSE}, 'entregado', now() - make_interval(days => k, hours => 1)
@@ -330,6 +331,43 @@ def test_a_worker_killed_between_alert_and_message_sends_the_same_key(flow: Flow
     assert sent and {m["idempotency_key"] for m in sent} == {key}, sent
     assert {a["event_id"] for a in flow.alerts(CRASHED)} == {alert["event_id"]}
     assert len(flow.whatsapp_sent(BUYER_PHONE, sku)) == 1  # the sink deduped any repeat
+
+
+def test_the_record_that_caused_an_alert_publishes_it_again_when_read_again(flow: Flow) -> None:
+    """Alerts are published without waiting for the broker, so a crash may leave the state that
+    remembers an alert in its changelog while the alert itself is lost; the offset of the record
+    that caused it is then not committed yet and that record is read again. Here it is read
+    again on purpose (the group's offset moved back to it): the same alert comes out again."""
+    flow.mark()
+    set_stock(flow, REPLAYED, 30)
+    flow.wait(ALERTS, lambda recs: any(_json(r)["product_id"] == REPLAYED for r in recs),
+              "the alert")
+    (alert,) = flow.alerts(REPLAYED)
+    stock_topic = "erp.public.stock"
+    (cause,) = [r for r in flow.read(stock_topic) if r.value and
+                (_json(r).get("after") or {}).get("product_id") == REPLAYED and
+                _json(r)["after"]["on_hand"] == 30]
+    time.sleep(3)  # the worker commits past the cause
+    flow.supervisor.kill("worker")
+    time.sleep(10)  # the dead member leaves the group (session timeout 6 s)
+    group = Consumer({"bootstrap.servers": flow.stack.bootstrap_servers, "group.id": "topllantas",
+                      "enable.auto.commit": False, "auto.offset.reset": "latest"})
+    try:  # a member of the worker's group (the broker takes commits from members only)
+        group.subscribe([stock_topic])
+        wait_for(lambda: group.poll(0.5) is not None or bool(group.assignment()), 60,
+                 "the group assignment", interval=0)
+        group.commit(offsets=[TopicPartition(stock_topic, cause.partition, cause.offset)],
+                     asynchronous=False)
+    finally:
+        group.close()
+    flow.supervisor.start("worker", "worker", env=flow.env)
+    flow.wait(ALERTS, lambda recs: sum(_json(r)["event_id"] == alert["event_id"]
+                                       for r in recs if r.value) == 2,
+              "the alert published again", timeout=180)
+    time.sleep(3)
+    assert {a["event_id"] for a in flow.alerts(REPLAYED)} == {alert["event_id"]}  # no new one
+    wait_for(lambda: flow.whatsapp_sent(BUYER_PHONE, f"MIC-TEST-{REPLAYED}"), 60, "the send")
+    assert len(flow.whatsapp_sent(BUYER_PHONE, f"MIC-TEST-{REPLAYED}")) == 1  # sink deduped
 
 
 def test_adjust_snooze_and_the_morning_digest(flow: Flow) -> None:

@@ -162,21 +162,24 @@ class CdcSource:
         """Replicate in a thread (blocking protocol); check the slot and its lag meanwhile."""
         done = threading.Event()
         worker = asyncio.ensure_future(asyncio.to_thread(self._replicate, builder, writer, done))
+        stopping = asyncio.ensure_future(stop.wait())
         try:
             while not worker.done():
-                await asyncio.wait([worker], timeout=2.0)
-                if stop.is_set():
-                    done.set()
+                await asyncio.wait([worker, stopping], timeout=2.0,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if stop.is_set() or worker.done():
+                    break
                 await slots.check_health()
                 metrics.SLOT_LAG.set(await slots.lag_bytes())
-            try:
-                worker.result()
-            except psycopg2.Error:
-                await slots.check_health()  # an invalidated slot says so clearly
-                raise
         finally:
             done.set()
+            stopping.cancel()
             await asyncio.wait([worker])
+        try:
+            worker.result()
+        except psycopg2.Error:
+            await slots.check_health()  # an invalidated slot says so clearly
+            raise
 
     def _replicate(self, builder: EnvelopeBuilder, writer: KafkaWriter,
                    stop: threading.Event) -> None:

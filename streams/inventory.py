@@ -22,7 +22,7 @@ from processors.inventory.position import (
     apply_po_change,
     apply_stock_change,
 )
-from schemas.events import InventoryPosition, OnOrderLine
+from schemas.events import OnOrderLine
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.metrics import EVENTS
@@ -95,12 +95,13 @@ async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
         EVENTS.labels(agent="po_state").inc()
 
 
-async def update_inventory(event: faust.EventT) -> InventoryPosition | None:
+async def update_inventory(event: faust.EventT) -> tuple[InventoryState, bool] | None:
     """A stock or on-order record (`INVENTORY_TOPICS`) into the `inventory` table. Returns the
-    new position, published on `inventory.position`, when its quantities changed, else None.
+    key's state and whether its quantities changed (the new position is then published on
+    `inventory.position`); None when the record carried no change.
 
     Runs inside the stock-alert agent (streams/stock_alerts.py), which decides the key's alert
-    from the returned position at once: one agent per stock key, no hop through the broker.
+    from the position at once: one agent per stock key, no hop through the broker.
     Raises BadEvent / ValidationError / ValueError on a malformed record, before writing.
     """
     key, state = _state_for(event.key)
@@ -115,10 +116,9 @@ async def update_inventory(event: faust.EventT) -> InventoryPosition | None:
     inventory[key] = state.to_dict()
     INVENTORY_EVENTS.inc()
     if state.quantities() == before:
-        return None
-    after = state.position()
-    await positions.send(key=event.key, value=after.model_dump_json().encode())
-    return after
+        return state, False
+    await positions.send(key=event.key, value=state.position().model_dump_json().encode())
+    return state, True
 
 
 def _state_for(raw_key: bytes | None) -> tuple[str, InventoryState]:

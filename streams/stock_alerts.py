@@ -59,7 +59,7 @@ from processors.inventory.demand import (
     local_day,
 )
 from processors.inventory.policy import InventoryConfig, evaluate_policy, supply_terms
-from processors.inventory.position import InventoryState
+from processors.inventory.position import InventoryState, decision_basis, undecided
 from schemas.alerts import AlertLevel, StockAlert
 from schemas.erp import Product, Supplier, SupplierPriceBreak
 from schemas.events import InventoryPosition
@@ -149,7 +149,8 @@ class AlertInputs:
     `position_touched_ms` are the worker's time of the last snapshot input of each kind;
     `partition` is the key's partition (for the timers). Daily demand is kept by day ordinal;
     `forecast` is the latest forecast's days (ordinals), means and deviations; `sent` the newest
-    alert published and the record that caused it (see `_publish`).
+    alert published and the record that caused it (see `_publish`); `decided_on` the
+    `decision_basis` of the position the stored state was decided from (see `undecided`).
     """
 
     product_id: int
@@ -163,19 +164,21 @@ class AlertInputs:
     forecast: dict[str, list[float]] | None = None
     state: AlertState | None = None
     sent: dict[str, Any] | None = None
+    decided_on: list[int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"p": self.product_id, "w": self.warehouse_id, "pt": self.partition,
                 "d": {str(day): qty for day, qty in self.days.items()}, "c": self.clock_ms,
                 "dirty": self.dirty, "td": self.demand_touched_ms,
                 "tp": self.position_touched_ms, "f": self.forecast,
-                "st": self.state.to_dict() if self.state else None, "sent": self.sent}
+                "st": self.state.to_dict() if self.state else None, "sent": self.sent,
+                "q": self.decided_on}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AlertInputs:
         return cls(d["p"], d["w"], d["pt"], {int(day): qty for day, qty in d["d"].items()},
                    d["c"], d["dirty"], d["td"], d["tp"], d["f"],
-                   AlertState.from_dict(d["st"]) if d["st"] else None, d.get("sent"))
+                   AlertState.from_dict(d["st"]) if d["st"] else None, d.get("sent"), d.get("q"))
 
     def remember_sent(self, alert: StockAlert, cause: tuple[str, int, int]) -> None:
         """The newest alert published, and the input record (topic, partition, offset) that
@@ -305,9 +308,10 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
                 await _publish(StockAlert.model_validate_json(stored["sent"]["alert"]), event.key)
             position = None
             if message.topic in INVENTORY_TOPICS:
-                position = await update_inventory(event)
-                if position is None:
-                    continue  # the position did not change: nothing to decide
+                update = await update_inventory(event)
+                if update is None or not undecided(*update, stored and stored.get("q")):
+                    continue  # nothing new to decide
+                position = update[0].position()
             inputs = (AlertInputs.from_dict(stored) if stored
                       else AlertInputs(product_id, warehouse_id, message.partition))
             step = (_take_position(inputs, position) if position is not None
@@ -327,6 +331,7 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
                 state, alert = outcome
                 changed = changed or inputs.dirty or state != inputs.state
                 inputs.state, inputs.dirty = state, False
+                inputs.decided_on = decision_basis(position)
                 if alert is not None:
                     await _publish(alert, event.key)
                     inputs.remember_sent(alert, cause)

@@ -54,6 +54,28 @@ class InventoryState:
                    datetime.fromisoformat(d["at"]) if d.get("at") else None)
 
 
+def decision_basis(position: InventoryPosition) -> list[int]:
+    """What an alert decision is remembered to have been made from: the quantities and the
+    stock change they came from (so a position that went away and came back is not mistaken
+    for the one decided)."""
+    return [position.on_hand, position.reserved, position.on_order, position.in_transit,
+            position.source_lsn]
+
+
+def undecided(state: InventoryState, changed: bool, decided_on: list[int] | None) -> bool:
+    """Whether the key's alert must be decided after an inventory record: its quantities
+    changed, or the stored alert state was decided from another position (`decided_on`, its
+    `decision_basis`; None when never decided).
+
+    The second case is a replay: the `inventory` and `stock_alerts` tables reach their
+    changelogs separately, so a worker that dies between the two comes back with the new
+    position and the old alert state, and re-reading the record finds the position unchanged.
+    (`decided_on` is only stored with a changed alert state, so a stale one costs a decision
+    that changes nothing, never a missed one.)
+    """
+    return changed or decided_on != decision_basis(state.position())
+
+
 def apply_stock_change(state: InventoryState, op: str, row: dict[str, Any],
                        lsn: int | None) -> bool:
     """Apply a stock row change; returns False when the change is older than the state."""

@@ -16,6 +16,7 @@ from processors.inventory.policy import (
     SupplyTerms,
     evaluate_policy,
 )
+from processors.inventory.position import InventoryState, decision_basis, undecided
 from schemas.alerts import AlertLevel, StockAlert
 from schemas.events import InventoryPosition
 
@@ -209,3 +210,17 @@ def test_alert_contract_round_trips_as_json() -> None:
             "days_of_cover", "proposed_qty", "supplier_id", "unit_cost", "total_cost",
             "resolved", "at"} <= fields
     assert alert.model_dump(mode="json")["unit_cost"] == "1000.00"  # decimals as strings
+
+
+def test_an_unchanged_position_is_decided_when_the_alert_state_missed_it() -> None:
+    """A worker that died between the `inventory` and `stock_alerts` changelog writes re-reads
+    the stock record and finds its position unchanged: decided again unless the alert state was
+    decided from exactly this position."""
+    state = InventoryState(7, 1, on_hand=30, reserved=2, stock_lsn=900, on_order_lines={"po": 5})
+    basis = decision_basis(state.position())
+    assert basis == [30, 2, 5, 0, 900]
+    assert undecided(state, changed=True, decided_on=basis)
+    assert undecided(state, changed=False, decided_on=[500, 0, 0, 0, 800])  # missed: the replay
+    assert undecided(state, changed=False, decided_on=[30, 2, 5, 0, 700])  # 30 again, later
+    assert undecided(state, changed=False, decided_on=None)  # never decided
+    assert not undecided(state, changed=False, decided_on=basis)  # a duplicate record

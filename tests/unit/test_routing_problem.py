@@ -23,7 +23,7 @@ from processors.routing import (
 from processors.routing.solomon import format_solomon, parse_solomon, read_solomon
 from processors.routing.synthetic import realistic_day, solomon_like
 
-C101 = Path(__file__).parents[3] / "shared/data/routing/C101.txt"
+C101 = Path(__file__).parents[1] / "data/C101.txt"  # Solomon (1987), as in shared/data/routing
 DEPOT = Depot("D", Coordinates(0, 0))
 
 

@@ -246,7 +246,7 @@ def test_time_limited_plans_say_they_are_not_reproducible() -> None:
 
 
 def test_c101_reaches_the_best_known_distance() -> None:
-    problem = read_solomon(Path(__file__).parents[3] / "shared/data/routing/C101.txt").to_problem()
+    problem = read_solomon(Path(__file__).parents[1] / "data/C101.txt").to_problem()
     plan = plan_routes(problem, SolverSettings(ortools_solution_limit=30, pyvrp_iterations=500))
     check_plan(problem, plan)
     assert plan.vehicles_used == 10

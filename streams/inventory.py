@@ -22,7 +22,7 @@ from processors.inventory.position import (
     apply_po_change,
     apply_stock_change,
 )
-from schemas.events import OnOrderLine
+from schemas.events import InventoryPosition, OnOrderLine
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.metrics import EVENTS
@@ -95,9 +95,9 @@ async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
         EVENTS.labels(agent="po_state").inc()
 
 
-async def update_inventory(event: faust.EventT) -> tuple[InventoryState, bool] | None:
+async def update_inventory(event: faust.EventT) -> tuple[InventoryPosition, bool] | None:
     """A stock or on-order record (`INVENTORY_TOPICS`) into the `inventory` table. Returns the
-    key's state and whether its quantities changed (the new position is then published on
+    key's position and whether its quantities changed (it is then published on
     `inventory.position`); None when the record carried no change.
 
     Runs inside the stock-alert agent (streams/stock_alerts.py), which decides the key's alert
@@ -115,10 +115,11 @@ async def update_inventory(event: faust.EventT) -> tuple[InventoryState, bool] |
         apply_on_order(state, OnOrderLine.model_validate_json(event.value))
     inventory[key] = state.to_dict()
     INVENTORY_EVENTS.inc()
+    position = state.position()
     if state.quantities() == before:
-        return state, False
-    await positions.send(key=event.key, value=state.position().model_dump_json().encode())
-    return state, True
+        return position, False
+    await positions.send(key=event.key, value=position.model_dump_json().encode())
+    return position, True
 
 
 def _state_for(raw_key: bytes | None) -> tuple[str, InventoryState]:

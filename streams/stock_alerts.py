@@ -311,7 +311,7 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
                 update = await update_inventory(event)
                 if update is None or not undecided(*update, stored and stored.get("q")):
                     continue  # nothing new to decide
-                position = update[0].position()
+                position = update[0]
             inputs = (AlertInputs.from_dict(stored) if stored
                       else AlertInputs(product_id, warehouse_id, message.partition))
             step = (_take_position(inputs, position) if position is not None

@@ -62,7 +62,7 @@ def decision_basis(position: InventoryPosition) -> list[int]:
             position.source_lsn]
 
 
-def undecided(state: InventoryState, changed: bool, decided_on: list[int] | None) -> bool:
+def undecided(position: InventoryPosition, changed: bool, decided_on: list[int] | None) -> bool:
     """Whether the key's alert must be decided after an inventory record: its quantities
     changed, or the stored alert state was decided from another position (`decided_on`, its
     `decision_basis`; None when never decided).
@@ -73,7 +73,7 @@ def undecided(state: InventoryState, changed: bool, decided_on: list[int] | None
     (`decided_on` is only stored with a changed alert state, so a stale one costs a decision
     that changes nothing, never a missed one.)
     """
-    return changed or decided_on != decision_basis(state.position())
+    return changed or decided_on != decision_basis(position)
 
 
 def apply_stock_change(state: InventoryState, op: str, row: dict[str, Any],

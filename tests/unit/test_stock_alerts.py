@@ -216,11 +216,12 @@ def test_an_unchanged_position_is_decided_when_the_alert_state_missed_it() -> No
     """A worker that died between the `inventory` and `stock_alerts` changelog writes re-reads
     the stock record and finds its position unchanged: decided again unless the alert state was
     decided from exactly this position."""
-    state = InventoryState(7, 1, on_hand=30, reserved=2, stock_lsn=900, on_order_lines={"po": 5})
-    basis = decision_basis(state.position())
+    position = InventoryState(7, 1, on_hand=30, reserved=2, stock_lsn=900,
+                              on_order_lines={"po": 5}).position()
+    basis = decision_basis(position)
     assert basis == [30, 2, 5, 0, 900]
-    assert undecided(state, changed=True, decided_on=basis)
-    assert undecided(state, changed=False, decided_on=[500, 0, 0, 0, 800])  # missed: the replay
-    assert undecided(state, changed=False, decided_on=[30, 2, 5, 0, 700])  # 30 again, later
-    assert undecided(state, changed=False, decided_on=None)  # never decided
-    assert not undecided(state, changed=False, decided_on=basis)  # a duplicate record
+    assert undecided(position, changed=True, decided_on=basis)
+    assert undecided(position, changed=False, decided_on=[500, 0, 0, 0, 800])  # the replay
+    assert undecided(position, changed=False, decided_on=[30, 2, 5, 0, 700])  # 30 again, later
+    assert undecided(position, changed=False, decided_on=None)  # never decided
+    assert not undecided(position, changed=False, decided_on=basis)  # a duplicate record

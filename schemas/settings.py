@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str | None = Field(None, alias="KAFKA_BOOTSTRAP_SERVERS")
     broker_profile: Literal["auto", "embedded", "kafka"] = Field("auto", alias="BROKER_PROFILE")
     embedded_broker_port: int = Field(0, alias="EMBEDDED_BROKER_PORT")
+    # The embedded broker answers a fetch of several partitions only when its wait runs out, and
+    # spends CPU for as long as a fetch waits (streams/transport.py): per-hop latency vs. CPU.
+    embedded_fetch_max_wait_ms: int = Field(100, alias="EMBEDDED_FETCH_MAX_WAIT_MS", ge=1,
+                                            le=1500)
 
     # --- ERP database
     erp_database_url: SecretStr | None = Field(None, alias="ERP_DATABASE_URL")
@@ -53,6 +57,9 @@ class Settings(BaseSettings):
     faust_web_port: int = Field(6066, alias="FAUST_WEB_PORT")
     faust_web_host: str = Field("127.0.0.1", alias="FAUST_WEB_HOST")
     topic_partitions: int | None = Field(None, alias="TOPIC_PARTITIONS")
+    # How long a worker's producer waits to fill a batch: fewer, bigger produce requests for a
+    # little latency per hop (streams/app.py has the measurements).
+    faust_producer_linger_ms: int = Field(20, alias="FAUST_PRODUCER_LINGER_MS", ge=0, le=1000)
     # Which flows a worker runs: "all", or a comma list of streams/flows.py's names. Each
     # distinct list is its own Faust app (consumer group, tables); workers with the same list
     # share its partitions.

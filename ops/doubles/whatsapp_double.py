@@ -95,7 +95,8 @@ class WhatsAppDouble:
     def __init__(self, *, access_token: str = "dev-token",
                  phone_number_id: str = "100000000000001", app_secret: str = "dev-app-secret",
                  webhook_url: str | None = None, host: str = "127.0.0.1", port: int = 0,
-                 auto_status: bool = True, status_delay_s: float = 0.05) -> None:
+                 auto_status: bool = True, status_delay_s: float = 0.05,
+                 webhook_retry_s: float = 600.0, webhook_first_retry_s: float = 1.0) -> None:
         self.access_token = access_token
         self.phone_number_id = phone_number_id
         self.app_secret = app_secret.encode()
@@ -103,6 +104,10 @@ class WhatsAppDouble:
         self.host, self.port = host, port
         self.auto_status = auto_status
         self.status_delay_s = status_delay_s
+        # Meta retries a webhook call that fails (no answer, or not 200) with growing delays for
+        # up to seven days; the double does the same for `webhook_retry_s`.
+        self.webhook_retry_s = webhook_retry_s
+        self.webhook_first_retry_s = webhook_first_retry_s
         self.requests = 0
         self.webhook_calls: list[tuple[str, int]] = []  # (event summary, HTTP status)
         self._log: list[LoggedMessage] = []
@@ -293,13 +298,36 @@ class WhatsAppDouble:
         payload = {"object": "whatsapp_business_account", "entry": [
             {"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]}
         raw = json.dumps(payload).encode()
+        if not await self._deliver(raw, what):
+            self._spawn(self._redeliver(raw, what))
+
+    async def _deliver(self, raw: bytes, what: str) -> bool:
+        """One webhook call; True when the app answered 200."""
+        assert self._session is not None and self.webhook_url is not None
         headers = {"Content-Type": "application/json", HEADER: sign(self.app_secret, raw)}
         try:
             async with self._session.post(self.webhook_url, data=raw, headers=headers) as resp:
                 self.webhook_calls.append((what, resp.status))
+                if resp.status == 200:
+                    return True
+                log.warning("webhook call %s answered %s", what, resp.status)
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("webhook call %s failed: %s", what, exc)
             self.webhook_calls.append((what, 0))
+        return False
+
+    async def _redeliver(self, raw: bytes, what: str) -> None:
+        """Retries with doubling delays (at most 30 s apart) for `webhook_retry_s`, as Meta does."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.webhook_retry_s
+        delay = self.webhook_first_retry_s
+        while loop.time() + delay <= give_up:
+            await asyncio.sleep(delay)
+            if await self._deliver(raw, what):
+                log.info("webhook call %s delivered on a retry", what)
+                return
+            delay = min(delay * 2, 30.0)
+        log.warning("webhook call %s dropped after %.0f s of retries", what, self.webhook_retry_s)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from ops.doubles.whatsapp_double import WhatsAppDouble
+from ops.stack.processes import free_port
 
 TOKEN, PHONE_ID, TO = "tok", "123456789012345", "5215512345678"
 
@@ -115,3 +119,57 @@ async def test_failures_on_demand_through_the_control_endpoint(double: WhatsAppD
     assert double.messages == [] and double.requests == 0
     with pytest.raises(ValueError):
         double.fail_next(1, "418")  # type: ignore[arg-type]
+
+
+async def _receiver(port: int, statuses: list[int], bodies: list[bytes]) -> web.AppRunner:
+    """A webhook endpoint on loopback answering `statuses` in turn, then 200."""
+
+    async def handle(request: web.Request) -> web.Response:
+        bodies.append(await request.read())
+        return web.Response(status=statuses.pop(0) if statuses else 200)
+
+    app = web.Application()
+    app.router.add_post("/webhook", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def test_a_webhook_call_nobody_answers_is_retried_until_the_app_is_up() -> None:
+    port = free_port()
+    bodies: list[bytes] = []
+    async with WhatsAppDouble(webhook_url=f"http://127.0.0.1:{port}/webhook",
+                              webhook_first_retry_s=0.2) as double:
+        await double.simulate_inbound(TO, text="Buenos días")
+        assert double.webhook_calls[-1][1] == 0  # refused: the app is not listening yet
+        runner = await _receiver(port, [], bodies)
+        try:
+            for _ in range(50):
+                if bodies:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await runner.cleanup()
+    assert len(bodies) == 1
+    assert json.loads(bodies[0])["entry"][0]["changes"][0]["value"]["messages"][0]["text"] == {
+        "body": "Buenos días"}
+
+
+async def test_a_webhook_call_answered_with_an_error_is_retried_once_more() -> None:
+    port = free_port()
+    bodies: list[bytes] = []
+    runner = await _receiver(port, [500], bodies)
+    try:
+        async with WhatsAppDouble(webhook_url=f"http://127.0.0.1:{port}/webhook",
+                                  webhook_first_retry_s=0.2) as double:
+            await double.simulate_inbound(TO, text="Hola")
+            for _ in range(50):
+                if len(bodies) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # and no third call after the 200
+            assert [status for _, status in double.webhook_calls] == [500, 200]
+    finally:
+        await runner.cleanup()
+    assert bodies[0] == bodies[1]  # the same signed payload again

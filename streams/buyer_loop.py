@@ -1,9 +1,10 @@
 """Buyers answer stock alerts on WhatsApp; their morning digest.
 
-alerts.by_buyer (alert events, digest turns; by buyer phone) ┐
-whatsapp.inbound (by phone) ─────────────────────────────────┴─> tables `buyer_alerts`,
+alerts.by_buyer (alert events, digest turns, retried taps; by phone) ┐
+whatsapp.inbound (by phone) ─────────────────────────────────────────┴─> tables `buyer_alerts`,
     `buyer_pending_adjust` (by phone) ─> erp.commands (purchase order drafts, `po:<alert_id>`),
-    alerts.control (snoozes, by stock key), messages.outbound (replies, digests)
+    alerts.control (snoozes, by stock key), messages.outbound (replies, digests),
+    alerts.by_buyer (taps to retry)
 
 Both sources are keyed by the buyer's phone, so a phone's open alerts and its messages meet on
 one worker. `buyer_alerts` holds one row per phone and product×warehouse (`<phone>|<p>:<w>`, the
@@ -13,20 +14,29 @@ are ignored, unless they try a buyer action (a button or «Aprobar todo»): thos
 refusal and nothing is written. Everything sent is acknowledged before the tables change, so a
 crash in between answers the same message again with the same idempotency keys (the sinks
 dedupe).
+
+Nothing orders the two topics against each other. An alert's feed record is written before its
+WhatsApp message is sent, so a tap on it always lands after it in the log; but a worker behind on
+the feed can read the tap first. Such a tap (on an alert not read yet) goes back onto the phone's
+feed as a `retry`, behind the alert's record, and is answered when read there; only then is an
+alert still unknown refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from processors.inventory.buyer_messages import (
     BuyerResponse,
     ProductLabel,
     Unrecognized,
+    awaits_feed,
     morning_digest,
     parse_buyer_reply,
     respond,
@@ -48,6 +58,11 @@ from streams.stock_alerts import (
     outbound,
 )
 from streams.topics import raw_topic
+
+log = logging.getLogger(__name__)
+
+RETRIED = Counter("topllantas_buyer_taps_retried_total",
+                  "Buyer taps read before their alert's feed record, answered after the feed")
 
 INBOUND = "whatsapp.inbound"
 FEED = "alerts.by_buyer"
@@ -80,7 +95,7 @@ async def buyer_loop(stream):  # type: ignore[no-untyped-def]
         if event.message.topic == FEED:
             await _on_feed(phone, feed)
         else:
-            await _on_message(message)
+            await _on_message(message, retried=False)
         EVENTS.labels(agent="buyer_loop").inc()
 
 
@@ -102,6 +117,10 @@ def _lookups(alerts: Mapping[str, StockAlert]) -> tuple[dict[int, ProductLabel],
 
 
 async def _on_feed(phone: str, feed: BuyerFeed) -> None:
+    if feed.kind == "retry":
+        if feed.message is not None:
+            await _on_message(feed.message, retried=True)
+        return
     if feed.kind == "digest":
         buyer = buyer_by_phone(phone)
         if buyer is not None:
@@ -130,7 +149,7 @@ async def _send_message(message: OutboundMessage) -> asyncio.Future:
     return await outbound.send(key=message.to.encode(), value=message.model_dump_json().encode())
 
 
-async def _on_message(message: InboundMessage) -> None:
+async def _on_message(message: InboundMessage, *, retried: bool) -> None:
     phone = message.from_phone
     buyer = buyer_by_phone(phone)
     pending = pending_adjust.get(phone) if buyer else None
@@ -139,6 +158,13 @@ async def _on_message(message: InboundMessage) -> None:
         return  # a customer: the sales agent answers
     stored = _open_alerts(phone) if buyer else {}
     alerts = {alert_id: alert for alert_id, (_, alert) in stored.items()}
+    if buyer is not None and not retried and awaits_feed(intent, alerts):
+        log.info("message %s taps an alert not read yet; answering it after the buyer's feed",
+                 message.message_id)
+        RETRIED.inc()
+        retry = BuyerFeed(kind="retry", at=message.received_at, message=message)
+        await alerts_by_buyer.send(key=phone.encode(), value=retry.model_dump_json().encode())
+        return
     labels, names = _lookups(alerts)
     response = respond(intent, phone=phone, buyer=buyer, open_alerts=alerts, labels=labels,
                        supplier_names=names, now=message.sent_at, message_id=message.message_id)

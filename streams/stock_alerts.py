@@ -64,6 +64,7 @@ from schemas.alerts import AlertLevel, StockAlert
 from schemas.erp import Product, Supplier, SupplierPriceBreak
 from schemas.events import InventoryPosition
 from schemas.forecasts import DemandForecast
+from schemas.whatsapp import InboundMessage
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.dimensions import (
@@ -129,11 +130,13 @@ class AlertControl(BaseModel):
 
 
 class BuyerFeed(BaseModel):
-    """`alerts.by_buyer` (keyed by buyer phone): an alert event, or the morning digest's turn."""
+    """`alerts.by_buyer` (keyed by buyer phone): an alert event, the morning digest's turn, or a
+    buyer's message read again (`retry`) once the feed before it has been read."""
 
-    kind: Literal["alert", "digest"]
+    kind: Literal["alert", "digest", "retry"]
     at: datetime
     alert: StockAlert | None = None
+    message: InboundMessage | None = None
 
 
 # --------------------------------------------------------------------------- alert inputs

@@ -4,6 +4,7 @@
   `Ajustar` buttons whose ids carry the alert id (`approve:<alert_id>`, ...).
 - `parse_buyer_reply`: a button tap, a quantity after `Ajustar` ("24", "pide 24"), or a
   consolidation command ("Aprobar todo Michelin") as a typed intent.
+- `awaits_feed`: a tap on an alert not read yet, to be answered after the buyer's feed.
 - `respond`: the intent turned into a reply, purchase-order draft commands and snoozes; a phone
   that is not a buyer, an unknown alert or another buyer's brand gets a polite refusal and no
   command.
@@ -363,6 +364,17 @@ def _unknown_alert_text(alert_id: str) -> str:
     return (f"No encontré una propuesta pendiente con el folio {alert_id}. Puede que ya se haya "
             "aprobado, resuelto o reemplazado por una alerta más reciente; revisa el último "
             "mensaje o el resumen del día.")
+
+
+def awaits_feed(intent: BuyerIntent, open_alerts: Mapping[str, StockAlert]) -> bool:
+    """A tap on an alert the caller has not read from the buyer's feed (yet).
+
+    The feed record of an alert is written before its WhatsApp message is sent, but the caller
+    may read the buyer's messages ahead of the feed: such a tap should be answered once the feed
+    written before it has been read, not refused now.
+    """
+    return isinstance(intent, Approve | Snooze | AdjustRequest) and (
+        intent.alert_id not in open_alerts)
 
 
 def respond(intent: BuyerIntent, *, phone: str, buyer: Buyer | None,

@@ -48,6 +48,7 @@ BUYER_PHONE = "5218110000001"  # buyer 1 of the generated catalogue, who buys br
 STRANGER_PHONE = "5215550009999"
 WAREHOUSE = 1
 DROPPED, CRASHED, REPLAYED = 9001, 9002, 9003  # the test products
+BACKLOG = 10_000  # feed records ahead of an alert, to hold the worker's feed back
 ALERTS, MESSAGES, COMMANDS, CONTROL = ("alerts.stock", "messages.outbound", "erp.commands",
                                        "alerts.control")
 
@@ -418,6 +419,45 @@ def test_adjust_snooze_and_the_morning_digest(flow: Flow) -> None:
     assert digest["email"]["to"] == "mariana.trevino@topllantas.mx"
     assert f"MIC-TEST-{CRASHED}" in digest["email"]["html"]  # the open (snoozed) alto alert
     assert "Resumen de inventario" in digest["email"]["subject"]
+
+
+def test_a_tap_read_before_its_alert_waits_for_the_buyer_feed(flow: Flow) -> None:
+    """The worker reads the buyer's feed and messages with no order between them: with the
+    feed far behind (a backlog written before the alert), the tap on the alert is read first.
+    It goes back onto the feed, behind the alert, and is approved there, not refused."""
+    flow.mark()  # the purchase order the tap creates is this phase's change
+    template = flow.alerts(DROPPED)[0]  # the first critical alert, as the stock worker wrote it
+    alert = {**template, "event_id": f"stk-{DROPPED}-{WAREHOUSE}-99-critico",
+             "alert_id": f"stk-{DROPPED}-{WAREHOUSE}-99-critico", "at": _now_iso()}
+    backlog = [{"kind": "alert", "at": alert["at"],
+                "alert": {**template, "product_id": 8_000_000 + n, "resolved": True}}
+               for n in range(BACKLOG)]  # resolutions of alerts the buyer never had: no-ops
+    now = datetime.now(UTC)
+    message = InboundMessage(message_id="wamid.early-1", from_phone=BUYER_PHONE,
+                             kind="interactive", button_id=f"approve:{alert['alert_id']}",
+                             sent_at=now, received_at=now)
+    producer = Producer({"bootstrap.servers": flow.stack.bootstrap_servers,
+                         "partitioner": "murmur2_random", "linger.ms": 50})
+    for feed in [*backlog, {"kind": "alert", "at": alert["at"], "alert": alert}]:
+        producer.produce("alerts.by_buyer", key=BUYER_PHONE.encode(), value=orjson.dumps(feed))
+    assert producer.flush(30) == 0
+    producer.produce("whatsapp.inbound", key=BUYER_PHONE.encode(),
+                     value=message.model_dump_json().encode())
+    assert producer.flush(10) == 0
+
+    reply = reply_to(flow, "wamid.early-1")["text"]
+    assert reply.startswith("✅ Listo: borrador"), reply
+    retried = [_json(r)["message"]["message_id"] for r in flow.read("alerts.by_buyer")
+               if _json(r)["kind"] == "retry"]
+    assert "wamid.early-1" in retried, (
+        "the tap was read after the alert: the backlog did not hold the feed back")
+    assert [decode_command(r.value).lines[0].qty for r in flow.read(COMMANDS)
+            if decode_command(r.value).idempotency_key == f"po:{alert['alert_id']}"] == [
+        alert["proposed_qty"]]
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 def test_replaying_the_cdc_history_gives_the_same_alerts(flow: Flow, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from processors.inventory.buyer_messages import (
     Snooze,
     Unrecognized,
     alert_message,
+    awaits_feed,
     consolidate,
     morning_digest,
     parse_buyer_reply,
@@ -221,6 +222,17 @@ def test_refusals_are_polite_and_create_nothing() -> None:
     assert nothing.commands == () and "Bridgestone" in (nothing.reply.text or "")
     confused = answer(Unrecognized("¿qué onda?"), [alert])
     assert confused.commands == () and "Aprobar todo" in (confused.reply.text or "")
+
+
+def test_only_taps_on_alerts_not_read_yet_await_the_feed() -> None:
+    alert = make_alert(101, 48)
+    known = {alert.alert_id: alert}
+    for tap in (Approve, Snooze, AdjustRequest):
+        assert awaits_feed(tap("stk-101-1-9-critico"), known)
+        assert not awaits_feed(tap(alert.alert_id), known)
+    for other in (ApproveAll(), ApproveAll(brand="Michelin"), Unrecognized("hola"),
+                  AdjustQuantity(alert.alert_id, 24), CancelAdjust(alert.alert_id)):
+        assert not awaits_feed(other, {})
 
 
 def test_morning_digest_whatsapp_and_email() -> None:

@@ -120,6 +120,10 @@ class OutboundMessage(BaseModel):
     subject: str | None = None
     html: str | None = None
     context: dict[str, str] = Field(default_factory=dict)
+    reply_to: str | None = Field(
+        None, max_length=200,
+        description="WhatsApp: the inbound message (wamid) this one answers, sent as "
+                    "`context.message_id` so the chat shows it quoted.")
     issued_at: datetime
 
 

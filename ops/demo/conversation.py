@@ -55,7 +55,6 @@ async def play_buyer_approval(double_url: str, erp_dsn: str, say: Callable[[str]
     conn = await asyncpg.connect(erp_dsn)
     try:
         phones = [r["phone"] for r in await conn.fetch("SELECT phone FROM buyers ORDER BY id")]
-        last_po = await conn.fetchval("SELECT coalesce(max(id), 0) FROM purchase_orders")
     finally:
         await conn.close()
     async with httpx.AsyncClient(base_url=double_url, timeout=10) as http:
@@ -70,9 +69,19 @@ async def play_buyer_approval(double_url: str, erp_dsn: str, say: Callable[[str]
             return
         say(f"[magenta]alerta al comprador +{alert['to']}:[/magenta] {alert['summary'][:300]}")
         say(f"[cyan]comprador +{alert['to']}:[/cyan] [Aprobar]")
-        await http.post("/_double/inbound", json={
-            "phone": alert["to"], "button_id": _button(alert, "Aprobar"),
-            "button_title": "Aprobar"})
+        button = _button(alert, "Aprobar")
+        tapped = (await http.post("/_double/inbound", json={
+            "phone": alert["to"], "button_id": button, "button_title": "Aprobar"})).json()["id"]
+        while not stop.is_set():  # the bot's answer quotes the tap
+            await asyncio.sleep(2)
+            reply = next((m for m in (await http.get("/_double/messages")).json()["messages"]
+                          if (m["body"].get("context") or {}).get("message_id") == tapped),
+                         None)
+            if reply is not None:
+                say(f"[green]bot:[/green] {reply['summary'][:300]}")
+                break
+    # The draft's key is `po:<alert_id>` (processors.inventory.buyer_messages).
+    key = f"po:{str(button).partition(':')[2]}"
     while not stop.is_set():
         await asyncio.sleep(2)
         conn = await asyncpg.connect(erp_dsn)
@@ -80,13 +89,13 @@ async def play_buyer_approval(double_url: str, erp_dsn: str, say: Callable[[str]
             po = await conn.fetchrow(
                 "SELECT po.id, po.status, s.name AS supplier, sum(l.qty) AS qty "
                 "FROM purchase_orders po JOIN suppliers s ON s.id = po.supplier_id "
-                "JOIN purchase_order_lines l ON l.po_id = po.id WHERE po.id > $1 "
-                "GROUP BY po.id, s.name ORDER BY po.id LIMIT 1", last_po)
+                "JOIN purchase_order_lines l ON l.po_id = po.id WHERE po.idempotency_key = $1 "
+                "GROUP BY po.id, s.name", key)
         finally:
             await conn.close()
         if po is not None:
             say(f"[green]ERP:[/green] orden de compra #{po['id']} ({po['status']}) a "
-                f"{po['supplier']}, {po['qty']} pzas; CDC la lleva al inventario en tránsito")
+                f"{po['supplier']}, {po['qty']} pzas; CDC la suma al inventario por llegar")
             return
 
 

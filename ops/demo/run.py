@@ -83,6 +83,8 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
         supervisor.stop_all()
         if embedded:
             stack.down(settings)
+    if not console.is_terminal:
+        console.line()  # Live's last frame, printed once to a file or pipe, ends mid-line
     console.print(f"business day: {stats}")
     console.print(f"logs: {settings.state_dir / 'logs'}")
     return stats

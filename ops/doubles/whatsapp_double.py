@@ -274,6 +274,10 @@ class WhatsAppDouble:
             _check_interactive(body.get("interactive"), invalid)
         else:
             raise invalid(f"unsupported message type {kind!r}")
+        context = body.get("context")
+        if context is not None and not (isinstance(context, dict) and isinstance(
+                context.get("message_id"), str) and context["message_id"]):
+            raise invalid("context.message_id must be a message id")
         wa_id = _wa_id(to)
         if kind != "template":
             last = self._last_inbound.get(wa_id)

@@ -392,7 +392,7 @@ def respond(intent: BuyerIntent, *, phone: str, buyer: Buyer | None,
         return OutboundMessage(
             idempotency_key=f"buyer-reply:{message_id}", channel="whatsapp", to=phone,
             text=text, context={"kind": "buyer_reply", "in_reply_to": message_id},
-            issued_at=now)
+            reply_to=message_id, issued_at=now)
 
     if buyer is None:
         return BuyerResponse(reply(NOT_A_BUYER_TEXT))

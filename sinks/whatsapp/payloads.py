@@ -60,12 +60,17 @@ def buttons_body(to: str, text: str, buttons: list[Button]) -> dict[str, Any]:
 
 
 def free_form_body(msg: OutboundMessage) -> dict[str, Any]:
-    """Text, or text with reply buttons; only allowed inside the customer's 24-hour window."""
+    """Text, or text with reply buttons; only allowed inside the customer's 24-hour window.
+    A message that answers one (`reply_to`) quotes it (`context.message_id`)."""
     if msg.text is None:
         raise InvalidMessage("no text for a free-form message")
     if msg.buttons:
-        return buttons_body(msg.to, msg.text, msg.buttons)
-    return text_body(msg.to, msg.text)
+        body = buttons_body(msg.to, msg.text, msg.buttons)
+    else:
+        body = text_body(msg.to, msg.text)
+    if msg.reply_to:
+        body["context"] = {"message_id": msg.reply_to}
+    return body
 
 
 def fallback_template_body(msg: OutboundMessage) -> dict[str, Any]:

@@ -445,8 +445,10 @@ def test_a_tap_read_before_its_alert_waits_for_the_buyer_feed(flow: Flow) -> Non
                      value=message.model_dump_json().encode())
     assert producer.flush(10) == 0
 
-    reply = reply_to(flow, "wamid.early-1")["text"]
+    answer = reply_to(flow, "wamid.early-1")
+    reply = answer["text"]
     assert reply.startswith("✅ Listo: borrador"), reply
+    assert answer["reply_to"] == "wamid.early-1"  # WhatsApp shows the tap quoted
     retried = [_json(r)["message"]["message_id"] for r in flow.read("alerts.by_buyer")
                if _json(r)["kind"] == "retry"]
     assert "wamid.early-1" in retried, (

@@ -152,6 +152,7 @@ def test_approve_builds_one_po_draft_with_a_stable_key() -> None:
     assert first.approved_alert_ids == (alert.alert_id,)
     assert "borrador de orden de compra" in (first.reply.text or "")
     assert first.reply.idempotency_key == "buyer-reply:wamid.A"
+    assert first.reply.reply_to == "wamid.A"  # quotes the tap it answers
     assert purchase_order_draft(alert, T0 + timedelta(days=1)).idempotency_key == (
         command.idempotency_key)
 

@@ -78,6 +78,8 @@ async def test_free_form_outside_the_window_is_131047_but_a_template_goes(
      "messaging_product"),
     ({"messaging_product": "whatsapp", "to": "abc", "type": "text", "text": {"body": "x"}},
      "phone"),
+    ({**_text(), "context": {"message_id": ""}}, "context.message_id"),
+    ({**_text(), "context": "wamid.x"}, "context.message_id"),
 ])
 async def test_invalid_bodies_are_refused(double: WhatsAppDouble, body: dict[str, Any],
                                           details: str) -> None:

@@ -61,6 +61,9 @@ def test_free_form_and_fallback_choice() -> None:
     assert free_form_body(_msg(text="hola", buttons=[Button(id="a", title="A")]))["type"] == (
         "interactive")
     assert fallback_template_body(_msg(text="hola", template="t"))["type"] == "template"
+    assert "context" not in free_form_body(_msg(text="hola"))
+    quoted = free_form_body(_msg(text="hola", reply_to="wamid.in-1"))
+    assert quoted["context"] == {"message_id": "wamid.in-1"}
     with pytest.raises(InvalidMessage, match="no template"):
         fallback_template_body(_msg(text="hola"))
 

@@ -52,6 +52,11 @@ class Catalogue(BaseModel):
     def __getitem__(self, name: str) -> TopicSpec:
         return self.topics[name]
 
+    def dlq_of(self, name: str) -> str | None:
+        """The dead-letter topic of `name`, if it has one (not changelogs, not DLQs)."""
+        spec = self.topics.get(name)
+        return spec.dlq_name if spec is not None and spec.dlq else None
+
     def all_specs(self) -> list[TopicSpec]:
         """Every topic, dead-letter topics included."""
         specs: list[TopicSpec] = []

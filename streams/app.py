@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import importlib
 
-import faust
-
 from schemas.settings import get_settings
 from schemas.topics import load_catalogue
 from streams import transport
+from streams.agent_errors import DeadLetteringApp
 from streams.flows import app_id, modules, parse_flows
 
 
@@ -52,8 +51,9 @@ def faust_settings() -> dict:
 
 
 flows = parse_flows(get_settings().worker_flows)
-app = faust.App(app_id(get_settings().faust_app_id, flows), **faust_settings())
 catalogue = load_catalogue()
+app = DeadLetteringApp(app_id(get_settings().faust_app_id, flows), dlq_for=catalogue.dlq_of,
+                       **faust_settings())
 
 # Every worker's /metrics and message counts, then the agents of its flows (streams/flows.py).
 for _module in ["streams.telemetry", *modules(flows)]:

@@ -29,6 +29,8 @@ LINES_WAITING = Gauge(
 
 # --- bad input and sinks
 DEAD_LETTERS = Counter("topllantas_dead_letters_total", "Records sent to a DLQ", ["topic"])
+AGENT_ERRORS = Counter("topllantas_agent_errors_total",
+                       "Unexpected exceptions that crashed (and restarted) an agent", ["agent"])
 DEAD_LETTERS_24H = Gauge(
     "topllantas_dead_letters_24h", "Records in a dead-letter topic in the last 24 h (broker)",
     ["topic"])

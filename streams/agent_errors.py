@@ -1,0 +1,59 @@
+"""A record whose processing raises unexpectedly is dead-lettered, not skipped.
+
+Agents dead-letter the bad input they expect (malformed events, unknown tables). An exception
+they do not catch crashes the agent; Faust then restarts it and commits the consumer's offsets
+(`App._on_agent_error` → `Consumer.on_task_error`, see "Agent errors" in Faust's user guide), so
+the record being processed is skipped with nothing but a log line. Here that record goes to its
+topic's dead-letter topic first, with the error in the headers, so nothing is lost:
+`topllantas dlq replay` brings it back once the cause is fixed. A topic without a dead-letter
+topic gets an error log naming the record's partition and offset instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from faust.types import AgentT
+
+from sinks.dlq import dead_letter_headers
+from streams.metrics import AGENT_ERRORS, DEAD_LETTERS
+
+log = logging.getLogger("topllantas.agent_errors")
+
+
+class DeadLetteringApp(faust.App):
+    """`faust.App` whose agents dead-letter the record they crashed on.
+
+    `dlq_for` names the dead-letter topic of a source topic (None: it has none).
+    """
+
+    def __init__(self, id: str, *, dlq_for: Callable[[str], str | None], **options: Any) -> None:
+        super().__init__(id, **options)
+        self._dlq_for = dlq_for
+
+    async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
+        AGENT_ERRORS.labels(agent=agent.name).inc()
+        event = faust.current_event()  # the record the agent was processing when it raised
+        if event is not None:
+            await self._dead_letter(event, exc, agent.name)
+        await super()._on_agent_error(agent, exc)
+
+    async def _dead_letter(self, event: faust.EventT, exc: BaseException, stage: str) -> None:
+        msg = event.message
+        dlq = self._dlq_for(msg.topic)
+        if dlq is None:
+            log.error("%s raised on %s[%s]@%s and %s has no dead-letter topic: the record is "
+                      "skipped (%s: %s)", stage, msg.topic, msg.partition, msg.offset, msg.topic,
+                      type(exc).__name__, exc)
+            return
+        headers = dead_letter_headers(exc, msg.topic, msg.partition, msg.offset,
+                                      f"{stage}: unexpected error")
+        topic = self.topic(dlq, key_type=bytes, value_type=bytes, key_serializer="raw",
+                           value_serializer="raw")
+        await (await topic.send(key=msg.key, value=msg.value, headers=headers))  # acknowledged
+        DEAD_LETTERS.labels(topic=msg.topic).inc()
+        log.error("%s raised on %s[%s]@%s: dead-lettered to %s (%s: %s)", stage, msg.topic,
+                  msg.partition, msg.offset, dlq, type(exc).__name__, exc)

@@ -1,4 +1,5 @@
-"""A record whose processing raises unexpectedly is dead-lettered, not skipped.
+"""Dead letters of the workers: the one send they all use (`send_dead_letter`), and the app
+class that dead-letters a record an agent raises on unexpectedly instead of skipping it.
 
 Agents dead-letter the bad input they expect (malformed events, unknown tables). An exception
 they do not catch crashes the agent; Faust then restarts it and commits the consumer's offsets
@@ -11,6 +12,7 @@ topic gets an error log naming the record's partition and offset instead.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +23,7 @@ from faust.types import AgentT
 from sinks.dlq import dead_letter_headers
 from streams.metrics import AGENT_ERRORS, DEAD_LETTERS
 
-log = logging.getLogger("topllantas.agent_errors")
+log = logging.getLogger("topllantas.dlq")
 
 
 class DeadLetteringApp(faust.App):
@@ -49,11 +51,18 @@ class DeadLetteringApp(faust.App):
                       "skipped (%s: %s)", stage, msg.topic, msg.partition, msg.offset, msg.topic,
                       type(exc).__name__, exc)
             return
-        headers = dead_letter_headers(exc, msg.topic, msg.partition, msg.offset,
-                                      f"{stage}: unexpected error")
         topic = self.topic(dlq, key_type=bytes, value_type=bytes, key_serializer="raw",
                            value_serializer="raw")
-        await (await topic.send(key=msg.key, value=msg.value, headers=headers))  # acknowledged
-        DEAD_LETTERS.labels(topic=msg.topic).inc()
-        log.error("%s raised on %s[%s]@%s: dead-lettered to %s (%s: %s)", stage, msg.topic,
-                  msg.partition, msg.offset, dlq, type(exc).__name__, exc)
+        await (await send_dead_letter(topic, event, exc, f"{stage}: unexpected error"))
+
+
+async def send_dead_letter(dlq: faust.TopicT, event: faust.EventT, error: str | BaseException,
+                           stage: str) -> asyncio.Future:
+    """The event's record on `dlq`, with the error and its source in the headers; counted and
+    logged. Returns the send's future (await it for the acknowledgement)."""
+    msg = event.message
+    headers = dead_letter_headers(error, msg.topic, msg.partition, msg.offset, stage)
+    sent = await dlq.send(key=msg.key, value=msg.value, headers=headers)
+    DEAD_LETTERS.labels(topic=msg.topic).inc()
+    log.warning("dead letter from %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, error)
+    return sent

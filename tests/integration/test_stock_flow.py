@@ -428,22 +428,17 @@ def test_a_tap_read_before_its_alert_waits_for_the_buyer_feed(flow: Flow) -> Non
     flow.mark()  # the purchase order the tap creates is this phase's change
     template = flow.alerts(DROPPED)[0]  # the first critical alert, as the stock worker wrote it
     alert = {**template, "event_id": f"stk-{DROPPED}-{WAREHOUSE}-99-critico",
-             "alert_id": f"stk-{DROPPED}-{WAREHOUSE}-99-critico", "at": _now_iso()}
+             "alert_id": f"stk-{DROPPED}-{WAREHOUSE}-99-critico",
+             "at": datetime.now(UTC).isoformat()}
     backlog = [{"kind": "alert", "at": alert["at"],
                 "alert": {**template, "product_id": 8_000_000 + n, "resolved": True}}
                for n in range(BACKLOG)]  # resolutions of alerts the buyer never had: no-ops
-    now = datetime.now(UTC)
-    message = InboundMessage(message_id="wamid.early-1", from_phone=BUYER_PHONE,
-                             kind="interactive", button_id=f"approve:{alert['alert_id']}",
-                             sent_at=now, received_at=now)
     producer = Producer({"bootstrap.servers": flow.stack.bootstrap_servers,
                          "partitioner": "murmur2_random", "linger.ms": 50})
     for feed in [*backlog, {"kind": "alert", "at": alert["at"], "alert": alert}]:
         producer.produce("alerts.by_buyer", key=BUYER_PHONE.encode(), value=orjson.dumps(feed))
     assert producer.flush(30) == 0
-    producer.produce("whatsapp.inbound", key=BUYER_PHONE.encode(),
-                     value=message.model_dump_json().encode())
-    assert producer.flush(10) == 0
+    tap(flow, BUYER_PHONE, "wamid.early-1", f"approve:{alert['alert_id']}")
 
     answer = reply_to(flow, "wamid.early-1")
     reply = answer["text"]
@@ -456,10 +451,6 @@ def test_a_tap_read_before_its_alert_waits_for_the_buyer_feed(flow: Flow) -> Non
     assert [decode_command(r.value).lines[0].qty for r in flow.read(COMMANDS)
             if decode_command(r.value).idempotency_key == f"po:{alert['alert_id']}"] == [
         alert["proposed_qty"]]
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def test_replaying_the_cdc_history_gives_the_same_alerts(flow: Flow, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -38,3 +39,22 @@ def test_the_worker_command_refuses_an_unknown_flow() -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "unknown flow(s) stok" in result.stderr
+
+
+def test_every_topic_an_agent_reads_has_a_dead_letter_topic() -> None:
+    """A record an agent rejects or raises on is dead-lettered (streams/agent_errors.py), never
+    only logged: every source topic of every flow's agents is declared `dlq: true`."""
+    script = (
+        "from streams.app import app, catalogue\n"
+        "for agent in app.agents.values():\n"
+        "    for topic in agent.channel.topics:\n"
+        "        print(topic, catalogue.dlq_of(topic))\n"
+    )
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "WORKER_FLOWS": "all",
+           "ERP_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr
+    sources = dict(line.split(" ") for line in result.stdout.splitlines())
+    assert len(sources) > 30  # every flow's agents were loaded
+    assert {topic for topic, dlq in sources.items() if dlq == "None"} == set()

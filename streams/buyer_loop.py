@@ -19,7 +19,9 @@ Nothing orders the two topics against each other. An alert's feed record is writ
 WhatsApp message is sent, so a tap on it always lands after it in the log; but a worker behind on
 the feed can read the tap first. Such a tap (on an alert not read yet) goes back onto the phone's
 feed as a `retry`, behind the alert's record, and is answered when read there; only then is an
-alert still unknown refused.
+alert still unknown refused. Until that retry is read, the phone's later messages follow it onto
+the feed (table `buyer_queued`), so a buyer's messages are answered in the order they were sent:
+the quantity typed after an `Ajustar` that waits is read after it, not before.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ from streams.topics import raw_topic
 log = logging.getLogger(__name__)
 
 RETRIED = Counter("topllantas_buyer_taps_retried_total",
-                  "Buyer taps read before their alert's feed record, answered after the feed")
+                  "Buyer messages answered after the buyer's feed: taps read before their "
+                  "alert's feed record, and the phone's messages behind them")
 
 INBOUND = "whatsapp.inbound"
 FEED = "alerts.by_buyer"
@@ -75,6 +78,8 @@ buyer_alerts = app.Table("buyer_alerts", default=None, partitions=catalogue[INBO
 """`<phone>|<product_id>:<warehouse_id>` -> the open StockAlert (JSON) the buyer can act on."""
 pending_adjust = app.Table("buyer_pending_adjust", default=None,
                            partitions=catalogue[INBOUND].partitions)
+queued = app.Table("buyer_queued", default=None, partitions=catalogue[INBOUND].partitions)
+"""phone -> the id of its newest message sent onto the feed as a `retry` and not read back yet."""
 
 
 @app.agent(buyer_source)
@@ -158,12 +163,16 @@ async def _on_message(message: InboundMessage, *, retried: bool) -> None:
         return  # a customer: the sales agent answers
     stored = _open_alerts(phone) if buyer else {}
     alerts = {alert_id: alert for alert_id, (_, alert) in stored.items()}
-    if buyer is not None and not retried and awaits_feed(intent, alerts):
-        log.info("message %s taps an alert not read yet; answering it after the buyer's feed",
-                 message.message_id)
+    if retried:
+        if queued.get(phone) == message.message_id:
+            queued.pop(phone)  # the phone's messages are read here again
+    elif buyer is not None and (phone in queued or awaits_feed(intent, alerts)):
+        log.info("message %s %s; answering it after the buyer's feed", message.message_id,
+                 "follows one that waits" if phone in queued else "taps an alert not read yet")
         RETRIED.inc()
         retry = BuyerFeed(kind="retry", at=message.received_at, message=message)
         await alerts_by_buyer.send(key=phone.encode(), value=retry.model_dump_json().encode())
+        queued[phone] = message.message_id
         return
     labels, names = _lookups(alerts)
     response = respond(intent, phone=phone, buyer=buyer, open_alerts=alerts, labels=labels,

@@ -421,36 +421,63 @@ def test_adjust_snooze_and_the_morning_digest(flow: Flow) -> None:
     assert "Resumen de inventario" in digest["email"]["subject"]
 
 
-def test_a_tap_read_before_its_alert_waits_for_the_buyer_feed(flow: Flow) -> None:
-    """The worker reads the buyer's feed and messages with no order between them: with the
-    feed far behind (a backlog written before the alert), the tap on the alert is read first.
-    It goes back onto the feed, behind the alert, and is approved there, not refused."""
-    flow.mark()  # the purchase order the tap creates is this phase's change
+def _alert_behind_a_backlog(flow: Flow, n: int) -> dict[str, Any]:
+    """A new critical alert of DROPPED in the buyer's feed, behind BACKLOG feed records."""
     template = flow.alerts(DROPPED)[0]  # the first critical alert, as the stock worker wrote it
-    alert = {**template, "event_id": f"stk-{DROPPED}-{WAREHOUSE}-99-critico",
-             "alert_id": f"stk-{DROPPED}-{WAREHOUSE}-99-critico",
+    alert = {**template, "event_id": f"stk-{DROPPED}-{WAREHOUSE}-{n}-critico",
+             "alert_id": f"stk-{DROPPED}-{WAREHOUSE}-{n}-critico",
              "at": datetime.now(UTC).isoformat()}
     backlog = [{"kind": "alert", "at": alert["at"],
-                "alert": {**template, "product_id": 8_000_000 + n, "resolved": True}}
-               for n in range(BACKLOG)]  # resolutions of alerts the buyer never had: no-ops
+                "alert": {**template, "product_id": 8_000_000 + i, "resolved": True}}
+               for i in range(BACKLOG)]  # resolutions of alerts the buyer never had: no-ops
     producer = Producer({"bootstrap.servers": flow.stack.bootstrap_servers,
                          "partitioner": "murmur2_random", "linger.ms": 50})
     for feed in [*backlog, {"kind": "alert", "at": alert["at"], "alert": alert}]:
         producer.produce("alerts.by_buyer", key=BUYER_PHONE.encode(), value=orjson.dumps(feed))
     assert producer.flush(30) == 0
+    return alert
+
+
+def _retried(flow: Flow) -> list[str]:
+    return [_json(r)["message"]["message_id"] for r in flow.read("alerts.by_buyer")
+            if _json(r)["kind"] == "retry"]
+
+
+def _po_quantities(flow: Flow, alert: dict[str, Any]) -> list[int]:
+    return [decode_command(r.value).lines[0].qty for r in flow.read(COMMANDS)
+            if decode_command(r.value).idempotency_key == f"po:{alert['alert_id']}"]
+
+
+def test_a_tap_read_before_its_alert_waits_for_the_buyer_feed(flow: Flow) -> None:
+    """The worker reads the buyer's feed and messages with no order between them: with the
+    feed far behind (a backlog written before the alert), the tap on the alert is read first.
+    It goes back onto the feed, behind the alert, and is approved there, not refused."""
+    flow.mark()  # the purchase order the tap creates is this phase's change
+    alert = _alert_behind_a_backlog(flow, 99)
     tap(flow, BUYER_PHONE, "wamid.early-1", f"approve:{alert['alert_id']}")
 
     answer = reply_to(flow, "wamid.early-1")
     reply = answer["text"]
     assert reply.startswith("✅ Listo: borrador"), reply
     assert answer["reply_to"] == "wamid.early-1"  # WhatsApp shows the tap quoted
-    retried = [_json(r)["message"]["message_id"] for r in flow.read("alerts.by_buyer")
-               if _json(r)["kind"] == "retry"]
-    assert "wamid.early-1" in retried, (
+    assert "wamid.early-1" in _retried(flow), (
         "the tap was read after the alert: the backlog did not hold the feed back")
-    assert [decode_command(r.value).lines[0].qty for r in flow.read(COMMANDS)
-            if decode_command(r.value).idempotency_key == f"po:{alert['alert_id']}"] == [
-        alert["proposed_qty"]]
+    assert _po_quantities(flow, alert) == [alert["proposed_qty"]]
+
+
+def test_a_quantity_typed_after_an_adjust_that_waits_is_read_after_it(flow: Flow) -> None:
+    """`Ajustar` on an alert the worker has not read waits on the feed; the quantity the buyer
+    types right after follows it there instead of being read first (and answered with help)."""
+    flow.mark()  # the adjusted purchase order is this phase's change
+    alert = _alert_behind_a_backlog(flow, 98)
+    tap(flow, BUYER_PHONE, "wamid.early-adjust-1", f"adjust:{alert['alert_id']}")
+    tap(flow, BUYER_PHONE, "wamid.early-adjust-2", text="pide 22")
+
+    assert reply_to(flow, "wamid.early-adjust-1")["text"].startswith("¿Cuántas piezas de ")
+    reply = reply_to(flow, "wamid.early-adjust-2")["text"]
+    assert "pediste 22; redondeé a 24" in reply, reply
+    assert _retried(flow)[-2:] == ["wamid.early-adjust-1", "wamid.early-adjust-2"]
+    assert _po_quantities(flow, alert) == [24]
 
 
 def test_replaying_the_cdc_history_gives_the_same_alerts(flow: Flow, tmp_path: Path) -> None:

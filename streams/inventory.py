@@ -95,16 +95,20 @@ async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
         EVENTS.labels(agent="po_state").inc()
 
 
-async def update_inventory(event: faust.EventT) -> tuple[InventoryPosition, bool] | None:
-    """A stock or on-order record (`INVENTORY_TOPICS`) into the `inventory` table. Returns the
-    key's position and whether its quantities changed (it is then published on
-    `inventory.position`); None when the record carried no change.
+async def update_inventory(event: faust.EventT, product_id: int, warehouse_id: int
+                           ) -> tuple[InventoryPosition, bool] | None:
+    """A stock or on-order record (`INVENTORY_TOPICS`) of the key `parse_stock_key` read into
+    the `inventory` table. Returns the key's position and whether its quantities changed (it is
+    then published on `inventory.position`); None when the record carried no change.
 
     Runs inside the stock-alert agent (streams/stock_alerts.py), which decides the key's alert
     from the position at once: one agent per stock key, no hop through the broker.
     Raises BadEvent / ValidationError / ValueError on a malformed record, before writing.
     """
-    key, state = _state_for(event.key)
+    key = f"{product_id}:{warehouse_id}"
+    stored = inventory.get(key)
+    state = (InventoryState.from_dict(stored) if stored
+             else InventoryState(product_id, warehouse_id))
     before = state.quantities()
     if event.message.topic == STOCK:
         change = decode_change(event.value, "stock")
@@ -122,19 +126,13 @@ async def update_inventory(event: faust.EventT) -> tuple[InventoryPosition, bool
     return position, True
 
 
-def _state_for(raw_key: bytes | None) -> tuple[str, InventoryState]:
-    if not raw_key:
-        raise BadEvent("record without a key")
+def parse_stock_key(raw: bytes | None) -> tuple[int, int]:
+    """(product_id, warehouse_id) of a stock key (`stock_key`); BadEvent when malformed."""
     try:
-        parsed = orjson.loads(raw_key)
-        product_id, warehouse_id = int(parsed["product_id"]), int(parsed["warehouse_id"])
+        parsed = orjson.loads(raw or b"")
+        return int(parsed["product_id"]), int(parsed["warehouse_id"])
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        raise BadEvent(f"bad stock key {raw_key[:100]!r}") from None
-    key = f"{product_id}:{warehouse_id}"
-    stored = inventory.get(key)
-    return key, (
-        InventoryState.from_dict(stored) if stored else InventoryState(product_id, warehouse_id)
-    )
+        raise BadEvent(f"bad stock key {(raw or b'')[:100]!r}") from None
 
 
 @app.page("/inventory/{product_id}/{warehouse_id}/")

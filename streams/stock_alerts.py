@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-import orjson
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 
@@ -80,6 +79,7 @@ from streams.inventory import (
     EVENTS,
     INVENTORY_TOPICS,
     inventory,
+    parse_stock_key,
     stock_key,
     update_inventory,
 )
@@ -211,14 +211,6 @@ class Step:
     position: InventoryPosition | None = None
 
 
-def _parse_stock_key(raw: bytes | None) -> tuple[int, int]:
-    try:
-        parsed = orjson.loads(raw or b"")
-        return int(parsed["product_id"]), int(parsed["warehouse_id"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        raise BadEvent(f"bad stock key {(raw or b'')[:100]!r}") from None
-
-
 def _take_position(inputs: AlertInputs, position: InventoryPosition) -> Step:
     """A streamed position is evaluated; a snapshot one (no LSN) only recorded."""
     if position.source_lsn > 0:
@@ -304,14 +296,14 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
         message = event.message
         cause = (message.topic, message.partition, message.offset)
         try:
-            product_id, warehouse_id = _parse_stock_key(event.key)
+            product_id, warehouse_id = parse_stock_key(event.key)
             key = f"{product_id}:{warehouse_id}"
             stored = alert_table.get(key)
             if stored and stored.get("sent") and tuple(stored["sent"]["cause"]) == cause:
                 await _publish(StockAlert.model_validate_json(stored["sent"]["alert"]), event.key)
             position = None
             if message.topic in INVENTORY_TOPICS:
-                update = await update_inventory(event)
+                update = await update_inventory(event, product_id, warehouse_id)
                 if update is None or not undecided(*update, stored and stored.get("q")):
                     continue  # nothing new to decide
                 position = update[0]

@@ -57,10 +57,10 @@ from processors.inventory.demand import (
     forecast_stats,
     local_day,
 )
-from processors.inventory.policy import InventoryConfig, evaluate_policy, supply_terms
+from processors.inventory.policy import InventoryConfig, evaluate_policy
 from processors.inventory.position import InventoryState, decision_basis, undecided
+from processors.inventory.supply import SupplyTermsCache
 from schemas.alerts import AlertLevel, StockAlert
-from schemas.erp import Product, Supplier, SupplierPriceBreak
 from schemas.events import InventoryPosition
 from schemas.forecasts import DemandForecast
 from schemas.whatsapp import InboundMessage
@@ -87,6 +87,7 @@ from streams.telemetry import partition_lags
 from streams.topics import raw_topic
 
 CONFIG = InventoryConfig()
+SUPPLY = SupplyTermsCache()  # derived from the dimension GlobalTables (processors/.../supply.py)
 SETTLE_S = 15.0
 SETTLE_WITHOUT_DEMAND_S = 60.0
 SWEEP_INTERVAL_S = 5.0
@@ -259,23 +260,16 @@ def _decide(inputs: AlertInputs, position: InventoryPosition, record_ms: int
     the newest of the position's `updated_at` and the recorded inputs' times (the record's own
     time only when no input carried one)."""
     product_row = products.get(str(inputs.product_id))
-    if product_row is None:
+    supply = product_row and SUPPLY.terms(
+        product_row, lambda supplier_id: suppliers.get(str(supplier_id)),
+        price_breaks.get(str(inputs.product_id)))
+    if not supply:
         return None
-    product = Product.model_validate(product_row)
-    supplier_row = suppliers.get(str(product.supplier_id))
-    if supplier_row is None:
-        return None
-    breaks = []
-    for brk, unit_cost in (price_breaks.get(str(product.id)) or {}).items():
-        supplier_id, _, min_qty = brk.partition(":")
-        breaks.append(SupplierPriceBreak(supplier_id=int(supplier_id), product_id=product.id,
-                                         min_qty=int(min_qty), unit_cost=unit_cost))
-    terms = supply_terms(product, Supplier.model_validate(supplier_row), breaks)
+    product, terms = supply
     inputs.advance(position.updated_at)
     now = datetime.fromtimestamp((inputs.clock_ms or record_ms) / 1000, UTC)
-    days = {date.fromordinal(day): qty for day, qty in inputs.days.items()}
     today = local_day(now)
-    stats = demand_stats(days, today)
+    stats = demand_stats(inputs.days, today)
     if inputs.forecast:
         ahead = forecast_stats([date.fromordinal(int(d)) for d in inputs.forecast["d"]],
                                inputs.forecast["m"], inputs.forecast["s"], today,

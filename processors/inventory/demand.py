@@ -221,21 +221,22 @@ def apply_line_demand(history: DemandHistory, line: LineDemand,
     return history.lines.get(key) != before or bool(expired)
 
 
-def daily_series(days: Mapping[date, int], end: date, length: int) -> list[int]:
-    """One value per calendar day for the `length` days ending on `end`, oldest first."""
+def daily_series(days: Mapping[int, int], end: date, length: int) -> list[int]:
+    """One value per calendar day for the `length` days ending on `end`, oldest first, from
+    quantities by day ordinal (`date.toordinal`, as the alert inputs keep them)."""
     last = end.toordinal()
     first = last - length + 1
     series = [0] * length
-    for day, qty in days.items():
-        ordinal = day.toordinal()
+    for ordinal, qty in days.items():
         if first <= ordinal <= last:
             series[ordinal - first] = qty
     return series
 
 
-def demand_stats(days: Mapping[date, int], today: date,
+def demand_stats(days: Mapping[int, int], today: date,
                  window: int = TRAILING_WINDOW_DAYS) -> DemandStats:
-    """Trailing daily demand statistics of the `window` days ending on `today`."""
+    """Trailing daily demand statistics of the `window` days ending on `today`, from quantities
+    by day ordinal."""
     return trailing_demand_stats(daily_series(days, today, window), window)
 
 

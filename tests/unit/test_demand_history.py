@@ -150,7 +150,8 @@ def test_daily_demand_round_trips_as_json() -> None:
 
 def test_series_and_stats_fill_days_without_sales() -> None:
     today = date(2026, 11, 24)
-    days = {today: 4, today - timedelta(days=2): 2, today - timedelta(days=200): 50}
+    days = {(today - timedelta(days=ago)).toordinal(): qty
+            for ago, qty in ((0, 4), (2, 2), (200, 50))}
     assert daily_series(days, today, 4) == [0, 2, 0, 4]
     stats = demand_stats(days, today)
     assert stats.observed_days == 90

@@ -29,6 +29,6 @@ def test_a_fetch_wait_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch, w
 def test_the_workers_producer_linger_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")  # no broker is contacted
     monkeypatch.setenv("FAUST_PRODUCER_LINGER_MS", "35")
-    from streams.app import faust_settings
+    from streams.faust_options import faust_settings
 
     assert faust_settings()["producer_linger"] == pytest.approx(0.035)

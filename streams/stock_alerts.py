@@ -260,10 +260,11 @@ def _decide(inputs: AlertInputs, position: InventoryPosition, record_ms: int
     the newest of the position's `updated_at` and the recorded inputs' times (the record's own
     time only when no input carried one)."""
     product_row = products.get(str(inputs.product_id))
-    supply = product_row and SUPPLY.terms(
-        product_row, lambda supplier_id: suppliers.get(str(supplier_id)),
-        price_breaks.get(str(inputs.product_id)))
-    if not supply:
+    if product_row is None:
+        return None
+    supply = SUPPLY.terms(product_row, lambda supplier_id: suppliers.get(str(supplier_id)),
+                          price_breaks.get(str(inputs.product_id)))
+    if supply is None:
         return None
     product, terms = supply
     inputs.advance(position.updated_at)

@@ -8,14 +8,16 @@ record produced until the last line is on `analytics.sales_enriched`. Meanwhile 
 `/dashboard/data.json` (with the token) every 200 ms (25 open dashboards at their 5 s refresh)
 for its p50/p99.
 
-Two workers are measured, each on a fresh stack (embedded profile, batched producer):
+Two workers are measured, each on a fresh stack (embedded profile, batched producer), and
+after the analytics worker, on its stack, the Faust floor (ops/bench/enrich_floor.py: the
+enrichment's hops, table and records without the enrichment) for the ratio:
 - `whole app`: one worker with every flow (inventory, demand, alerts, agent, sinks, routes as
   well), as `topllantas worker` runs by default;
 - `analytics flow`: a `topllantas worker --flows analytics` worker, as a deployment that keeps
   the analysts' flow apart runs it.
 The time the enrichment agents spend per line is reported too, from the worker's own histograms,
 and the CPU the worker process and the broker spend per line (ops/bench/cpu.py): 1e6 / the
-worker's is the lines/s one worker does per core, whatever the VM's neighbours do.
+worker's is the lines/s one worker does per core, less moved by the VM's neighbours.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ TOKEN = "bench-dashboard-token"
 LINES_PER_ORDER = 2
 ENRICH_AGENTS = ("analytics_order_router", "analytics_sales")
 WORKERS = {"whole app": "all", "analytics flow": "analytics"}
+FLOOR_OUT = "bench.enrich_floor.lines"
+FLOOR_BASE = 50  # the floor's order ids start at 10**7 * 50, above the workers' runs
+FLOOR_NEXT_TO = "analytics"  # the worker whose stack the floor runs on, after it
+
+
+def _name_of(flows: str) -> str:
+    return next(name for name, of in WORKERS.items() if of == flows)
 
 
 def envelope(table: str, row: dict, lsn: int) -> bytes:
@@ -113,38 +122,67 @@ class DashboardPoller:
 
 def enrich_run(stack: RunningStack, port: str, orders: int, base_id: int, worker_pid: int
                ) -> dict:
-    topic = "analytics.sales_enriched"
+    """One run through the worker, with the dashboard polled meanwhile."""
+    before = agent_seconds(port)
+    with DashboardPoller(port) as poller:
+        run = timed_lines(stack, "analytics.sales_enriched", orders, base_id, worker_pid)
+    after = agent_seconds(port)
+    cpu = sum(after[a] - before.get(a, 0.0) for a in after)
+    return {**run, "agent_us_per_line": cpu / run["lines"] * 1e6,
+            "dashboard_ms": poller.samples, "dashboard_errors": poller.errors}
+
+
+def timed_lines(stack: RunningStack, topic: str, orders: int, base_id: int, worker_pid: int
+                ) -> dict:
+    """Produce `orders` orders; time until every line (keyed by its id) is on `topic`; the CPU
+    the worker and the broker spent meanwhile, per line."""
     consumer = Consumer({"bootstrap.servers": stack.bootstrap_servers,
                          "group.id": "bench-enrich", "enable.auto.commit": False})
     parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, OFFSET_END) for p in parts])
     consumer.consume(1000, timeout=1.0)
     lines = orders * LINES_PER_ORDER
-    before = agent_seconds(port)
     pids = {"worker": worker_pid, "broker": broker_pid(stack)}
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-    with DashboardPoller(port) as poller:
-        started = time.perf_counter()
-        producer = threading.Thread(target=produce_orders,
-                                    args=(stack.bootstrap_servers, orders, base_id))
-        producer.start()
-        seen: set[int] = set()
-        deadline = time.perf_counter() + 600
-        while len(seen) < lines and time.perf_counter() < deadline:
-            for msg in consumer.consume(10_000, timeout=0.2):
-                if not msg.error() and int(msg.key()) >= base_id * 10:
-                    seen.add(int(msg.key()))
-        elapsed = time.perf_counter() - started
-        producer.join()
+    started = time.perf_counter()
+    producer = threading.Thread(target=produce_orders,
+                                args=(stack.bootstrap_servers, orders, base_id))
+    producer.start()
+    seen: set[int] = set()
+    deadline = time.perf_counter() + 600
+    while len(seen) < lines and time.perf_counter() < deadline:
+        for msg in consumer.consume(10_000, timeout=0.2):
+            if not msg.error() and int(msg.key()) >= base_id * 10:
+                seen.add(int(msg.key()))
+    elapsed = time.perf_counter() - started
+    producer.join()
     cpu_after = {name: cpu_seconds(pid) for name, pid in pids.items()}
     consumer.close()
-    after = agent_seconds(port)
-    cpu = sum(after[a] - before.get(a, 0.0) for a in after)
     return {"lines": lines, "seen": len(seen), "elapsed_s": elapsed,
-            "lines_per_s": len(seen) / elapsed, "agent_us_per_line": cpu / lines * 1e6,
+            "lines_per_s": len(seen) / elapsed,
             **{f"{name}_cpu_us_per_line": (cpu_after[name] - cpu_before[name]) / lines * 1e6
-               for name in pids},
-            "dashboard_ms": poller.samples, "dashboard_errors": poller.errors}
+               for name in pids}}
+
+
+def floor_runs(sup: Supervisor, stack: RunningStack, runs: int, orders: int) -> list[dict]:
+    """The enrichment's hops in a bare Faust app (ops/bench/enrich_floor.py) on the same kind
+    of records, once the worker is stopped; a first run (while it reads the ERP's history) is
+    not counted."""
+    floor = sup.start("enrich-floor", "-m", "ops.bench.enrich_floor", "worker", "-l", "warn",
+                      env={"FAUST_WEB_PORT": str(free_port())})
+    probe = Consumer({"bootstrap.servers": stack.bootstrap_servers, "group.id": "bench-enrich"})
+    try:
+        wait_for(lambda: FLOOR_OUT in probe.list_topics(timeout=5).topics, 180,
+                 "the enrichment floor's first line", interval=1)
+    finally:
+        probe.close()
+    results = [timed_lines(stack, FLOOR_OUT, orders, 10**7 * (FLOOR_BASE + run), floor.pid)
+               for run in range(runs + 1)]
+    sup.stop("enrich-floor")
+    if any(r["seen"] < r["lines"] for r in results):
+        raise TimeoutError(f"the enrichment floor lost lines: {[r['seen'] for r in results]}; "
+                           f"see {sup.log_dir / 'enrich-floor.log'}")
+    return results[1:]
 
 
 def agent_seconds(port: str) -> dict[str, float]:
@@ -174,8 +212,10 @@ def _web_up(port: str) -> bool:
         return False
 
 
-def measure_worker(logs: Path, flows: str, runs: int, orders: int) -> list[dict]:
-    """A fresh stack (ERP seeded, CDC running) and one worker running `flows`."""
+def measure_worker(logs: Path, flows: str, runs: int, orders: int, floor: bool
+                   ) -> tuple[list[dict], list[dict]]:
+    """A fresh stack (ERP seeded, CDC running) and one worker running `flows`; then, with
+    `floor`, the enrichment floor on the same stack."""
     with embedded_stack() as stack:
         asyncio.run(seed_erp(stack.erp_dsn, catalogue=generate_catalogue(
             seed=3, n_products=300, n_customers=50, days=2)))
@@ -190,15 +230,19 @@ def measure_worker(logs: Path, flows: str, runs: int, orders: int) -> list[dict]
             worker = sup.start("worker", "worker", "--flows", flows)
             wait_for(lambda: _web_up(port), 180, f"the {flows} worker")
             wait_for(lambda: idle(port), 600, "the worker to enrich the snapshot")
-            return [enrich_run(stack, port, orders, 10**7 * (run + 1), worker.pid)
-                    for run in range(runs)]
+            measured = [enrich_run(stack, port, orders, 10**7 * (run + 1), worker.pid)
+                        for run in range(runs)]
+            sup.stop("worker")
+            return measured, floor_runs(sup, stack, runs, orders) if floor else []
 
 
 def main(runs: int, quick: bool) -> None:
     orders = 1_500 if quick else 5_000
     with tempfile.TemporaryDirectory() as logs:
-        results = {name: measure_worker(Path(logs), flows, runs, orders)
-                   for name, flows in WORKERS.items()}
+        measured = {name: measure_worker(Path(logs), flows, runs, orders,
+                                         floor=flows == FLOOR_NEXT_TO)
+                    for name, flows in WORKERS.items()}
+    results = {name: runs_of for name, (runs_of, _) in measured.items()}
     rows = []
     for name, runs_of in results.items():
         polls = [ms for r in runs_of for ms in r["dashboard_ms"]]
@@ -223,6 +267,19 @@ def main(runs: int, quick: bool) -> None:
              "median": percentile(polls, 99), "target": "report",
              "runs": sum(r["dashboard_errors"] for r in runs_of)},
         ]
+    floors = [run for _, floor in measured.values() for run in floor]
+    analytics_us = median([r["worker_cpu_us_per_line"]
+                           for r in results[_name_of(FLOOR_NEXT_TO)]])
+    floor_us = median([r["worker_cpu_us_per_line"] for r in floors])
+    rows += [
+        {"measure": "Faust floor, the enrichment's hops without enrichment (order lines/s)",
+         "median": median([r["lines_per_s"] for r in floors]), "target": "report",
+         "runs": [round(r["lines_per_s"]) for r in floors]},
+        {"measure": "Faust floor, worker CPU per line (us)", "median": floor_us,
+         "target": f"analytics flow / floor = {analytics_us / floor_us:.2f} (the worker also "
+                   "served the dashboard polls)",
+         "runs": [round(r["worker_cpu_us_per_line"]) for r in floors]},
+    ]
     report("enrich", rows, meta={
         "orders_per_run": orders, "lines_per_order": LINES_PER_ORDER, "cpus": os.cpu_count(),
         "runs_column": "per-run values; for the dashboard rows: polls / errors",

@@ -18,28 +18,26 @@ import os
 import faust
 import orjson
 
-from ops.bench.stock_throughput import FLOOR_DONE as DONE
-from ops.bench.stock_throughput import FLOOR_END as END
-from ops.bench.stock_throughput import FLOOR_PARTITIONS as PARTITIONS
-from ops.bench.stock_throughput import FLOOR_SOURCE as SOURCE
+from ops.bench import stock_throughput as bench
 from streams.faust_options import faust_settings
 
 app = faust.App("topllantas-bench-floor", **faust_settings())
-source = app.topic(SOURCE, partitions=PARTITIONS, internal=True, key_type=bytes,
-                   value_type=bytes, key_serializer="raw", value_serializer="raw")
-done = app.topic(DONE, partitions=PARTITIONS, internal=True, key_type=bytes, value_type=bytes,
-                 key_serializer="raw", value_serializer="raw")
-out = app.topic("bench.floor_out", partitions=PARTITIONS, internal=True, key_type=bytes,
-                value_type=bytes, key_serializer="raw", value_serializer="raw")
-rows = app.Table("bench_floor", default=None, partitions=PARTITIONS)
+source = app.topic(bench.FLOOR_SOURCE, partitions=bench.FLOOR_PARTITIONS, internal=True,
+                   key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+# Only sent to: created by the broker on the first send, with its default partition count.
+done = app.topic(bench.FLOOR_DONE, key_type=bytes, value_type=bytes, key_serializer="raw",
+                 value_serializer="raw")
+out = app.topic("bench.floor_out", key_type=bytes, value_type=bytes, key_serializer="raw",
+                value_serializer="raw")
+rows = app.Table("bench_floor", default=None, partitions=bench.FLOOR_PARTITIONS)
 SENDS = int(os.environ.get("BENCH_FLOOR_SENDS", "0"))
 
 
 @app.agent(source)
 async def floor(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        if event.value == END:
-            await done.send(key=event.key, value=END)
+        if event.value == bench.FLOOR_END:
+            await done.send(key=event.key, value=event.value)
             continue
         change = orjson.loads(event.value)
         rows[event.key.decode()] = {"on_hand": change["after"]["on_hand"]}

@@ -280,15 +280,15 @@ def _critical_key(event_id: str) -> tuple[int, int] | None:
 
 def _floor_runs(sup: Supervisor, bootstrap: str, broker: int, sends: int, runs: int,
                 load: Callable[[int], list[Record]]) -> list[dict[str, float]]:
-    """The Faust floor (ops/bench/faust_floor.py) sending each record `sends` more times; a
-    first run warms it up (its first sends create `bench.floor_out`) and is not counted."""
+    """The Faust floor (ops/bench/faust_floor.py) sending each record `sends` more times, on
+    the loads of the stock worker's runs; a warm-up run on another load goes first."""
     name = f"floor-{sends}"
     floor = sup.start(name, "-m", "ops.bench.faust_floor", "worker", "-l", "warn",
                       env={"FAUST_WEB_PORT": str(free_port()), "BENCH_FLOOR_SENDS": str(sends)})
-    wait_floor_ready(bootstrap)
+    wait_floor_ready(bootstrap, f"{name}-ready")
     pids = {"worker": floor.pid, "broker": broker}
     results = [timed_run(bootstrap, FLOOR_SOURCE, load(run), floor_finish(f"{name}-{run}"),
-                         pids, "bench-floor-tput") for run in range(runs + 1)]
+                         pids, "bench-floor-tput") for run in (runs, *range(runs))]
     sup.stop(name)
     return results[1:]
 

@@ -27,6 +27,14 @@ class Change:
     snapshot: bool
 
     @property
+    def order_key(self) -> bytes:
+        """For a sales order header or line: the key they are joined on, the header's CDC key
+        `{"id": N}`. The CDC puts a line in the partition of that key (topics.yaml
+        `partition_by`), so an order's header and lines are co-partitioned."""
+        row = self.row
+        return orjson.dumps({"id": row["id"] if self.table == "sales_orders" else row["order_id"]})
+
+    @property
     def row(self) -> dict[str, Any]:
         row = self.after if self.after is not None else self.before
         assert row is not None

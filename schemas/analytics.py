@@ -170,20 +170,15 @@ class DimensionVersion(BaseModel):
     attrs: dict[str, Any] | None
 
 
-class OrderEvent(BaseModel):
-    """`analytics.order_events` (internal), key = JSON `{"order_id": N}`.
+class LineRetry(BaseModel):
+    """`analytics.line_retries` (internal), key = the order's CDC key, JSON `{"id": N}`, so a
+    retry lands in its order's partition.
 
-    `kind` "order" / "line" carry a compact ERP row (`row`) with the change's op, commit LSN
-    and commit time; "retry" asks to enrich line `line_id` again, with the history of the
-    dimension it waited for (`carried`, by dimension key `kind:id`).
+    Asks to enrich line `line_id` again, with the history of the dimension it waited for
+    (`carried`, by dimension key `kind:id`).
     """
 
-    kind: Literal["order", "line", "retry"]
-    op: Literal["c", "r", "u", "d"] = "u"
-    lsn: int = 0
-    ts_ms: int = 0
-    row: dict[str, Any] = Field(default_factory=dict)
-    line_id: int | None = None
+    line_id: int
     carried: dict[str, list[DimensionVersion]] = Field(default_factory=dict)
 
 

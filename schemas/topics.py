@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 import yaml
 from pydantic import BaseModel
 
@@ -28,10 +29,20 @@ class TopicSpec(BaseModel):
     # CDC history tables: which rows a snapshot limited to CDC_SNAPSHOT_DAYS reads (`:since`
     # stands for the cut-off time), like Debezium's snapshot.select.statement.overrides.
     snapshot_where: str | None = None
+    # CDC tables joined with another table's rows: key field -> row column. The table's records
+    # go to the partition a record keyed by those fields would go to (sales order lines to
+    # their order's), like Debezium's PartitionRouting SMT; the key stays the primary key.
+    partition_by: dict[str, str] = {}
 
     @property
     def dlq_name(self) -> str:
         return self.name + DLQ_SUFFIX
+
+    def partition_key(self, row: dict[str, Any]) -> bytes | None:
+        """The key whose partition a CDC record of `row` goes to, if not its own key."""
+        if not self.partition_by:
+            return None
+        return orjson.dumps({field: row[column] for field, column in self.partition_by.items()})
 
     def kafka_config(self) -> dict[str, str]:
         return {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
@@ -89,7 +100,8 @@ def _load(raw: dict[str, Any], partitions_override: int | None) -> Catalogue:
             retention_ms=int(entry.get("retention_ms", defaults.get("retention_ms", -1))),
             key="primary key " + ",".join(entry["key"]), value=cdc["value"], dlq=True,
             table=table, key_columns=list(entry["key"]),
-            snapshot_where=entry.get("snapshot_where"))
+            snapshot_where=entry.get("snapshot_where"),
+            partition_by=dict(entry.get("partition_by", {})))
     for name, entry in raw.get("topics", {}).items():
         topics[name] = TopicSpec(
             name=name, partitions=partitions(entry),

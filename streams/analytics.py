@@ -4,9 +4,9 @@ erp.public.{products,brands,categories,customers,warehouses} ─> route_dimensio
 lines waiting for a dimension (from enrich_sales) ──────────────────────────────┴─>
   analytics.dimension_events (key kind:id) ─> maintain_dimensions:
       table analytics_dimension_versions (the owner's history) ─> GlobalTable analytics_dimensions
-      table analytics_waiting (lines per missing dimension) ─> "retry" to analytics.order_events
-erp.public.{sales_orders,sales_order_lines} ─> route_orders ─> analytics.order_events (by order)
-analytics.order_events ─> enrich_sales (table analytics_orders) ─> analytics.sales_enriched
+      table analytics_waiting (lines per missing dimension) ─> analytics.line_retries
+erp.public.{sales_orders,sales_order_lines} (co-partitioned by order: topics.yaml `partition_by`)
+  + analytics.line_retries ─> enrich_sales (table analytics_orders) ─> analytics.sales_enriched
 inventory.position + analytics.inventory_snapshot_requests ─> daily_inventory
     (table analytics_positions) ─> analytics.inventory_daily   (23:59 Mexico City, on demand)
 alerts.stock ─> enrich_alerts (table analytics_alert_levels) ─> analytics.alerts
@@ -29,6 +29,7 @@ from typing import Any
 
 import faust
 import orjson
+from confluent_kafka import murmur2
 from pydantic import ValidationError
 
 from processors.analytics.alerts import enrich_alert, open_level_changes
@@ -46,8 +47,6 @@ from processors.analytics.dimensions import (
 from processors.analytics.insights import keep_latest
 from processors.analytics.inventory_daily import daily_key, daily_row
 from processors.analytics.orders import (
-    LINE_COLUMNS,
-    ORDER_COLUMNS,
     OrderState,
     apply_line,
     apply_order,
@@ -70,7 +69,7 @@ from streams.topics import raw_topic
 log = logging.getLogger("topllantas.analytics")
 LATEST = 2**62  # an LSN after every change: "the latest version"
 
-ORDER_EVENTS = "analytics.order_events"
+LINE_RETRIES = "analytics.line_retries"
 DIMENSION_EVENTS = "analytics.dimension_events"
 SNAPSHOT_REQUESTS = "analytics.inventory_snapshot_requests"
 DIMENSION_TABLES = {catalogue.cdc_topic(t).name: t for t in KIND_OF_TABLE}
@@ -78,7 +77,7 @@ ORDER_TABLES = {catalogue.cdc_topic(t).name: t for t in ("sales_orders", "sales_
 DELIVERIES = catalogue.cdc_topic("deliveries").name
 BUSINESS = ("whatsapp.inbound", "messages.status", "erp.commands.results")
 INSIGHTS_DOMAIN = "insights"
-COUNTER_PARTITIONS = catalogue[ORDER_EVENTS].partitions
+COUNTER_PARTITIONS = catalogue[LINE_RETRIES].partitions
 
 
 def _raw_source(*names: str) -> faust.TopicT:
@@ -87,7 +86,7 @@ def _raw_source(*names: str) -> faust.TopicT:
 
 
 dimension_events = raw_topic(DIMENSION_EVENTS)
-order_events = raw_topic(ORDER_EVENTS)
+line_retries = raw_topic(LINE_RETRIES)
 snapshot_requests = raw_topic(SNAPSHOT_REQUESTS)
 sales_enriched = raw_topic("analytics.sales_enriched")
 inventory_daily = raw_topic("analytics.inventory_daily")
@@ -102,7 +101,7 @@ dimensions = app.GlobalTable("analytics_dimensions", default=None, partitions=1,
                              recovery_buffer_size=1, use_partitioner=True)
 waiting = app.Table("analytics_waiting", default=None,
                     partitions=catalogue[DIMENSION_EVENTS].partitions)
-orders = app.Table("analytics_orders", default=None, partitions=catalogue[ORDER_EVENTS].partitions)
+orders = app.Table("analytics_orders", default=None, partitions=catalogue[LINE_RETRIES].partitions)
 positions = app.Table("analytics_positions", default=None,
                       partitions=catalogue["inventory.position"].partitions)
 alert_levels = app.Table("analytics_alert_levels", default=None,
@@ -196,8 +195,10 @@ async def maintain_dimensions(stream):  # type: ignore[no-untyped-def]
 
 async def _release(key: str, history: list[Version], parked: dict[str, Any] | None) -> None:
     for order_key, line_id in (parked or {}).get("lines", ()):
-        retry = {"kind": "retry", "line_id": line_id, "carried": {key: history}}
-        await order_events.send(key=order_key.encode(), value=orjson.dumps(retry))
+        retry = {"line_id": line_id, "carried": {key: history}}
+        order = order_key.encode()  # explicit: the partition of the order and its lines
+        await line_retries.send(key=order, value=orjson.dumps(retry),
+                                partition=murmur2(order, COUNTER_PARTITIONS))
 
 
 def _lookup(carried: dict[str, list[Version]]) -> Callable[[str, int], Version | None]:
@@ -216,53 +217,41 @@ def latest(key: str) -> dict[str, Any] | None:
 # ------------------------------------------------------------------------------ sales lines
 
 
-@app.agent(_raw_source(*ORDER_TABLES))
-async def route_orders(stream):  # type: ignore[no-untyped-def]
-    """Sales order headers and lines onto `analytics.order_events`, keyed by order."""
-    async for event in stream.events():
-        started = perf_counter()
-        try:
-            change = decode_change(event.value, ORDER_TABLES[event.message.topic])
-        except BadEvent as exc:
-            await dead_letter(event, exc, "analytics.order_router")
-            continue
-        if change is None:
-            continue
-        if change.op == "t":
-            log.warning("truncate of %s ignored by the sales enrichment", change.table)
-            continue
-        row = change.row
-        is_order = change.table == "sales_orders"
-        columns = ORDER_COLUMNS if is_order else (*LINE_COLUMNS, "order_id")
-        message = {"kind": "order" if is_order else "line", "op": change.op,
-                   "lsn": change.lsn or 0, "ts_ms": change.commit_ts_ms,
-                   "row": {c: row.get(c) for c in columns}}
-        order_id = row["id"] if is_order else row["order_id"]
-        await order_events.send(key=orjson.dumps({"order_id": order_id}),
-                                value=orjson.dumps(message))
-        _observe("analytics_order_router", started, _streamed(change))
-
-
-@app.agent(order_events)
+@app.agent(_raw_source(*ORDER_TABLES, LINE_RETRIES))
 async def enrich_sales(stream):  # type: ignore[no-untyped-def]
-    """The order's state; every line that can be joined goes to `analytics.sales_enriched`."""
+    """The order's state from its header and lines (one partition holds both) and the retries
+    of lines that waited for a dimension; every line that can be joined goes to
+    `analytics.sales_enriched`."""
     async for event in stream.events():
         started = perf_counter()
-        key = event.key.decode()
+        carried: dict[str, list[Version]] = {}
+        commit = None
         try:
-            message = orjson.loads(event.value)
-            state: OrderState = orders.get(key) or new_state()
-            carried: dict[str, list[Version]] = {}
-            if message["kind"] == "order":
-                line_ids = apply_order(state, message["op"], message["row"])
-            elif message["kind"] == "line":
-                line_ids = apply_line(state, message["op"], message["row"], message["lsn"])
-            else:
-                line_id = str(message["line_id"])
+            if event.message.topic == LINE_RETRIES:
+                key = event.key.decode()
+                retry = orjson.loads(event.value)
+                state: OrderState = orders.get(key) or new_state()
+                line_id = str(retry["line_id"])
                 waits = state["lines"].get(line_id, {}).get("waiting")
-                line_ids, carried = ([line_id], message["carried"]) if waits else ([], {})
+                line_ids, carried = ([line_id], retry["carried"]) if waits else ([], {})
+            else:
+                change = decode_change(event.value, ORDER_TABLES[event.message.topic])
+                if change is None:
+                    continue
+                if change.op == "t":
+                    log.warning("truncate of %s ignored by the sales enrichment", change.table)
+                    continue
+                key = change.order_key.decode()
+                state = orders.get(key) or new_state()
+                line_ids = (apply_order(state, change.op, change.row)
+                            if change.table == "sales_orders"
+                            else apply_line(state, change.op, change.row, change.lsn or 0))
+                commit = _streamed(change)
+        except BadEvent as exc:
+            await dead_letter(event, exc, "analytics.sales")
+            continue
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            await dead_letter(event, f"bad order event: {exc}", "analytics.sales")
+            await dead_letter(event, f"bad line retry: {exc}", "analytics.sales")
             continue
         if state["order"] is not None:
             for line_id in line_ids:
@@ -271,7 +260,6 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
             orders.pop(key, None)
         else:
             orders[key] = state
-        commit = message.get("ts_ms") if message.get("op") != "r" else None
         _observe("analytics_sales", started, commit)
 
 
@@ -476,7 +464,7 @@ async def collect_insights(stream):  # type: ignore[no-untyped-def]
 
 def counter_items() -> list[tuple[str, Bucket]]:
     """This worker's counters for the partitions it actively owns."""
-    owned = owned_partitions(ORDER_EVENTS)
+    owned = owned_partitions(LINE_RETRIES)
     return [(key, bucket) for key, bucket in list(counters.items())
             if int(key.rsplit("|p", 1)[1]) in owned]
 

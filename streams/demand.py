@@ -1,7 +1,7 @@
 """Daily demand per product×warehouse from CDC (sales order headers + lines).
 
-erp.public.sales_orders ┐
-erp.public.sales_order_lines ┴─> demand.order_events (by order id) ─> table `sales_orders`
+erp.public.sales_orders ┐ (co-partitioned by order: topics.yaml `partition_by`)
+erp.public.sales_order_lines ┴─> table `sales_order_state` (by order key)
     ─> demand.line_contributions (by stock key) ─> table `demand_history`
     ─> demand.daily (by stock key, only when the daily totals changed)
 
@@ -11,7 +11,8 @@ co-partitioned with `inventory.position` and the alert agent sees both for a key
 
 from __future__ import annotations
 
-import orjson
+import logging
+
 from pydantic import ValidationError
 
 from processors.change_events import BadEvent, decode_change
@@ -29,46 +30,32 @@ from streams.topics import raw_topic
 
 ORDERS = catalogue.cdc_topic("sales_orders").name
 ORDER_LINES = catalogue.cdc_topic("sales_order_lines").name
+log = logging.getLogger("topllantas.demand")
 TABLE_OF = {ORDERS: "sales_orders", ORDER_LINES: "sales_order_lines"}
 
 sales_source = app.topic(ORDERS, ORDER_LINES, key_type=bytes, value_type=bytes,
                          key_serializer="raw", value_serializer="raw")
-order_events = raw_topic("demand.order_events")
 line_contributions = raw_topic("demand.line_contributions")
 daily_demand = raw_topic("demand.daily")
 
 order_table = app.Table("sales_order_state", default=None,
-                        partitions=catalogue["demand.order_events"].partitions)
+                        partitions=catalogue.cdc_topic("sales_orders").partitions)
 demand_table = app.Table("demand_history", default=None,
                          partitions=catalogue["demand.line_contributions"].partitions)
 
 
 @app.agent(sales_source)
-async def route_sales_orders(stream):  # type: ignore[no-untyped-def]
-    """Re-key sales order headers and lines by order id."""
-    async for event in stream.events():
-        try:
-            change = decode_change(event.value, TABLE_OF[event.message.topic])
-        except BadEvent as exc:
-            await dead_letter(event, exc, "demand.order_router")
-            continue
-        if change is None:
-            continue
-        row = change.row
-        order_id = row["id"] if change.table == "sales_orders" else row["order_id"]
-        await order_events.send(key=orjson.dumps({"order_id": order_id}), value=event.value)
-        EVENTS.labels(agent="demand_router").inc()
-
-
-@app.agent(order_events)
 async def track_sales_orders(stream):  # type: ignore[no-untyped-def]
     """Each line's absolute demand, from its header's status, warehouse and date."""
     async for event in stream.events():
         try:
-            change = decode_change(event.value)
+            change = decode_change(event.value, TABLE_OF[event.message.topic])
             if change is None:
                 continue
-            key = event.key.decode()
+            if change.op == "t":
+                log.warning("truncate of %s ignored by the demand history", change.table)
+                continue
+            key = change.order_key.decode()
             state = SalesOrderState.from_dict(order_table.get(key))
             lines = apply_sales_change(state, change.table, change.op, change.row,
                                        at_ms=change.commit_ts_ms, snapshot=change.snapshot)

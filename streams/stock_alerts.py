@@ -102,7 +102,7 @@ FORECASTS = "forecasts.demand"
 CONTROL = "alerts.control"
 
 DEMAND_PATH = {catalogue.cdc_topic("sales_orders").name,
-               catalogue.cdc_topic("sales_order_lines").name, "demand.order_events",
+               catalogue.cdc_topic("sales_order_lines").name,
                "demand.line_contributions", DEMAND, *INVENTORY_TOPICS}
 
 alert_control = raw_topic(CONTROL)

@@ -44,10 +44,12 @@ from ops.stack.ephemeral import RunningStack, embedded_stack
 from ops.stack.processes import free_port
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
+from schemas.topics import load_catalogue
+from sources.cdc.envelope import routed_partition
 
 TOKEN = "bench-dashboard-token"
 LINES_PER_ORDER = 2
-ENRICH_AGENTS = ("analytics_order_router", "analytics_sales")
+ENRICH_AGENTS = ("analytics_sales",)
 WORKERS = {"whole app": "all", "analytics flow": "analytics"}
 FLOOR_OUT = "bench.enrich_floor.lines"
 FLOOR_BASE = 50  # the floor's order ids start at 10**7 * 50, above the workers' runs
@@ -66,6 +68,8 @@ def envelope(table: str, row: dict, lsn: int) -> bytes:
 
 
 def produce_orders(bootstrap: str, orders: int, base_id: int) -> None:
+    """Orders and their lines, each line in its order's partition as the CDC puts it."""
+    lines_topic = load_catalogue().cdc_topic("sales_order_lines")
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
                          "partitioner": "murmur2_random"})
     created = datetime.now(UTC).isoformat()
@@ -79,11 +83,11 @@ def produce_orders(bootstrap: str, orders: int, base_id: int) -> None:
                              "created_at": created}, lsn))
         for k in range(LINES_PER_ORDER):
             line_id = base_id * 10 + n * LINES_PER_ORDER + k
-            producer.produce("erp.public.sales_order_lines", key=orjson.dumps({"id": line_id}),
-                             value=envelope("sales_order_lines", {
-                                 "id": line_id, "order_id": order_id,
-                                 "product_id": 1 + (n * 7 + k) % 300, "qty": 4,
-                                 "unit_price": "2400.00", "unit_cost": "1500.00"}, lsn))
+            line = {"id": line_id, "order_id": order_id, "product_id": 1 + (n * 7 + k) % 300,
+                    "qty": 4, "unit_price": "2400.00", "unit_cost": "1500.00"}
+            producer.produce(lines_topic.name, key=orjson.dumps({"id": line_id}),
+                             value=envelope("sales_order_lines", line, lsn),
+                             partition=routed_partition(lines_topic, line))
         if n % 5000 == 0:
             producer.poll(0)
     producer.flush(120)

@@ -1,13 +1,12 @@
 """A bare Faust app with the sales enrichment's topology: what Faust itself costs per order line.
 
-erp.public.sales_orders, erp.public.sales_order_lines ─> route (re-keyed by order id)
-    ─> bench.enrich_floor.orders ─> join (one table row per order) ─> bench.enrich_floor.lines
+erp.public.sales_orders, erp.public.sales_order_lines (co-partitioned by order)
+    ─> join (one table row per order) ─> bench.enrich_floor.lines
 
-The same hops, table and records as `streams/analytics.py`'s `route_orders` → `enrich_sales`
-(the re-key by order is what lets a line meet its header), without the enrichment itself: a
-line is emitted, keyed by its id, once its order's header is known. The app's options come from
-streams/faust_options.py; `topllantas bench enrich` runs it on the same records as the
-analytics worker and reports the ratio.
+The same hop, table and records as `streams/analytics.py`'s `enrich_sales`, without the
+enrichment itself: a line is emitted, keyed by its id, once its order's header is known. The
+app's options come from streams/faust_options.py; `topllantas bench enrich` runs it on the same
+records as the analytics worker and reports the ratio.
 
 `python -m ops.bench.enrich_floor worker -l warn` (settings from the environment).
 """
@@ -26,28 +25,20 @@ RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_s
 
 app = faust.App("topllantas-bench-enrich-floor", **faust_settings())
 source = app.topic(ORDERS, LINES, **RAW)
-by_order = app.topic("bench.enrich_floor.orders", partitions=PARTITIONS, internal=True, **RAW)
 out = app.topic(bench.FLOOR_OUT, **RAW)  # only sent to: the broker creates it on the first send
 orders = app.Table("bench_enrich_floor", default=None, partitions=PARTITIONS)
 
 
 @app.agent(source)
-async def route(stream):  # type: ignore[no-untyped-def]
+async def join(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         row = orjson.loads(event.value)["after"] if event.value else None
         if row is None:
-            continue  # a tombstone or a delete: the real router has nothing to join either
-        order = row["id"] if event.message.topic == ORDERS else row["order_id"]
-        await by_order.send(key=str(order).encode(), value=event.value)
-
-
-@app.agent(by_order)
-async def join(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        row = orjson.loads(event.value)["after"]
-        key = event.key.decode()
+            continue  # a tombstone or a delete: the real agent has nothing to join either
+        is_line = event.message.topic == LINES
+        key = orjson.dumps({"id": row["order_id"] if is_line else row["id"]}).decode()
         state = orders.get(key) or {"header": False, "waiting": []}
-        if "order_id" in row:
+        if is_line:
             state["waiting"].append(row["id"])
         else:
             state["header"] = True

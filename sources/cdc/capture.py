@@ -65,10 +65,14 @@ class KafkaWriter:
         if err is not None:
             self.errors.append(str(err))
 
-    def produce(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+    def produce(self, topic: str, key: bytes | None, value: bytes | None,
+                partition: int | None = None) -> None:
+        """`partition` None: the partitioner hashes the key."""
+        extra = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self.producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery)
+                self.producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery,
+                                      **extra)
                 return
             except BufferError:
                 self.producer.poll(0.05)
@@ -137,7 +141,8 @@ class CdcSource:
                     marker = "last" if (last_table and n == count) else "true"
                     writer.produce(topic, builder.key(table, row), builder.value(
                         op="r", table=table, schema=schema, before=None, after=row,
-                        commit_ts_ms=now_ms, xid=None, lsn=None, snapshot=marker))
+                        commit_ts_ms=now_ms, xid=None, lsn=None, snapshot=marker),
+                        builder.partition(table, row))
                     if n % 20_000 == 0:
                         writer.producer.poll(0)
                 total += n
@@ -276,13 +281,14 @@ class CdcSource:
                 log.warning("change for table %s.%s not in topics.yaml; skipped",
                             rel.schema, rel.table)
                 continue
-            key = builder.key(rel.table, change.after or change.before or {})
+            row = change.after or change.before or {}
+            key, partition = builder.key(rel.table, row), builder.partition(rel.table, row)
             writer.produce(topic, key, builder.value(
                 op=change.op, table=rel.table, schema=rel.schema, before=change.before,
                 after=change.after, commit_ts_ms=commit.commit_ts_ms, xid=begin.xid,
-                lsn=commit.commit_lsn))
+                lsn=commit.commit_lsn), partition)
             if change.op == "d":
-                writer.produce(topic, key, None)  # tombstone, for compaction
+                writer.produce(topic, key, None, partition)  # tombstone, for compaction
             counts[rel.table, change.op] += 1
             n += 1
         return n

@@ -6,8 +6,9 @@ import time
 from typing import Any
 
 import orjson
+from confluent_kafka import murmur2
 
-from schemas.topics import Catalogue
+from schemas.topics import Catalogue, TopicSpec
 
 
 class EnvelopeBuilder:
@@ -27,6 +28,11 @@ class EnvelopeBuilder:
     def key(self, table: str, row: dict[str, Any]) -> bytes:
         columns = self.tables[table].key_columns
         return orjson.dumps({c: row[c] for c in columns})
+
+    def partition(self, table: str, row: dict[str, Any]) -> int | None:
+        """The partition of a record of `row`, when its table is partitioned by another key
+        (topics.yaml `partition_by`); None: the producer's partitioner hashes its key."""
+        return routed_partition(self.tables[table], row)
 
     def value(self, *, op: str, table: str, schema: str, before: dict[str, Any] | None,
               after: dict[str, Any] | None, commit_ts_ms: int, xid: int | None,
@@ -54,3 +60,10 @@ class EnvelopeBuilder:
         }))
         self._sources[table] = (ident, block)
         return block
+
+
+def routed_partition(spec: TopicSpec, row: dict[str, Any]) -> int | None:
+    """Kafka's default partitioner (murmur2, as the Java client, Faust and our producers) over
+    the key the table is partitioned by; None for tables partitioned by their own key."""
+    key = spec.partition_key(row)
+    return None if key is None else murmur2(key, spec.partitions)

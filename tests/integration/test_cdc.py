@@ -23,7 +23,7 @@ from tests.integration.cdc_state import (
     snapshot_done,
 )
 from tests.integration.conftest import process_env
-from tests.integration.kafka_read import read_all
+from tests.integration.kafka_read import Record, read_all
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -86,8 +86,28 @@ async def test_snapshot_and_stream_converge(fresh_stack: TestStack,
     stats = await simulate_day(fresh_stack.erp_dsn, rate=150, duration=6, seed=1)
     assert stats.get("sale", 0) > 100
     await caught_up(fresh_stack)
-    assert_converged(rebuild(read_cdc(fresh_stack.bootstrap_servers)),
-                     await erp_state(fresh_stack.erp_dsn))
+    records = read_cdc(fresh_stack.bootstrap_servers)
+    assert_converged(rebuild(records), await erp_state(fresh_stack.erp_dsn))
+    assert_lines_with_their_orders(records)
+
+
+def assert_lines_with_their_orders(records: list[Record]) -> None:
+    """Snapshot and streamed lines, deletes and tombstones are in their order's partition."""
+    order_partition = {r.key: r.partition for r in records
+                       if r.topic == "erp.public.sales_orders"}
+    line_order: dict[bytes | None, bytes] = {}
+    checked = 0
+    for r in records:
+        if r.topic != "erp.public.sales_order_lines":
+            continue
+        if r.value is not None:
+            change = orjson.loads(r.value)
+            row = change["after"] or change["before"]
+            line_order[r.key] = orjson.dumps({"id": row["order_id"]})
+        order = line_order[r.key]
+        assert r.partition == order_partition[order], (r.key, order)
+        checked += 1
+    assert checked > 100 and len(set(order_partition.values())) > 1
 
 
 async def test_sigkill_mid_stream_loses_nothing(fresh_stack: TestStack,

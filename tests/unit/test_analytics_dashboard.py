@@ -132,7 +132,8 @@ def test_alerts_are_enriched_with_names_or_left_null() -> None:
 
 def test_dashboard_counter_sources_are_co_partitioned() -> None:
     catalogue = load_catalogue()
-    sources = ["analytics.order_events", "alerts.stock", "erp.public.deliveries",
+    sources = ["erp.public.sales_orders", "erp.public.sales_order_lines",
+               "analytics.line_retries", "alerts.stock", "erp.public.deliveries",
                "whatsapp.inbound", "messages.status", "erp.commands.results",
                "forecasts.insights"]
     assert len({catalogue[t].partitions for t in sources}) == 1

@@ -254,8 +254,11 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
             await dead_letter(event, f"bad line retry: {exc}", "analytics.sales")
             continue
         if state["order"] is not None:
+            counted: dict[str, Bucket] = {}  # one counter write per event, not per line
             for line_id in line_ids:
-                await _emit_line(event, key, state, line_id, carried)
+                await _emit_line(event, key, state, line_id, carried, counted)
+            for counter, bucket in counted.items():
+                counters[counter] = bucket  # (Table.update() would skip the changelog)
         if settled(state):
             orders.pop(key, None)
         else:
@@ -264,7 +267,8 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
 
 
 async def _emit_line(event: faust.EventT, order_key: str, state: OrderState, line_id: str,
-                     carried: dict[str, list[Version]]) -> None:
+                     carried: dict[str, list[Version]], counted: dict[str, Bucket]) -> None:
+    """Emit the line if it can be joined; its change to the sales counters goes to `counted`."""
     line = state["lines"][line_id]
     try:
         enriched = enrich_line(state["order"], line, _lookup(carried), datetime.now(UTC))
@@ -282,13 +286,13 @@ async def _emit_line(event: faust.EventT, order_key: str, state: OrderState, lin
     if any(delta):
         day = enriched.local_date.isoformat()
         key = counter_key("sales", day, partition_owner(event.message.partition))
-        bucket = counters.get(key)
+        bucket = counted.get(key) or counters.get(key)
         for path, amount in ((("revenue",), delta[0]), (("margin",), delta[1]),
                              (("lines",), delta[2]),
                              (("by_hour", str(enriched.local_hour)), delta[0]),
                              (("by_branch", enriched.branch_name), delta[0])):
             bucket = bump(bucket, path, amount)
-        counters[key] = bucket
+        counted[key] = bucket
     if line["deleted"]:
         del state["lines"][line_id]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,8 @@ from pydantic import ValidationError
 
 from schemas.cdc import ChangeEvent
 from schemas.erp import ROW_MODELS
+
+log = logging.getLogger("topllantas.change_events")
 
 
 class BadEvent(ValueError):
@@ -71,6 +74,17 @@ def decode_change(value: bytes | None, expected_table: str | None = None) -> Cha
                 raise BadEvent(f"bad {table} row: {_first_error(exc)}") from None
     return Change(table, event.op, event.before, event.after, event.source.lsn,
                   event.source.ts_ms, event.source.snapshot != "false")
+
+
+def decode_row_change(value: bytes | None, expected_table: str, reader: str) -> Change | None:
+    """`decode_change` for a reader that keeps state per row: a truncate, which names no row, is
+    logged and skipped like a tombstone (None)."""
+    change = decode_change(value, expected_table)
+    if change is not None and change.op == "t":
+        log.warning("truncate of %s ignored by %s: rows keep their last state", change.table,
+                    reader)
+        return None
+    return change
 
 
 def _first_error(exc: ValidationError) -> str:

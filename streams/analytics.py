@@ -54,7 +54,7 @@ from processors.analytics.orders import (
     settled,
 )
 from processors.analytics.sales import MissingDimension, contribution, enrich_line
-from processors.change_events import BadEvent, Change, decode_change
+from processors.change_events import BadEvent, Change, decode_change, decode_row_change
 from schemas.alerts import StockAlert
 from schemas.analytics import SnapshotRequest
 from schemas.commands import CommandResult, MessageResult
@@ -235,11 +235,9 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
                 waits = state["lines"].get(line_id, {}).get("waiting")
                 line_ids, carried = ([line_id], retry["carried"]) if waits else ([], {})
             else:
-                change = decode_change(event.value, ORDER_TABLES[event.message.topic])
+                change = decode_row_change(event.value, ORDER_TABLES[event.message.topic],
+                                           "the sales enrichment")
                 if change is None:
-                    continue
-                if change.op == "t":
-                    log.warning("truncate of %s ignored by the sales enrichment", change.table)
                     continue
                 key = change.order_key.decode()
                 state = orders.get(key) or new_state()

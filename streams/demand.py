@@ -11,11 +11,9 @@ co-partitioned with `inventory.position` and the alert agent sees both for a key
 
 from __future__ import annotations
 
-import logging
-
 from pydantic import ValidationError
 
-from processors.change_events import BadEvent, decode_change
+from processors.change_events import BadEvent, decode_row_change
 from processors.inventory.demand import (
     DemandHistory,
     LineDemand,
@@ -30,7 +28,6 @@ from streams.topics import raw_topic
 
 ORDERS = catalogue.cdc_topic("sales_orders").name
 ORDER_LINES = catalogue.cdc_topic("sales_order_lines").name
-log = logging.getLogger("topllantas.demand")
 TABLE_OF = {ORDERS: "sales_orders", ORDER_LINES: "sales_order_lines"}
 
 sales_source = app.topic(ORDERS, ORDER_LINES, key_type=bytes, value_type=bytes,
@@ -49,11 +46,9 @@ async def track_sales_orders(stream):  # type: ignore[no-untyped-def]
     """Each line's absolute demand, from its header's status, warehouse and date."""
     async for event in stream.events():
         try:
-            change = decode_change(event.value, TABLE_OF[event.message.topic])
+            change = decode_row_change(event.value, TABLE_OF[event.message.topic],
+                                       "the demand history")
             if change is None:
-                continue
-            if change.op == "t":
-                log.warning("truncate of %s ignored by the demand history", change.table)
                 continue
             key = change.order_key.decode()
             state = SalesOrderState.from_dict(order_table.get(key))

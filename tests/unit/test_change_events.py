@@ -1,0 +1,49 @@
+"""Decoding CDC records: tombstones, truncates and malformed records."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+import pytest
+
+from processors.change_events import BadEvent, decode_change, decode_row_change
+
+ORDER = {"id": 41, "customer_id": 3, "warehouse_id": 1, "status": "confirmado",
+         "created_at": "2026-12-01T17:00:00Z"}
+
+
+def _record(table: str, op: str, before: dict | None, after: dict | None) -> bytes:
+    return orjson.dumps({"before": before, "after": after, "op": op, "ts_ms": 1,
+                         "source": {"ts_ms": 1, "db": "erp", "schema": "public",
+                                    "table": table, "lsn": 7}})
+
+
+def test_a_change_of_an_order_decodes_with_its_join_key() -> None:
+    change = decode_change(_record("sales_orders", "c", None, ORDER), "sales_orders")
+    assert change is not None and change.op == "c" and change.lsn == 7
+    assert change.order_key == b'{"id":41}'
+
+
+def test_tombstones_are_none_and_bad_records_raise() -> None:
+    assert decode_change(None) is None
+    with pytest.raises(BadEvent, match="not JSON"):
+        decode_change(b"{roto")
+    with pytest.raises(BadEvent, match="unknown table"):
+        decode_change(_record("nominas", "c", None, {"id": 1}))
+    with pytest.raises(BadEvent, match="on the topic of"):
+        decode_change(_record("sales_orders", "c", None, ORDER), "sales_order_lines")
+    with pytest.raises(BadEvent, match="bad sales_orders row"):
+        decode_change(_record("sales_orders", "c", None, {**ORDER, "customer_id": "x"}))
+
+
+def test_a_reader_of_rows_skips_a_truncate_and_says_so(caplog: pytest.LogCaptureFixture
+                                                       ) -> None:
+    truncate = _record("sales_orders", "t", None, None)
+    assert decode_change(truncate, "sales_orders").op == "t"  # type: ignore[union-attr]
+    with caplog.at_level(logging.WARNING):
+        assert decode_row_change(truncate, "sales_orders", "the demand history") is None
+    assert "truncate of sales_orders ignored by the demand history" in caplog.text
+    assert decode_row_change(None, "sales_orders", "x") is None
+    assert decode_row_change(_record("sales_orders", "u", ORDER, ORDER), "sales_orders",
+                             "x") is not None

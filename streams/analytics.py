@@ -198,7 +198,7 @@ async def _release(key: str, history: list[Version], parked: dict[str, Any] | No
         retry = {"line_id": line_id, "carried": {key: history}}
         order = order_key.encode()  # explicit: the partition of the order and its lines
         await line_retries.send(key=order, value=orjson.dumps(retry),
-                                partition=murmur2(order, COUNTER_PARTITIONS))
+                                partition=murmur2(order, catalogue[LINE_RETRIES].partitions))
 
 
 def _lookup(carried: dict[str, list[Version]]) -> Callable[[str, int], Version | None]:

@@ -10,7 +10,7 @@ for its p50/p99.
 
 Two workers are measured, each on a fresh stack (embedded profile, batched producer), and
 after the analytics worker, on its stack, the Faust floor (ops/bench/enrich_floor.py: the
-enrichment's hops, table and records without the enrichment) for the ratio:
+enrichment's hop, table and records without the enrichment) for the ratio:
 - `whole app`: one worker with every flow (inventory, demand, alerts, agent, sinks, routes as
   well), as `topllantas worker` runs by default;
 - `analytics flow`: a `topllantas worker --flows analytics` worker, as a deployment that keeps
@@ -169,7 +169,7 @@ def timed_lines(stack: RunningStack, topic: str, orders: int, base_id: int, work
 
 
 def floor_runs(sup: Supervisor, stack: RunningStack, runs: int, orders: int) -> list[dict]:
-    """The enrichment's hops in a bare Faust app (ops/bench/enrich_floor.py) on the same kind
+    """The enrichment's hop in a bare Faust app (ops/bench/enrich_floor.py) on the same kind
     of records, once the worker is stopped; a first run (while it reads the ERP's history) is
     not counted."""
     floor = sup.start("enrich-floor", "-m", "ops.bench.enrich_floor", "worker", "-l", "warn",
@@ -276,7 +276,7 @@ def main(runs: int, quick: bool) -> None:
                            for r in results[_name_of(FLOOR_NEXT_TO)]])
     floor_us = median([r["worker_cpu_us_per_line"] for r in floors])
     rows += [
-        {"measure": "Faust floor, the enrichment's hops without enrichment (order lines/s)",
+        {"measure": "Faust floor, the enrichment's hop without enrichment (order lines/s)",
          "median": median([r["lines_per_s"] for r in floors]), "target": "report",
          "runs": [round(r["lines_per_s"]) for r in floors]},
         {"measure": "Faust floor, worker CPU per line (us)", "median": floor_us,

@@ -8,9 +8,8 @@ broker's CPU per event is measured beside it (on one machine the two share the c
 The floor is a bare Faust app (ops/bench/faust_floor.py) with the app's options on the same
 broker: the same records, decoded, one table row per key, and in a second variant sent twice
 more (three records produced per event, about what a stock event produces). Its topic names are
-here, so the benchmark reads them without building its app. Its CPU per event is
-what Faust and its Kafka client cost before any of our work; the stock worker's ratio to it is
-our share.
+here, so the benchmark reads them without building its app. Its CPU per event is what Faust and
+its Kafka client cost before any of our work; the stock worker's ratio to it is our share.
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 Sales order headers (`sales_orders`: warehouse, status, created_at) and their lines
 (`sales_order_lines`: product, qty) are keyed by different ids; the CDC puts a line in its
 order's partition (topics.yaml `partition_by`), and the stream glue keeps one `SalesOrderState`
-per order. `apply_sales_change` turns each change into
-the absolute contribution of every line it touches (`LineDemand`): line id, product × warehouse,
-the order's local date in America/Mexico_City, and the quantity; a line of an order that is not
-demand (quote, cancelled, returned, deleted) contributes 0, and so does a line that moved to
-another product or warehouse, for the place it left.
+per order. `apply_sales_change` turns each change into the absolute contribution of every line
+it touches (`LineDemand`): line id, product × warehouse, the order's local date in
+America/Mexico_City, and the quantity; a line of an order that is not demand (quote, cancelled,
+returned, deleted) contributes 0, and so does a line that moved to another product or warehouse,
+for the place it left.
 
 `DemandHistory` keeps, per product × warehouse, each line's contribution for the last
 `RETENTION_DAYS` days. A contribution overwrites the line's previous one, so a redelivered or

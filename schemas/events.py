@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,3 +43,14 @@ class OnOrderLine(BaseModel):
     warehouse_id: int
     line_id: int
     open_qty: int
+
+
+class OrderSweep(BaseModel):
+    """`orders.sweeps` (internal): drop the per-order state a flow no longer needs.
+
+    Sent to every partition (no key) by `streams.order_sweeps`; the owner of each partition of
+    the sales-order topics sweeps the orders of that partition, as of `at`.
+    """
+
+    at: datetime
+    reason: Literal["diaria", "manual"]

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
 
     # --- dashboard
     dashboard_token: SecretStr = Field(SecretStr("dev-dashboard-token"), alias="DASHBOARD_TOKEN")
+    # Days of sales the dashboard counters follow: an order idle this long leaves the
+    # enrichment's state, and a day's sales counters are final once it is this old. At least
+    # 29: the sales target compares with the same weekday of the four weeks before.
+    analytics_retention_days: int = Field(35, alias="ANALYTICS_RETENTION_DAYS", ge=29)
 
     # ------------------------------------------------------------------ derived
     @property

@@ -7,6 +7,7 @@ lines waiting for a dimension (from enrich_sales) ──────────
       table analytics_waiting (lines per missing dimension) ─> analytics.line_retries
 erp.public.{sales_orders,sales_order_lines} (co-partitioned by order: topics.yaml `partition_by`)
   + analytics.line_retries ─> enrich_sales (table analytics_orders) ─> analytics.sales_enriched
+  + orders.sweeps (daily: orders idle for ANALYTICS_RETENTION_DAYS and older counters leave)
 inventory.position + analytics.inventory_snapshot_requests ─> daily_inventory
     (table analytics_positions) ─> analytics.inventory_daily   (23:59 Mexico City, on demand)
 alerts.stock ─> enrich_alerts (table analytics_alert_levels) ─> analytics.alerts
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from time import perf_counter, time
 from typing import Any
 
@@ -34,7 +35,14 @@ from pydantic import ValidationError
 
 from processors.analytics.alerts import enrich_alert, open_level_changes
 from processors.analytics.calendar import MX, local_day, utc_hour
-from processors.analytics.counters import Bucket, bump, counter_key, partition_owner
+from processors.analytics.counters import (
+    Bucket,
+    bump,
+    counter_key,
+    counts_on,
+    expired,
+    partition_owner,
+)
 from processors.analytics.deliveries import delivery_stop, outcome
 from processors.analytics.dimensions import (
     KIND_OF_TABLE,
@@ -50,20 +58,24 @@ from processors.analytics.orders import (
     OrderState,
     apply_line,
     apply_order,
+    idle_before,
     new_state,
     settled,
+    touch,
 )
 from processors.analytics.sales import MissingDimension, contribution, enrich_line
 from processors.change_events import BadEvent, Change, decode_change, decode_row_change
 from schemas.alerts import StockAlert
 from schemas.analytics import SnapshotRequest
 from schemas.commands import CommandResult, MessageResult
-from schemas.events import InventoryPosition
+from schemas.events import InventoryPosition, OrderSweep
 from schemas.forecasts import DemandInsight
+from schemas.settings import get_settings
 from schemas.whatsapp import InboundMessage
 from streams import metrics
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
+from streams.order_sweeps import SWEEPS, order_partition, sweep
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.analytics")
@@ -78,6 +90,7 @@ DELIVERIES = catalogue.cdc_topic("deliveries").name
 BUSINESS = ("whatsapp.inbound", "messages.status", "erp.commands.results")
 INSIGHTS_DOMAIN = "insights"
 COUNTER_PARTITIONS = catalogue[LINE_RETRIES].partitions
+RETENTION_DAYS = get_settings().analytics_retention_days
 
 
 def _raw_source(*names: str) -> faust.TopicT:
@@ -217,12 +230,15 @@ def latest(key: str) -> dict[str, Any] | None:
 # ------------------------------------------------------------------------------ sales lines
 
 
-@app.agent(_raw_source(*ORDER_TABLES, LINE_RETRIES))
+@app.agent(_raw_source(*ORDER_TABLES, LINE_RETRIES, SWEEPS))
 async def enrich_sales(stream):  # type: ignore[no-untyped-def]
     """The order's state from its header and lines (one partition holds both) and the retries
     of lines that waited for a dimension; every line that can be joined goes to
-    `analytics.sales_enriched`."""
+    `analytics.sales_enriched`. A sweep request drops the partition's idle orders."""
     async for event in stream.events():
+        if event.message.topic == SWEEPS:
+            await _sweep_orders(event)
+            continue
         started = perf_counter()
         carried: dict[str, list[Version]] = {}
         commit = None
@@ -230,7 +246,9 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
             if event.message.topic == LINE_RETRIES:
                 key = event.key.decode()
                 retry = orjson.loads(event.value)
-                state: OrderState = orders.get(key) or new_state()
+                state: OrderState | None = orders.get(key)
+                if state is None:  # the order was swept meanwhile
+                    continue
                 line_id = str(retry["line_id"])
                 waits = state["lines"].get(line_id, {}).get("waiting")
                 line_ids, carried = ([line_id], retry["carried"]) if waits else ([], {})
@@ -244,6 +262,7 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
                 line_ids = (apply_order(state, change.op, change.row)
                             if change.table == "sales_orders"
                             else apply_line(state, change.op, change.row, change.lsn or 0))
+                touch(state, change.commit_ts_ms)
                 commit = _streamed(change)
         except BadEvent as exc:
             await dead_letter(event, exc, "analytics.sales")
@@ -280,8 +299,9 @@ async def _emit_line(event: faust.EventT, order_key: str, state: OrderState, lin
     await _emit(sales_enriched, line_id, enriched.model_dump_json().encode())
     now_counted = contribution(enriched)
     delta = [new - old for new, old in zip(now_counted, line["counted"], strict=True)]
-    line["counted"] = now_counted
-    if any(delta):
+    if any(delta) and counts_on(enriched.local_date, enriched.enriched_at.astimezone(MX).date(),
+                                RETENTION_DAYS):
+        line["counted"] = now_counted
         day = enriched.local_date.isoformat()
         key = counter_key("sales", day, partition_owner(event.message.partition))
         bucket = counted.get(key) or counters.get(key)
@@ -293,6 +313,28 @@ async def _emit_line(event: faust.EventT, order_key: str, state: OrderState, lin
         counted[key] = bucket
     if line["deleted"]:
         del state["lines"][line_id]
+
+
+async def _sweep_orders(event: faust.EventT) -> None:
+    """In the request's partition: drop the orders idle for the retention window, and the
+    counters of days (or hours) before it, which no change can reach any more."""
+    try:
+        request = OrderSweep.model_validate_json(event.value)
+    except ValidationError as exc:
+        await dead_letter(event, exc, "analytics.sales")
+        return
+    partition = event.message.partition
+    cutoff = request.at - timedelta(days=RETENTION_DAYS)
+    cutoff_ms = int(cutoff.timestamp() * 1000)
+    parts = catalogue[SWEEPS].partitions
+    idle = await sweep(orders, lambda key: order_partition(key, parts) == partition,
+                       lambda state: idle_before(state, cutoff_ms))
+    owner = f"|{partition_owner(partition)}"
+    first_day = local_day(request.at) - timedelta(days=RETENTION_DAYS)
+    old = await sweep(counters, lambda key: key.endswith(owner) and expired(key, first_day),
+                      lambda _: True)
+    log.info("order sweep (%s) as of %s, partition %s: %s idle orders and %s counters dropped",
+             request.reason, request.at.isoformat(), partition, idle, old)
 
 
 # ------------------------------------------------------------------------ daily inventory

@@ -25,7 +25,7 @@ import hmac
 import inspect
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from faust.web import Request, Response, View
 from prometheus_client import Gauge
 
 from processors.analytics.calendar import MX, utc_hour
-from processors.analytics.counters import combine
+from processors.analytics.counters import combine, expired
 from processors.analytics.dashboard import TARGET_WEEKS, Integration, Job, summarize
 from schemas.settings import get_settings
 from streams import metrics
@@ -67,16 +67,32 @@ DLQ_TOPICS = [s.name for s in catalogue.all_specs() if s.name.endswith(".dlq")]
 # ---------------------------------------------------------------------------- timers
 
 
+def first_kept_day() -> date:
+    """Counters of days before this one are no longer shown, published or kept."""
+    return datetime.now(MX).date() - timedelta(days=settings.analytics_retention_days)
+
+
 @app.timer(interval=2.0)
 async def publish_counters() -> None:
     """Copy this worker's business counters (its partitions) to every worker."""
     if not ready():
         return
+    first_day = first_kept_day()
     for key, bucket in counter_items():
-        if published.get(key) != bucket:
+        if published.get(key) != bucket and not expired(key, first_day):
             published[key] = bucket
     for kind, n in waiting_lines().items():
         metrics.LINES_WAITING.labels(dimension=kind).set(n)
+
+
+@app.timer(interval=3600.0)
+async def prune_published() -> None:
+    """Drop the published counters of days before ANALYTICS_RETENTION_DAYS (any worker's)."""
+    if not ready():
+        return
+    first_day = first_kept_day()
+    for key in [k for k in list(published.keys()) if expired(k, first_day)]:
+        published.pop(key, None)
 
 
 @app.timer(interval=10.0)

@@ -1,7 +1,8 @@
 """Daily demand per product×warehouse from CDC (sales order headers + lines).
 
 erp.public.sales_orders ┐ (co-partitioned by order: topics.yaml `partition_by`)
-erp.public.sales_order_lines ┴─> table `sales_order_state` (by order key)
+erp.public.sales_order_lines ┼─> table `sales_order_state` (by order key)
+orders.sweeps (daily) ───────┘   (orders out of the retention window leave it)
     ─> demand.line_contributions (by stock key) ─> table `demand_history`
     ─> demand.daily (by stock key, only when the daily totals changed)
 
@@ -11,6 +12,9 @@ co-partitioned with `inventory.position` and the alert agent sees both for a key
 
 from __future__ import annotations
 
+import logging
+
+import faust
 from pydantic import ValidationError
 
 from processors.change_events import BadEvent, decode_row_change
@@ -20,17 +24,23 @@ from processors.inventory.demand import (
     SalesOrderState,
     apply_line_demand,
     apply_sales_change,
+    local_day,
+    sweepable,
 )
+from schemas.events import OrderSweep
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.inventory import EVENTS, stock_key
+from streams.order_sweeps import SWEEPS, order_partition, sweep
 from streams.topics import raw_topic
 
+log = logging.getLogger("topllantas.demand")
 ORDERS = catalogue.cdc_topic("sales_orders").name
 ORDER_LINES = catalogue.cdc_topic("sales_order_lines").name
 TABLE_OF = {ORDERS: "sales_orders", ORDER_LINES: "sales_order_lines"}
+ORDER_PARTITIONS = catalogue.cdc_topic("sales_orders").partitions
 
-sales_source = app.topic(ORDERS, ORDER_LINES, key_type=bytes, value_type=bytes,
+sales_source = app.topic(ORDERS, ORDER_LINES, SWEEPS, key_type=bytes, value_type=bytes,
                          key_serializer="raw", value_serializer="raw")
 line_contributions = raw_topic("demand.line_contributions")
 daily_demand = raw_topic("demand.daily")
@@ -45,6 +55,9 @@ demand_table = app.Table("demand_history", default=None,
 async def track_sales_orders(stream):  # type: ignore[no-untyped-def]
     """Each line's absolute demand, from its header's status, warehouse and date."""
     async for event in stream.events():
+        if event.message.topic == SWEEPS:
+            await _sweep_orders(event)
+            continue
         try:
             change = decode_row_change(event.value, TABLE_OF[event.message.topic],
                                        "the demand history")
@@ -62,6 +75,22 @@ async def track_sales_orders(stream):  # type: ignore[no-untyped-def]
             await line_contributions.send(key=stock_key(line.product_id, line.warehouse_id),
                                           value=line.model_dump_json().encode())
         EVENTS.labels(agent="demand_orders").inc()
+
+
+async def _sweep_orders(event: faust.EventT) -> None:
+    """Drop this partition's orders out of the retention window (processors' `sweepable`)."""
+    try:
+        request = OrderSweep.model_validate_json(event.value)
+    except ValidationError as exc:
+        await dead_letter(event, exc, "demand.orders")
+        return
+    partition = event.message.partition
+    today = local_day(request.at)
+    gone = await sweep(
+        order_table, lambda key: order_partition(key, ORDER_PARTITIONS) == partition,
+        lambda stored: sweepable(SalesOrderState.from_dict(stored), today))
+    log.info("order sweep (%s) as of %s, partition %s: %s orders dropped", request.reason,
+             today, partition, gone)
 
 
 @app.agent(line_contributions)

@@ -2,11 +2,16 @@
 
     {"order": {id, customer_id, warehouse_id, status, channel, created_at, deleted} | None,
      "lines": {"<line id>": {id, product_id, qty, unit_price, unit_cost, lsn, deleted,
-                             waiting, counted}}}
+                             waiting, counted}},
+     "seen": commit time (ms) of the newest change applied}
 
 `waiting` is the dimension key a line waits for (None when it does not wait); `counted` is what
 the line last contributed to the sales counters ([revenue, margin, lines]). A change that
 alters nothing (a redelivered CDC record) asks for no emission.
+
+An order idle for the retention window leaves the table (`idle_before`, swept daily). Its
+created_at is then older than the window too, so its day's counters are final
+(`processors.analytics.counters.counts_on`) and a late change cannot count it twice.
 """
 
 from __future__ import annotations
@@ -19,7 +24,18 @@ LINE_COLUMNS = ("id", "product_id", "qty", "unit_price", "unit_cost")
 
 
 def new_state() -> OrderState:
-    return {"order": None, "lines": {}}
+    return {"order": None, "lines": {}, "seen": 0}
+
+
+def touch(state: OrderState, at_ms: int) -> None:
+    """Remember the commit time of a change applied to the order."""
+    state["seen"] = max(state.get("seen", 0), at_ms)
+
+
+def idle_before(state: OrderState | None, cutoff_ms: int) -> bool:
+    """True when no change of the order was committed since `cutoff_ms` (a state stored before
+    `seen` existed is kept)."""
+    return state is not None and state.get("seen", cutoff_ms) < cutoff_ms
 
 
 def apply_order(state: OrderState, op: str, row: dict[str, Any]) -> list[str]:

@@ -19,7 +19,9 @@ for the trailing window ending on a given day (zeros for days without sales), an
 Correct under duplicates and reordering of an order's header and lines: lines that arrive before
 their header are kept and reported once the header is known. Orders older than the retention
 window when a change of theirs arrives (the tail of a snapshot of years of sales) are only
-remembered as expired, so the state stays bounded; their lines are dropped.
+remembered as expired; their lines are dropped. A daily sweep (`sweepable`) drops those marks,
+the orders that aged out of the window since, and lines whose header never came, so the state
+stays bounded.
 """
 
 from __future__ import annotations
@@ -90,16 +92,18 @@ def day_of_ms(at_ms: int) -> date:
 
 @dataclass
 class SalesOrderState:
-    """One sales order: its header and lines as last seen (keyed by order id)."""
+    """One sales order: its header and lines as last seen (keyed by order id), and the commit
+    time of its newest change."""
 
     header: dict[str, Any] | None = None
     lines: dict[str, dict[str, Any]] = field(default_factory=dict)
     expired: bool = False
+    seen_ms: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         if self.expired:
             return {"x": 1}
-        return {"h": self.header, "l": self.lines}
+        return {"h": self.header, "l": self.lines, "t": self.seen_ms}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> SalesOrderState:
@@ -107,7 +111,20 @@ class SalesOrderState:
             return cls()
         if d.get("x"):
             return cls(expired=True)
-        return cls(d["h"], dict(d["l"]))
+        return cls(d["h"], dict(d["l"]), seen_ms=int(d.get("t", 0)))
+
+
+def sweepable(state: SalesOrderState, today: date,
+              retention_days: int = RETENTION_DAYS) -> bool:
+    """True when the order can leave the state as of `today`: an expired mark, an order
+    created before the retention window (its lines' demand has left the history), or lines
+    whose header has not come within the window."""
+    if state.expired:
+        return True
+    oldest = today - timedelta(days=retention_days)
+    if state.header is not None:
+        return local_day(state.header["created_at"]) < oldest
+    return day_of_ms(state.seen_ms) < oldest
 
 
 def _target(line: Mapping[str, Any], header: Mapping[str, Any]) -> tuple[int, int]:
@@ -134,6 +151,7 @@ def apply_sales_change(state: SalesOrderState, table: str, op: str, row: Mapping
         raise ValueError(f"not a sales order table: {table}")
     if state.expired:
         return []
+    state.seen_ms = max(state.seen_ms, at_ms)
     old_header = state.header
     if table == "sales_orders":
         if op != "d" and local_day(row["created_at"]) < (

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes
 from email.message import Message
@@ -25,6 +25,7 @@ import pytest
 import typer
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from confluent_kafka import Producer, murmur2
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
@@ -35,7 +36,9 @@ from ops.stack.processes import free_port
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
 from processors.analytics.calendar import MX
+from schemas.events import OrderSweep
 from schemas.settings import get_settings
+from schemas.topics import load_catalogue
 from tests import stack_fixture
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
@@ -43,6 +46,7 @@ from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
 TOKEN = "prueba-tablero-123"
+SWEEPS = "orders.sweeps"
 
 
 @dataclass
@@ -310,3 +314,84 @@ async def test_the_weekly_report_reads_the_topics_and_goes_out_by_email(
     [mail] = box.messages
     assert mail["Subject"].startswith("Reporte semanal TopLlantas")
     assert "data:image/png;base64," in mail.get_payload()[1].get_payload(decode=True).decode()
+
+
+def _changelog(pipeline: Pipeline, table: str) -> list:
+    return read_all(pipeline.stack.bootstrap_servers, [f"topllantas-{table}-changelog"],
+                    idle=1.0)
+
+
+def _table_key(raw: bytes) -> str:
+    """A Faust table key (text) as its changelog holds it: JSON-serialized or raw."""
+    try:
+        key = json.loads(raw)
+    except ValueError:
+        return raw.decode()
+    return key if isinstance(key, str) else raw.decode()
+
+
+def _tombstones(pipeline: Pipeline, table: str) -> dict[str, int]:
+    """Deleted keys of a table's changelog (not written again since) -> partition."""
+    latest: dict[str, tuple[bytes | None, int]] = {}
+    for record in _changelog(pipeline, table):
+        if record.key is not None:
+            latest[_table_key(record.key)] = (record.value, record.partition)
+    return {key: part for key, (value, part) in latest.items() if value is None}
+
+
+async def test_the_daily_sweep_drops_idle_orders_in_their_own_partitions(
+        pipeline: Pipeline) -> None:
+    """Runs last: it sweeps every order of the module that is idle as of a month from now."""
+    retention = get_settings().analytics_retention_days
+    conn = await asyncpg.connect(pipeline.stack.erp_dsn)
+    try:
+        async with conn.transaction():  # an order of 100 days ago, entered today
+            old = await conn.fetchval(
+                "INSERT INTO sales_orders (customer_id, warehouse_id, status, created_at) "
+                "VALUES (1, 1, 'entregado', now() - interval '100 days') RETURNING id")
+            old_line = await conn.fetchval(
+                "INSERT INTO sales_order_lines (order_id, product_id, qty, unit_price, "
+                "unit_cost) VALUES ($1, 1, 2, 1000, 700) RETURNING id", old)
+        await asyncio.to_thread(wait_for_keys, pipeline.stack, "analytics.sales_enriched",
+                                {str(old_line)})
+        await asyncio.sleep(1.0)
+        as_of = datetime.now(UTC)  # the old order was last changed before this instant
+        await asyncio.sleep(1.0)
+        fresh_line = await sell(conn, 1, 1, 1)
+        fresh = await conn.fetchval("SELECT order_id FROM sales_order_lines WHERE id = $1",
+                                    fresh_line)
+        await asyncio.to_thread(wait_for_keys, pipeline.stack, "analytics.sales_enriched",
+                                {str(fresh_line)})
+        first_kept = as_of.astimezone(MX).date()
+        # a sweep as of a retention window from now: everything idle since `as_of` goes
+        request = OrderSweep(at=as_of + timedelta(days=retention), reason="manual")
+        producer = Producer({"bootstrap.servers": pipeline.stack.bootstrap_servers})
+        partitions = load_catalogue()[SWEEPS].partitions
+        for partition in range(partitions):
+            producer.produce(SWEEPS, value=request.model_dump_json().encode(),
+                             partition=partition)
+        producer.flush(10)
+        old_key, fresh_key = (json.dumps({"id": n}, separators=(",", ":")) for n in (old, fresh))
+        enriched = await asyncio.to_thread(
+            wait_for, lambda: (lambda t: t if old_key in t else None)(
+                _tombstones(pipeline, "analytics_orders")), 60, "the idle orders to be swept")
+
+        assert fresh_key not in enriched and len(enriched) > 10  # the module's older orders
+        assert all(murmur2(key.encode(), partitions) == part for key, part in enriched.items())
+        counters = _tombstones(pipeline, "analytics_counters")
+        assert any(key.startswith("sales|") for key in counters)  # the seeded days'
+        for key, part in counters.items():
+            domain, period, owner = key.split("|")
+            assert period[:10] < first_kept.isoformat() and owner == f"p{part}"
+        demand = _tombstones(pipeline, "sales_order_state")  # created before 120 days
+        assert old_key in demand and fresh_key not in demand
+        assert all(murmur2(key.encode(), partitions) == part for key, part in demand.items())
+
+        # a late change of a swept order still reaches the enriched topic
+        async with conn.transaction():
+            await conn.execute("UPDATE sales_orders SET status = 'cancelado' WHERE id = $1", old)
+            await conn.execute("UPDATE sales_order_lines SET qty = 3 WHERE id = $1", old_line)
+    finally:
+        await conn.close()
+    await asyncio.to_thread(wait_for_keys, pipeline.stack, "analytics.sales_enriched",
+                            {str(old_line)}, lambda r: r["qty"] == 3)

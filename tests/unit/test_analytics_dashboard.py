@@ -133,7 +133,7 @@ def test_alerts_are_enriched_with_names_or_left_null() -> None:
 def test_dashboard_counter_sources_are_co_partitioned() -> None:
     catalogue = load_catalogue()
     sources = ["erp.public.sales_orders", "erp.public.sales_order_lines",
-               "analytics.line_retries", "alerts.stock", "erp.public.deliveries",
+               "analytics.line_retries", "orders.sweeps", "alerts.stock", "erp.public.deliveries",
                "whatsapp.inbound", "messages.status", "erp.commands.results",
                "forecasts.insights"]
     assert len({catalogue[t].partitions for t in sources}) == 1

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
+from processors.analytics.counters import counts_on, expired
 from processors.analytics.dimensions import MAX_VERSIONS, Version, add_version, as_of
-from processors.analytics.orders import apply_line, apply_order, new_state, settled
+from processors.analytics.orders import (
+    apply_line,
+    apply_order,
+    idle_before,
+    new_state,
+    settled,
+    touch,
+)
 from processors.analytics.sales import MissingDimension, contribution, enrich_line
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
@@ -127,6 +135,28 @@ def test_lines_wait_for_their_order_and_duplicates_change_nothing() -> None:
     assert not settled(state)
     apply_order(state, "d", order_row())
     assert settled(state)
+
+
+def test_idle_orders_leave_and_their_days_counters_are_final() -> None:
+    state = new_state()
+    apply_order(state, "c", order_row())
+    touch(state, 5_000)
+    apply_line(state, "c", line_row(101), 100)
+    touch(state, 3_000)  # redelivered older change: the newest commit time stays
+    assert state["seen"] == 5_000
+    assert idle_before(state, 5_001) and not idle_before(state, 5_000)
+    assert not idle_before({"order": None, "lines": {}}, 5_001)  # stored before `seen`
+    assert not idle_before(None, 5_001)
+    # An order idle for the window was created before it: its day no longer counts, so a
+    # change arriving after the sweep cannot count its lines a second time.
+    today = date(2026, 12, 30)
+    assert counts_on(today - timedelta(days=35), today, 35)
+    assert not counts_on(today - timedelta(days=36), today, 35)
+    first_kept = today - timedelta(days=35)
+    assert expired("sales|2026-11-24|p0", first_kept)
+    assert not expired("sales|2026-11-25|p0", first_kept)
+    assert expired("errors|2026-11-24T23|p1", first_kept)
+    assert not expired("alerts_open|-|p1", first_kept)  # levels never expire
 
 
 def test_as_of_keeps_few_versions_and_treats_deletes_as_unknown() -> None:

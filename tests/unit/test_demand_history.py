@@ -18,6 +18,7 @@ from processors.inventory.demand import (
     demand_stats,
     forecast_stats,
     local_day,
+    sweepable,
 )
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 21:00 on the 24th in Mexico City
@@ -100,6 +101,24 @@ def test_order_state_round_trips() -> None:
     again = SalesOrderState.from_dict(state.to_dict())
     assert again == state
     assert SalesOrderState.from_dict(None) == SalesOrderState()
+
+
+def test_the_daily_sweep_drops_what_left_the_retention_window() -> None:
+    today = local_day(T0)
+    recent = SalesOrderState()
+    apply(recent, "sales_orders", "c", header())
+    apply(recent, "sales_order_lines", "c", line())
+    assert recent.seen_ms == T0_MS and not sweepable(recent, today)
+    assert sweepable(recent, today + timedelta(days=121))  # created before the window
+    headerless = SalesOrderState()
+    apply(headerless, "sales_order_lines", "u", line())  # its header never came
+    assert not sweepable(headerless, today + timedelta(days=120))
+    assert sweepable(SalesOrderState.from_dict(headerless.to_dict()),
+                     today + timedelta(days=121))
+    assert sweepable(SalesOrderState(expired=True), today)  # a mark only
+    swept = SalesOrderState()  # a late header change after the sweep: expired again
+    assert apply_sales_change(swept, "sales_orders", "u", header(created_at="2026-06-01T18:00Z"),
+                              at_ms=T0_MS) == [] and swept.expired
 
 
 def test_wrong_table_is_rejected() -> None:

@@ -16,8 +16,10 @@ whatsapp.inbound, messages.status, erp.commands.results ─> count_business (cou
 forecasts.insights ─> collect_insights (the newest run's insights, for the dashboard)
 
 Every agent also keeps the dashboard's counters (table `analytics_counters`, one record per
-domain × period × source partition, see processors.analytics.counters); streams.dashboard
-publishes them to all workers. The join rule is in schemas/analytics.py and docs/analytics.md.
+domain × period × source partition, see processors.analytics.counters), except the sales
+counters, which are derived from `analytics_orders` in memory (`sales_view`,
+processors.analytics.sales_view); streams.dashboard publishes them all to every worker.
+The join rule is in schemas/analytics.py and docs/analytics.md.
 """
 
 from __future__ import annotations
@@ -35,14 +37,7 @@ from pydantic import ValidationError
 
 from processors.analytics.alerts import enrich_alert, open_level_changes
 from processors.analytics.calendar import MX, local_day, utc_hour
-from processors.analytics.counters import (
-    Bucket,
-    bump,
-    counter_key,
-    counts_on,
-    expired,
-    partition_owner,
-)
+from processors.analytics.counters import Bucket, bump, counter_key, expired, partition_owner
 from processors.analytics.deliveries import delivery_stop, outcome
 from processors.analytics.dimensions import (
     KIND_OF_TABLE,
@@ -63,7 +58,14 @@ from processors.analytics.orders import (
     settled,
     touch,
 )
-from processors.analytics.sales import MissingDimension, contribution, enrich_line
+from processors.analytics.sales import MissingDimension, enrich_line
+from processors.analytics.sales_view import (
+    SalesByDay,
+    contribution,
+    copy_of,
+    move,
+    sales_by_day,
+)
 from processors.change_events import BadEvent, Change, decode_change, decode_row_change
 from schemas.alerts import StockAlert
 from schemas.analytics import SnapshotRequest
@@ -122,6 +124,45 @@ alert_levels = app.Table("analytics_alert_levels", default=None,
 conversations = app.Table("analytics_conversations", default=None,
                           partitions=catalogue["whatsapp.inbound"].partitions)
 counters = app.Table("analytics_counters", default=None, partitions=COUNTER_PARTITIONS)
+
+
+class SalesView:
+    """The sales counters of each partition of `analytics_orders` this worker owns, derived
+    from the table: built from it when first needed (by `enrich_sales` before an event changes
+    the table, or by the dashboard between events), kept up to date by `enrich_sales`, and
+    forgotten on every rebalance (Faust lets in-flight events finish first; the recovered
+    partitions are built again)."""
+
+    def __init__(self) -> None:
+        self._by_partition: dict[int, SalesByDay] = {}
+
+    def of(self, partition: int) -> SalesByDay:
+        view = self._by_partition.get(partition)
+        if view is None:
+            parts = catalogue[LINE_RETRIES].partitions
+            view = self._by_partition[partition] = sales_by_day(
+                state for key, state in list(orders.items())
+                if order_partition(key, parts) == partition)
+        return view
+
+    def forget(self, partition: int | None = None) -> None:
+        if partition is None:
+            self._by_partition.clear()
+        else:
+            self._by_partition.pop(partition, None)
+
+
+sales_view = SalesView()
+
+
+@app.on_partitions_revoked.connect
+async def _forget_sales_on_revoke(app: faust.App, revoked: set, **kwargs: Any) -> None:
+    sales_view.forget()
+
+
+@app.on_partitions_assigned.connect
+async def _forget_sales_on_assign(app: faust.App, assigned: set, **kwargs: Any) -> None:
+    sales_view.forget()
 
 
 def owned_partitions(topic: str) -> set[int]:
@@ -240,6 +281,8 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
             await _sweep_orders(event)
             continue
         started = perf_counter()
+        # built before the state changes: the view and the table must agree when it is built
+        view = sales_view.of(event.message.partition)
         carried: dict[str, list[Version]] = {}
         commit = None
         try:
@@ -271,11 +314,8 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
             await dead_letter(event, f"bad line retry: {exc}", "analytics.sales")
             continue
         if state["order"] is not None:
-            counted: dict[str, Bucket] = {}  # one counter write per event, not per line
             for line_id in line_ids:
-                await _emit_line(event, key, state, line_id, carried, counted)
-            for counter, bucket in counted.items():
-                counters[counter] = bucket  # (Table.update() would skip the changelog)
+                await _emit_line(view, key, state, line_id, carried)
         if settled(state):
             orders.pop(key, None)
         else:
@@ -283,9 +323,9 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
         _observe("analytics_sales", started, commit)
 
 
-async def _emit_line(event: faust.EventT, order_key: str, state: OrderState, line_id: str,
-                     carried: dict[str, list[Version]], counted: dict[str, Bucket]) -> None:
-    """Emit the line if it can be joined; its change to the sales counters goes to `counted`."""
+async def _emit_line(view: SalesByDay, order_key: str, state: OrderState, line_id: str,
+                     carried: dict[str, list[Version]]) -> None:
+    """Emit the line if it can be joined, and move its contribution in the sales counters."""
     line = state["lines"][line_id]
     try:
         enriched = enrich_line(state["order"], line, _lookup(carried), datetime.now(UTC))
@@ -297,20 +337,10 @@ async def _emit_line(event: faust.EventT, order_key: str, state: OrderState, lin
         return
     line["waiting"] = None
     await _emit(sales_enriched, line_id, enriched.model_dump_json().encode())
-    now_counted = contribution(enriched)
-    delta = [new - old for new, old in zip(now_counted, line["counted"], strict=True)]
-    if any(delta) and counts_on(enriched.local_date, enriched.enriched_at.astimezone(MX).date(),
-                                RETENTION_DAYS):
-        line["counted"] = now_counted
-        day = enriched.local_date.isoformat()
-        key = counter_key("sales", day, partition_owner(event.message.partition))
-        bucket = counted.get(key) or counters.get(key)
-        for path, amount in ((("revenue",), delta[0]), (("margin",), delta[1]),
-                             (("lines",), delta[2]),
-                             (("by_hour", str(enriched.local_hour)), delta[0]),
-                             (("by_branch", enriched.branch_name), delta[0])):
-            bucket = bump(bucket, path, amount)
-        counted[key] = bucket
+    counted = contribution(enriched)
+    if counted != line["counted"]:  # no await from here: the view and the line move together
+        move(view, line["counted"], counted)
+        line["counted"] = counted
     if line["deleted"]:
         del state["lines"][line_id]
 
@@ -333,6 +363,7 @@ async def _sweep_orders(event: faust.EventT) -> None:
     first_day = local_day(request.at) - timedelta(days=RETENTION_DAYS)
     old = await sweep(counters, lambda key: key.endswith(owner) and expired(key, first_day),
                       lambda _: True)
+    sales_view.forget(partition)
     log.info("order sweep (%s) as of %s, partition %s: %s idle orders and %s counters dropped",
              request.reason, request.at.isoformat(), partition, idle, old)
 
@@ -506,11 +537,17 @@ async def collect_insights(stream):  # type: ignore[no-untyped-def]
         _observe("analytics_insights", started)
 
 
-def counter_items() -> list[tuple[str, Bucket]]:
-    """This worker's counters for the partitions it actively owns."""
+def counter_items() -> tuple[dict[str, Bucket], set[str]]:
+    """This worker's counters (the sales counters too) for the partitions it actively owns,
+    and those partitions' owner names (`p<n>`)."""
     owned = owned_partitions(LINE_RETRIES)
-    return [(key, bucket) for key, bucket in list(counters.items())
-            if int(key.rsplit("|p", 1)[1]) in owned]
+    items = {key: bucket for key, bucket in list(counters.items())
+             if int(key.rsplit("|p", 1)[1]) in owned}
+    for partition in sorted(owned):
+        owner = partition_owner(partition)
+        items.update((counter_key("sales", day, owner), copy_of(bucket))
+                     for day, bucket in sales_view.of(partition).items())
+    return items, {partition_owner(p) for p in owned}
 
 
 def waiting_lines() -> dict[str, int]:

@@ -78,9 +78,13 @@ async def publish_counters() -> None:
     if not ready():
         return
     first_day = first_kept_day()
-    for key, bucket in counter_items():
+    items, owners = counter_items()
+    for key, bucket in items.items():
         if published.get(key) != bucket and not expired(key, first_day):
             published[key] = bucket
+    for key in [k for k in list(published.keys())
+                if k.rsplit("|", 1)[1] in owners and k not in items]:
+        published.pop(key, None)  # swept, or a derived day that no longer has a sale
     for kind, n in waiting_lines().items():
         metrics.LINES_WAITING.labels(dimension=kind).set(n)
 

@@ -10,7 +10,7 @@ rolling 24-hour windows, or `-` for a level.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 Bucket = dict[str, Any]
@@ -27,12 +27,6 @@ def partition_owner(partition: int) -> str:
 def split_key(key: str) -> tuple[str, str, str]:
     domain, period, owner = key.split("|")
     return domain, period, owner
-
-
-def counts_on(day: date, today: date, retention_days: int) -> bool:
-    """A day's counters change only while the day is within the retention window; after it,
-    they are final (and swept: `expired`)."""
-    return day >= today - timedelta(days=retention_days)
 
 
 def expired(key: str, cutoff: date) -> bool:

@@ -6,12 +6,12 @@
      "seen": commit time (ms) of the newest change applied}
 
 `waiting` is the dimension key a line waits for (None when it does not wait); `counted` is what
-the line last contributed to the sales counters ([revenue, margin, lines]). A change that
-alters nothing (a redelivered CDC record) asks for no emission.
+the line contributes to the sales counters (`processors.analytics.sales_view`, None: nothing).
+A change that alters nothing (a redelivered CDC record) asks for no emission.
 
-An order idle for the retention window leaves the table (`idle_before`, swept daily). Its
-created_at is then older than the window too, so its day's counters are final
-(`processors.analytics.counters.counts_on`) and a late change cannot count it twice.
+An order idle for the retention window leaves the table (`idle_before`, swept daily), and with
+it its contribution to the sales counters; it was created before the window, so the counters
+it leaves are of days the dashboard no longer shows.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def apply_line(state: OrderState, op: str, row: dict[str, Any], lsn: int) -> lis
     state["lines"][line_id] = {
         **compact, "lsn": lsn if known is None or not deleted else known["lsn"],
         "deleted": deleted, "waiting": known["waiting"] if known else None,
-        "counted": known["counted"] if known else [0.0, 0.0, 0]}
+        "counted": known["counted"] if known else None}
     return [line_id]
 
 

@@ -73,9 +73,3 @@ def enrich_line(order: dict[str, Any], line: dict[str, Any], lookup: Lookup,
         discount_pct=float(1 - unit_price / list_price) if list_price else None,
         source_lsn=lsn, dimension_lsns=used, enriched_at=now)
 
-
-def contribution(line: SalesLineEnriched) -> list[float]:
-    """What the line adds to the sales counters now: [revenue, margin, lines]."""
-    if not line.counts_as_sale:
-        return [0.0, 0.0, 0]
-    return [float(line.revenue), float(line.margin), 1]

@@ -70,14 +70,14 @@ from processors.change_events import BadEvent, Change, decode_change, decode_row
 from schemas.alerts import StockAlert
 from schemas.analytics import SnapshotRequest
 from schemas.commands import CommandResult, MessageResult
-from schemas.events import InventoryPosition, OrderSweep
+from schemas.events import InventoryPosition
 from schemas.forecasts import DemandInsight
 from schemas.settings import get_settings
 from schemas.whatsapp import InboundMessage
 from streams import metrics
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
-from streams.order_sweeps import SWEEPS, order_partition, sweep
+from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.analytics")
@@ -348,10 +348,8 @@ async def _emit_line(view: SalesByDay, order_key: str, state: OrderState, line_i
 async def _sweep_orders(event: faust.EventT) -> None:
     """In the request's partition: drop the orders idle for the retention window, and the
     counters of days (or hours) before it, which no change can reach any more."""
-    try:
-        request = OrderSweep.model_validate_json(event.value)
-    except ValidationError as exc:
-        await dead_letter(event, exc, "analytics.sales")
+    request = await read_request(event, "analytics.sales")
+    if request is None:
         return
     partition = event.message.partition
     cutoff = request.at - timedelta(days=RETENTION_DAYS)

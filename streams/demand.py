@@ -27,11 +27,10 @@ from processors.inventory.demand import (
     local_day,
     sweepable,
 )
-from schemas.events import OrderSweep
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.inventory import EVENTS, stock_key
-from streams.order_sweeps import SWEEPS, order_partition, sweep
+from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.demand")
@@ -79,10 +78,8 @@ async def track_sales_orders(stream):  # type: ignore[no-untyped-def]
 
 async def _sweep_orders(event: faust.EventT) -> None:
     """Drop this partition's orders out of the retention window (processors' `sweepable`)."""
-    try:
-        request = OrderSweep.model_validate_json(event.value)
-    except ValidationError as exc:
-        await dead_letter(event, exc, "demand.orders")
+    request = await read_request(event, "demand.orders")
+    if request is None:
         return
     partition = event.message.partition
     today = local_day(request.at)

@@ -39,6 +39,7 @@ from processors.analytics.calendar import MX
 from schemas.events import OrderSweep
 from schemas.settings import get_settings
 from schemas.topics import load_catalogue
+from sinks.dlq import H_STAGE
 from tests import stack_fixture
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
@@ -370,6 +371,7 @@ async def test_the_daily_sweep_drops_idle_orders_in_their_own_partitions(
         for partition in range(partitions):
             producer.produce(SWEEPS, value=request.model_dump_json().encode(),
                              partition=partition)
+        producer.produce(SWEEPS, value=b'{"at": "ayer"}', partition=0)  # malformed
         producer.flush(10)
         old_key, fresh_key = (json.dumps({"id": n}, separators=(",", ":")) for n in (old, fresh))
         enriched = await asyncio.to_thread(
@@ -400,3 +402,7 @@ async def test_the_daily_sweep_drops_idle_orders_in_their_own_partitions(
         await conn.close()
     await asyncio.to_thread(wait_for_keys, pipeline.stack, "analytics.sales_enriched",
                             {str(old_line)}, lambda r: r["qty"] == 3)
+    # the malformed request was dead-lettered by both of its readers, nothing swept by it
+    stages = {dict(r.headers).get(H_STAGE) for r in read_all(
+        pipeline.stack.bootstrap_servers, [SWEEPS + ".dlq"], idle=1.0)}
+    assert stages == {b"analytics.sales", b"demand.orders"}

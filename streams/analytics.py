@@ -91,6 +91,7 @@ ORDER_TABLES = {catalogue.cdc_topic(t).name: t for t in ("sales_orders", "sales_
 DELIVERIES = catalogue.cdc_topic("deliveries").name
 BUSINESS = ("whatsapp.inbound", "messages.status", "erp.commands.results")
 INSIGHTS_DOMAIN = "insights"
+# the sales-order topics, their retries and sweeps, and the counters (topics.yaml: co-partitioned)
 COUNTER_PARTITIONS = catalogue[LINE_RETRIES].partitions
 RETENTION_DAYS = get_settings().analytics_retention_days
 
@@ -139,10 +140,9 @@ class SalesView:
     def of(self, partition: int) -> SalesByDay:
         view = self._by_partition.get(partition)
         if view is None:
-            parts = catalogue[LINE_RETRIES].partitions
             view = self._by_partition[partition] = sales_by_day(
                 state for key, state in list(orders.items())
-                if order_partition(key, parts) == partition)
+                if order_partition(key, COUNTER_PARTITIONS) == partition)
         return view
 
     def forget(self, partition: int | None = None) -> None:
@@ -155,14 +155,12 @@ class SalesView:
 sales_view = SalesView()
 
 
-@app.on_partitions_revoked.connect
-async def _forget_sales_on_revoke(app: faust.App, revoked: set, **kwargs: Any) -> None:
+async def _forget_sales(app: faust.App, partitions: set, **kwargs: Any) -> None:
     sales_view.forget()
 
 
-@app.on_partitions_assigned.connect
-async def _forget_sales_on_assign(app: faust.App, assigned: set, **kwargs: Any) -> None:
-    sales_view.forget()
+app.on_partitions_revoked.connect(_forget_sales)
+app.on_partitions_assigned.connect(_forget_sales)
 
 
 def owned_partitions(topic: str) -> set[int]:
@@ -354,8 +352,7 @@ async def _sweep_orders(event: faust.EventT) -> None:
     partition = event.message.partition
     cutoff = request.at - timedelta(days=RETENTION_DAYS)
     cutoff_ms = int(cutoff.timestamp() * 1000)
-    parts = catalogue[SWEEPS].partitions
-    idle = await sweep(orders, lambda key: order_partition(key, parts) == partition,
+    idle = await sweep(orders, lambda key: order_partition(key, COUNTER_PARTITIONS) == partition,
                        lambda state: idle_before(state, cutoff_ms))
     owner = f"|{partition_owner(partition)}"
     first_day = local_day(request.at) - timedelta(days=RETENTION_DAYS)

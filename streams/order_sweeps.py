@@ -57,14 +57,11 @@ async def sweep(table: faust.Table, owns: Callable[[str], bool],
     return gone
 
 
-async def request_order_sweep(reason: str, at: datetime | None = None) -> int:
-    """Ask every partition's owner to sweep its orders as of `at` (now); returns the number of
-    partitions asked."""
-    value = OrderSweep(at=at or datetime.now(UTC), reason=reason).model_dump_json().encode()
-    parts = catalogue[SWEEPS].partitions
-    for partition in range(parts):
+async def request_order_sweep(reason: str) -> None:
+    """Ask every partition's owner to sweep its orders as of now."""
+    value = OrderSweep(at=datetime.now(UTC), reason=reason).model_dump_json().encode()
+    for partition in range(catalogue[SWEEPS].partitions):
         await order_sweeps.send(value=value, partition=partition)
-    return parts
 
 
 @app.crontab("40 3 * * *", timezone=MX, on_leader=True)

@@ -53,6 +53,8 @@ from processors.inventory.buyer_messages import alert_message
 from processors.inventory.demand import (
     MEXICO_CITY,
     DailyDemand,
+    days_from_value,
+    days_to_value,
     demand_stats,
     forecast_stats,
     local_day,
@@ -151,7 +153,8 @@ class AlertInputs:
     `clock_ms` is event time (the newest input's time); `dirty` marks inputs recorded but not
     evaluated yet (snapshot inputs, or dimension rows still missing); `demand_touched_ms` and
     `position_touched_ms` are the worker's time of the last snapshot input of each kind;
-    `partition` is the key's partition (for the timers). Daily demand is kept by day ordinal;
+    `partition` is the key's partition (for the timers). Daily demand is kept by day ordinal
+    (`days_to_value`);
     `forecast` is the latest forecast's days (ordinals), means and deviations; `sent` the newest
     alert published and the record that caused it (see `_publish`); `decided_on` the
     `decision_basis` of the position the stored state was decided from (see `undecided`).
@@ -172,7 +175,7 @@ class AlertInputs:
 
     def to_dict(self) -> dict[str, Any]:
         return {"p": self.product_id, "w": self.warehouse_id, "pt": self.partition,
-                "d": {str(day): qty for day, qty in self.days.items()}, "c": self.clock_ms,
+                "d": days_to_value(self.days), "c": self.clock_ms,
                 "dirty": self.dirty, "td": self.demand_touched_ms,
                 "tp": self.position_touched_ms, "f": self.forecast,
                 "st": self.state.to_dict() if self.state else None, "sent": self.sent,
@@ -180,9 +183,9 @@ class AlertInputs:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AlertInputs:
-        return cls(d["p"], d["w"], d["pt"], {int(day): qty for day, qty in d["d"].items()},
-                   d["c"], d["dirty"], d["td"], d["tp"], d["f"],
-                   AlertState.from_dict(d["st"]) if d["st"] else None, d.get("sent"), d.get("q"))
+        return cls(d["p"], d["w"], d["pt"], days_from_value(d["d"]), d["c"], d["dirty"], d["td"],
+                   d["tp"], d["f"], AlertState.from_dict(d["st"]) if d["st"] else None,
+                   d.get("sent"), d.get("q"))
 
     def remember_sent(self, alert: StockAlert, cause: tuple[str, int, int]) -> None:
         """The newest alert published, and the input record (topic, partition, offset) that

@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from processors.inventory.policy import DemandStats, trailing_demand_stats
+from processors.inventory.policy import DemandStats
 
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
 DEMAND_STATUSES = frozenset({"reservado", "confirmado", "entregado"})
@@ -240,23 +240,44 @@ def apply_line_demand(history: DemandHistory, line: LineDemand,
     return history.lines.get(key) != before or bool(expired)
 
 
-def daily_series(days: Mapping[int, int], end: date, length: int) -> list[int]:
-    """One value per calendar day for the `length` days ending on `end`, oldest first, from
-    quantities by day ordinal (`date.toordinal`, as the alert inputs keep them)."""
-    last = end.toordinal()
-    first = last - length + 1
-    series = [0] * length
-    for ordinal, qty in days.items():
-        if first <= ordinal <= last:
-            series[ordinal - first] = qty
-    return series
+def days_to_value(days: Mapping[int, int]) -> list[tuple[int, int]]:
+    """Quantities by day ordinal as a table value: [ordinal, qty] pairs, which JSON keeps as
+    they are (an object would turn every ordinal into a string to convert back on each read)."""
+    return list(days.items())
+
+
+def days_from_value(value: list[list[int]] | dict[str, int]) -> dict[int, int]:
+    """`days_to_value` read back; also the {"ordinal": qty} object stored before 2026-12."""
+    if isinstance(value, dict):
+        return {int(day): qty for day, qty in value.items()}
+    return dict(value)  # type: ignore[arg-type]  # pairs
 
 
 def demand_stats(days: Mapping[int, int], today: date,
                  window: int = TRAILING_WINDOW_DAYS) -> DemandStats:
     """Trailing daily demand statistics of the `window` days ending on `today`, from quantities
-    by day ordinal."""
-    return trailing_demand_stats(daily_series(days, today, window), window)
+    by day ordinal (`date.toordinal`, as the alert inputs keep them).
+
+    Equal to `trailing_demand_stats` of the window's daily series (days absent or negative count
+    as zero), computed from the days with sales alone: the stock-alert agent calls this on every
+    stock change, and a product sells on few of its 90 days. Quantities are whole units, so the
+    sums are exact in any order.
+    """
+    if window < 1:
+        raise ValueError("window must be at least one day")
+    last = today.toordinal()
+    first = last - window + 1
+    total = squares = 0
+    newest = first - 1
+    for ordinal, qty in days.items():
+        if qty > 0 and first <= ordinal <= last:
+            total += qty
+            squares += qty * qty
+            newest = max(newest, ordinal)
+    mean = total / window
+    var = max(0.0, (squares - total * mean) / (window - 1)) if window > 1 else 0.0
+    since = last - newest if newest >= first else window
+    return DemandStats(mean, math.sqrt(var), window, since)
 
 
 def forecast_stats(dates: Sequence[date], mean: Sequence[float], sigma: Sequence[float],

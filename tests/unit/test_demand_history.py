@@ -3,6 +3,9 @@ idempotence under redelivery, cancellations, moves, retention."""
 
 from __future__ import annotations
 
+import json
+import random
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,12 +17,14 @@ from processors.inventory.demand import (
     SalesOrderState,
     apply_line_demand,
     apply_sales_change,
-    daily_series,
+    days_from_value,
+    days_to_value,
     demand_stats,
     forecast_stats,
     local_day,
     sweepable,
 )
+from processors.inventory.policy import trailing_demand_stats
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 21:00 on the 24th in Mexico City
 T0_MS = int(T0.timestamp() * 1000)
@@ -172,12 +177,39 @@ def test_series_and_stats_fill_days_without_sales() -> None:
     days = {(today - timedelta(days=ago)).toordinal(): qty
             for ago, qty in ((0, 4), (2, 2), (200, 50))}
     assert daily_series(days, today, 4) == [0, 2, 0, 4]
+    assert demand_stats(days, today, window=4) == trailing_demand_stats([0, 2, 0, 4], 4)
     stats = demand_stats(days, today)
     assert stats.observed_days == 90
     assert stats.mean == pytest.approx(6 / 90)
     assert stats.days_since_last_sale == 0
     assert demand_stats(days, today + timedelta(days=5)).days_since_last_sale == 5
     assert demand_stats({}, today).days_since_last_sale == 90
+
+
+def daily_series(days: Mapping[int, int], end: date, length: int) -> list[int]:
+    """The reference: one value per calendar day of the `length` days ending on `end`."""
+    first = end.toordinal() - length + 1
+    return [days.get(first + i, 0) for i in range(length)]
+
+
+def test_stats_from_sales_days_equal_the_daily_series_statistics() -> None:
+    rng = random.Random(7)
+    today = date(2026, 11, 24)
+    for _ in range(2_000):
+        window = rng.choice((1, 2, 7, 90))
+        days = {(today - timedelta(days=rng.randrange(-3, 130))).toordinal():
+                rng.choice((-2, 0, 1, 1, 2, 4, 40, 10**6)) for _ in range(rng.randrange(0, 40))}
+        assert demand_stats(days, today, window) == trailing_demand_stats(
+            daily_series(days, today, window), window)
+    with pytest.raises(ValueError):
+        demand_stats({}, today, window=0)
+
+
+def test_days_round_trip_as_a_json_table_value_and_the_older_object_is_read() -> None:
+    days = {739_579: 4, 739_581: 1}
+    assert days_from_value(json.loads(json.dumps(days_to_value(days)))) == days
+    assert days_from_value(days_to_value(days)) == days  # the in-memory value, before a changelog
+    assert days_from_value({"739579": 4, "739581": 1}) == days
 
 
 def test_forecast_stats_cover_the_lead_time_from_today() -> None:

@@ -3,7 +3,7 @@
 erp.public.purchase_orders ┐
 erp.public.purchase_order_lines ┴─> inventory.po_events (by PO) ─> inventory.on_order ┐
 erp.public.stock ──────────────────────────────────────────────────────────────────────┴─>
-    table `inventory` ─> inventory.position (only when the position changed)
+    table `inventory` ─> inventory.position (when the position changed, or the key is new)
 
 The last step runs in the stock-alert agent (`update_inventory`), which evaluates the key's
 alert from the new position in the same step.
@@ -26,6 +26,7 @@ from schemas.events import InventoryPosition, OnOrderLine
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.metrics import EVENTS
+from streams.table_pages import elsewhere
 from streams.topics import raw_topic
 
 INVENTORY_EVENTS = EVENTS.labels(agent="inventory")
@@ -98,8 +99,9 @@ async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
 async def update_inventory(event: faust.EventT, product_id: int, warehouse_id: int
                            ) -> tuple[InventoryPosition, bool] | None:
     """A stock or on-order record (`INVENTORY_TOPICS`) of the key `parse_stock_key` read into
-    the `inventory` table. Returns the key's position and whether its quantities changed (it is
-    then published on `inventory.position`); None when the record carried no change.
+    the `inventory` table. Returns the key's position and whether its quantities changed; None
+    when the record carried no change. The position is published on `inventory.position` when its
+    quantities changed or the key is new.
 
     Runs inside the stock-alert agent (streams/stock_alerts.py), which decides the key's alert
     from the position at once: one agent per stock key, no hop through the broker.
@@ -120,10 +122,10 @@ async def update_inventory(event: faust.EventT, product_id: int, warehouse_id: i
     inventory[key] = state.to_dict()
     INVENTORY_EVENTS.inc()
     position = state.position()
-    if state.quantities() == before:
-        return position, False
-    await positions.send(key=event.key, value=position.model_dump_json().encode())
-    return position, True
+    changed = state.quantities() != before
+    if changed or stored is None:  # a key seen first with nothing in stock is published too
+        await positions.send(key=event.key, value=position.model_dump_json().encode())
+    return position, changed
 
 
 def parse_stock_key(raw: bytes | None) -> tuple[int, int]:
@@ -137,8 +139,14 @@ def parse_stock_key(raw: bytes | None) -> tuple[int, int]:
 
 @app.page("/inventory/{product_id}/{warehouse_id}/")
 async def inventory_position(web, request, product_id: str, warehouse_id: str):  # type: ignore[no-untyped-def]
-    """The position of one product in one warehouse, if this worker owns its partition."""
-    stored = inventory.get(f"{product_id}:{warehouse_id}")
+    """The position of one product in one warehouse, from the worker that owns its partition
+    (another worker redirects there: streams/table_pages.py)."""
+    if not (product_id.isdigit() and warehouse_id.isdigit()):
+        return web.json({"error": "unknown product/warehouse"}, status=404)
+    redirect = elsewhere(web, request, inventory, stock_key(int(product_id), int(warehouse_id)))
+    if redirect is not None:
+        return redirect
+    stored = inventory.get(f"{int(product_id)}:{int(warehouse_id)}")
     if stored is None:
         return web.json({"error": "unknown product/warehouse"}, status=404)
     return web.json(orjson.loads(InventoryState.from_dict(stored).position().model_dump_json()))

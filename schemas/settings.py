@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     faust_app_id: str = Field("topllantas", alias="FAUST_APP_ID")
     faust_web_port: int = Field(6066, alias="FAUST_WEB_PORT")
     faust_web_host: str = Field("127.0.0.1", alias="FAUST_WEB_HOST")
+    # How the other workers and clients reach this worker's web server (pages that read a table
+    # key redirect to the worker owning it: streams/table_pages.py). Unset: http://<web host>:
+    # <web port>, with this machine's host name when the web server binds every interface.
+    faust_canonical_url: str | None = Field(None, alias="FAUST_CANONICAL_URL")
     topic_partitions: int | None = Field(None, alias="TOPIC_PARTITIONS")
     # How long a worker's producer waits to fill a batch: fewer, bigger produce requests for a
     # little latency per hop (streams/app.py has the measurements).

@@ -4,8 +4,19 @@ on the same broker with the same options."""
 
 from __future__ import annotations
 
+import socket
+
 from schemas.settings import get_settings
 from streams import transport
+
+
+def canonical_url(configured: str | None, web_host: str, web_port: int) -> str:
+    """How others reach this worker's web server: the configured URL, else its host and port
+    (this machine's name when the server binds every interface, which is no address to call)."""
+    if configured:
+        return configured
+    host = socket.gethostname() if web_host in ("0.0.0.0", "::", "") else web_host
+    return f"http://{host}:{web_port}"
 
 
 def faust_settings() -> dict:
@@ -17,6 +28,8 @@ def faust_settings() -> dict:
         "web_host": settings.faust_web_host,
         "web_bind": settings.faust_web_host,
         "web_port": settings.faust_web_port,
+        "canonical_url": canonical_url(settings.faust_canonical_url, settings.faust_web_host,
+                                       settings.faust_web_port),
         "topic_partitions": 4,
         "topic_replication_factor": 1,
         "consumer_auto_offset_reset": "earliest",

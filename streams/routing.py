@@ -90,6 +90,7 @@ from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.dimensions import clear_table, products, warehouses
 from streams.metrics import EVENTS
+from streams.table_pages import elsewhere
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.routing")
@@ -611,7 +612,11 @@ async def _announce_delay(route: VehicleRoute, prediction: Predicted,
 
 @app.page("/routes/vehicles/{vehicle_id}/")
 async def vehicle_etas(web, request, vehicle_id: str):  # type: ignore[no-untyped-def]
-    """A vehicle's routes with the latest predicted service starts, if this worker owns it."""
+    """A vehicle's routes with the latest predicted service starts, from the worker that owns
+    its partition (another worker redirects there: streams/table_pages.py)."""
+    redirect = elsewhere(web, request, active_routes, vehicle_id.encode())
+    if redirect is not None:
+        return redirect
     stored = active_routes.get(vehicle_id)
     if stored is None:
         return web.json({"error": "unknown vehicle"}, status=404)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from confluent_kafka import Producer
@@ -197,6 +198,14 @@ async def test_plan_replan_and_track_a_delivery_day(
         assert sum(s.startswith("Manifiesto de rutas") for s in subjects) == 2  # v1 and v2
         assert subjects.count(f"Retraso: pedido {last.sales_order_id}, unidad "
                               f"{vehicle.vehicle_id}") == 1
+
+        # the dispatcher's view of the vehicle, from the worker that owns it
+        page = httpx.get(f"http://127.0.0.1:{env['FAUST_WEB_PORT']}/routes/vehicles/"
+                         f"{vehicle.vehicle_id}/", timeout=5)
+        assert page.status_code == 200, page.text
+        day = page.json()[route_date.isoformat()]
+        assert day["stops"] == [s.sales_order_id for s in vehicle.stops]
+        assert last.sales_order_id in day["delayed"]
 
 
 async def _ready(check):  # type: ignore[no-untyped-def]

@@ -1,7 +1,9 @@
-"""Worker transport settings: the embedded fetch wait and the producer linger (bounded, from
-settings; streams/transport.py and streams/app.py say why)."""
+"""Worker transport settings: the embedded fetch wait, the producer linger (bounded, from
+settings; streams/transport.py and streams/app.py say why) and the canonical URL."""
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 from pydantic import ValidationError
@@ -32,3 +34,12 @@ def test_the_workers_producer_linger_comes_from_settings(monkeypatch: pytest.Mon
     from streams.faust_options import faust_settings
 
     assert faust_settings()["producer_linger"] == pytest.approx(0.035)
+
+
+def test_the_canonical_url_is_an_address_others_can_call() -> None:
+    from streams.faust_options import canonical_url
+
+    assert canonical_url(None, "127.0.0.1", 6066) == "http://127.0.0.1:6066"
+    assert canonical_url(None, "0.0.0.0", 6067) == f"http://{socket.gethostname()}:6067"
+    assert canonical_url("http://worker-2.internal:6066", "0.0.0.0", 6066) == (
+        "http://worker-2.internal:6066")

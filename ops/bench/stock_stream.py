@@ -3,12 +3,13 @@
 Tansu + PostgreSQL + CDC + a `--flows stock` worker + a `--flows sinks` worker + the WhatsApp
 double: ERP stock change -> WhatsApp request at the double at 100 and 500 changes/s, then stock
 events/s and CPU per event in the stock worker against the Faust floor (ops/bench/
-stock_throughput.py).
+stock_throughput.py), and in two stock workers sharing the partitions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import tempfile
 import threading
@@ -56,7 +57,9 @@ def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
       change events produced onto `erp.public.stock` as fast as the client can, timed until a
       final critical change in every partition has reached `alerts.stock`; the worker's and the
       broker's CPU µs per event, and the same for the Faust floor (ops/bench/faust_floor.py) on
-      the same records, once the stock worker is stopped.
+      the same records, once the stock worker is stopped;
+    - the same load through two stock workers in one consumer group (scale-out: Kafka splits
+      the partitions between them), as events/s against one worker's.
     Latency runs first: the synthetic events carry LSNs above the ERP's, so later ERP changes
     of those keys would be (correctly) ignored as older.
     """
@@ -96,12 +99,15 @@ def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
             bootstrap = stack.bootstrap_servers
             partitions = _partitions(bootstrap, STOCK_TOPIC)
             pids = {"worker": worker.pid, "broker": broker_pid(stack)}
-            rates = []
-            for run in range(runs):
+
+            def stock_run(run: int, pids: dict[str, int]) -> dict[str, float]:
                 load, lsn = synthetic_changes(background, on_hand, popularity, events, run)
-                rates.append(timed_run(bootstrap, STOCK_TOPIC, load,
-                                       critical_finish(probes, partitions, lsn), pids,
-                                       "bench-stock-tput"))
+                return timed_run(bootstrap, STOCK_TOPIC, load,
+                                 critical_finish(probes, partitions, lsn), pids,
+                                 "bench-stock-tput")
+
+            rates = [stock_run(run, pids) for run in range(runs)]
+            pair = _pair_runs(sup, pids, runs, stock_run)
             sup.stop("worker")
             floors = {sends: _floor_runs(sup, bootstrap, pids["broker"], sends, runs,
                                          lambda run: synthetic_changes(
@@ -109,6 +115,7 @@ def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
                       for sends in (0, 2)}
     rows = _throughput_rows(rates, floors, f"{events:,} synthetic stock events on "
                             f"{len(on_hand):,} product×warehouse keys")
+    rows += _pair_rows(pair, rates, partitions)
     for rate, runs_of_rate in latency.items():
         target = " (target <= 300 / <= 1,000)" if rate == 500 else ""
         for where, label in (("double", "WhatsApp request at the double"),
@@ -276,6 +283,37 @@ def _critical_key(event_id: str) -> tuple[int, int] | None:
         return None
     _, product, warehouse, *_ = event_id.split("-")
     return int(product), int(warehouse)
+
+
+def _pair_runs(sup: Supervisor, pids: dict[str, int], runs: int,
+               stock_run: Callable[[int, dict[str, int]], dict[str, float]]
+               ) -> list[dict[str, float]]:
+    """The same load through two `--flows stock` workers in one consumer group: a second one
+    joins the first, and the group's first run (which waits for the rebalance) is not kept."""
+    second = sup.start("worker-b", "worker", "--flows", "stock",
+                       env={"FAUST_WEB_PORT": str(free_port())})
+    both = {**pids, "worker_b": second.pid}
+    results = [stock_run(run, both) for run in range(runs, 2 * runs + 1)]
+    sup.stop("worker-b")
+    return results[1:]
+
+
+def _pair_rows(pair: list[dict[str, float]], single: list[dict[str, float]],
+               partitions: int) -> list[dict[str, Any]]:
+    rate, alone = (median([r["events_per_s"] for r in pair]),
+                   median([r["events_per_s"] for r in single]))
+    cpu = [r["worker_cpu_us"] + r["worker_b_cpu_us"] for r in pair]
+    return [
+        {"measure": "stream: stock events/s, two workers in one consumer group",
+         "policy": rate,
+         "note": f"= {rate / alone:.2f} × one worker on this {os.cpu_count()}-core machine, "
+                 f"which also runs the broker; {partitions} partitions; runs "
+                 f"{[round(r['events_per_s']) for r in pair]}; wall clock"},
+        {"measure": "stream: two workers' CPU µs per stock event, together",
+         "policy": median(cpu),
+         "note": f"runs {[round(c) for c in cpu]}; the broker spent "
+                 f"{median([r['broker_cpu_us'] for r in pair]):.0f} µs per event"},
+    ]
 
 
 def _floor_runs(sup: Supervisor, bootstrap: str, broker: int, sends: int, runs: int,

@@ -82,7 +82,7 @@ class Pipeline:
         return 0.0
 
 
-def _web_up(pipeline: Pipeline) -> bool:
+def web_up(pipeline: Pipeline) -> bool:
     try:
         return pipeline.get("/metrics", token=None)[0] == 200
     except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -107,7 +107,7 @@ def start_pipeline(stack: TestStack, supervisor: Supervisor) -> Pipeline:
     supervisor.start("cdc", "cdc", "run", env=env)
     supervisor.start("worker", "worker", env=env)
     pipeline = Pipeline(stack, env["FAUST_WEB_PORT"], supervisor)
-    wait_for(lambda: _web_up(pipeline), 120, "the worker's web server")
+    wait_for(lambda: web_up(pipeline), 120, "the worker's web server")
     lines = asyncio.run(_count_lines(stack.erp_dsn))
     wait_for(lambda: pipeline.metric("topllantas_records_emitted_total",
                                      topic="analytics.sales_enriched") >= lines, 120,

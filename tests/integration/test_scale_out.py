@@ -1,25 +1,33 @@
-"""Two stock workers in one consumer group: partitions move to a worker that joins and back to
-the one that stays when the other stops, while the ERP keeps changing stock. Positions end
-equal to the ERP, asked of either worker (the one that does not own a key redirects to the one
-that does), `inventory.position` ends on the ERP's numbers, and an alert published twice (read
-again after a move) is the same alert."""
+"""Two workers of a flow in one consumer group: partitions move to a worker that joins and to
+the one that stays when the other leaves, while the ERP keeps selling.
+
+- Stock: positions end equal to the ERP, asked of either worker (the one that does not own a
+  key redirects to the one that does); `inventory.position` ends on the ERP's numbers; an alert
+  published twice (read again after a move) is the same alert.
+- Analytics: today's sales on the dashboard equal the ERP's throughout, also once partitions
+  come back to a worker that owned them before (the sales view of each partition is rebuilt
+  after every rebalance).
+"""
 
 from __future__ import annotations
 
-import urllib.request
+import asyncio
 from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
 
 import asyncpg
 import httpx
 import orjson
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from ops.erp.simulate import simulate_day
 from ops.stack.processes import free_port
 from ops.supervisor import Supervisor, wait_for
+from processors.analytics.calendar import MX
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
+from tests.integration.test_analytics_enrichment import TOKEN, Pipeline, web_up
 from tests.integration.test_cdc import caught_up
 from tests.integration.test_inventory_worker import eventually_equal, open_purchase_order
 from tests.stack_fixture import TestStack
@@ -27,24 +35,6 @@ from tests.stack_fixture import TestStack
 pytestmark = pytest.mark.integration
 
 STOCK_FLOW = ("worker", "--flows", "stock")
-
-
-def stock_events(port: str) -> float:
-    """Stock events this worker's alert agent processed (its `/metrics`)."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(sample.value for family in text_string_to_metric_families(text)
-               for sample in family.samples
-               if sample.name == "topllantas_events_processed_total"
-               and sample.labels.get("agent") == "stock_alerts")
-
-
-def serving(port: str) -> bool:
-    try:
-        stock_events(port)
-        return True
-    except OSError:
-        return False
 
 
 async def erp_stock(stack: TestStack) -> dict[tuple[int, int], tuple[int, int]]:
@@ -60,9 +50,14 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
         fresh_stack: TestStack, supervisor: Supervisor) -> None:
     env = process_env(fresh_stack)
     first, second = env["FAUST_WEB_PORT"], str(free_port())
+    a, b = Pipeline(fresh_stack, first, supervisor), Pipeline(fresh_stack, second, supervisor)
+
+    def stock_events(worker: Pipeline) -> float:
+        return worker.metric("topllantas_events_processed_total", agent="stock_alerts")
+
     supervisor.start("cdc", "cdc", "run", env=env)
     supervisor.start("worker-a", *STOCK_FLOW, env=env)
-    wait_for(lambda: serving(first), 120, "the first worker's web server")
+    wait_for(lambda: web_up(a), 120, "the first worker's web server")
     await open_purchase_order(fresh_stack)
     await simulate_day(fresh_stack.erp_dsn, rate=60, duration=4, seed=21)
 
@@ -70,13 +65,13 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
     supervisor.start("worker-b", *STOCK_FLOW, env={**env, "FAUST_WEB_PORT": second})
     for seed in range(22, 40):  # until the second worker has taken partitions (90 s at most)
         await simulate_day(fresh_stack.erp_dsn, rate=60, duration=5, seed=seed)
-        if serving(second) and stock_events(second) > 0:
+        if stock_events(b) > 0:
             break
     await simulate_day(fresh_stack.erp_dsn, rate=60, duration=5, seed=40)
     await caught_up(fresh_stack)
     await eventually_equal(fresh_stack, first, timeout=120)
     await eventually_equal(fresh_stack, second, timeout=120)
-    assert stock_events(second) > 0, "the second worker never got a partition"
+    assert stock_events(b) > 0, "the second worker never got a partition"
     # each key is answered by the worker that owns its partition; the other one redirects there
     for product_id, warehouse_id in list(await erp_stock(fresh_stack))[:12]:
         path = f"/inventory/{product_id}/{warehouse_id}/"
@@ -88,12 +83,12 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
         assert moved.headers["location"] == f"http://127.0.0.1:{owner}{path}"
 
     # the first worker leaves while the ERP sells: its partitions move to the second
-    before = stock_events(second)
+    before = stock_events(b)
     supervisor.stop("worker-a")
     await simulate_day(fresh_stack.erp_dsn, rate=60, duration=8, seed=23)
     await caught_up(fresh_stack)
     await eventually_equal(fresh_stack, second, timeout=120)
-    assert stock_events(second) > before
+    assert stock_events(b) > before
     assert supervisor.running("worker-b")
 
     # what analysts read: the newest position of every key is the ERP's
@@ -111,3 +106,80 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
         alerts[orjson.loads(record.value)["event_id"]].add(record.value)
     assert alerts, "no stock alert was published"
     assert [event for event, values in alerts.items() if len(values) > 1] == []
+
+
+ANALYTICS_FLOW = ("worker", "--flows", "analytics")
+
+
+async def erp_sales_today(stack: TestStack) -> tuple[Decimal, int]:
+    """Revenue and line count of today's sales (Mexico City day), as the dashboard counts them."""
+    conn = await asyncpg.connect(stack.erp_dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT coalesce(sum(l.qty * l.unit_price), 0) AS revenue, count(*) AS lines "
+            "FROM sales_order_lines l JOIN sales_orders o ON o.id = l.order_id "
+            "WHERE o.status IN ('reservado', 'confirmado', 'entregado') "
+            "AND (o.created_at AT TIME ZONE 'America/Mexico_City')::date = $1",
+            datetime.now(MX).date())
+    finally:
+        await conn.close()
+    return row["revenue"], row["lines"]
+
+
+def dashboard_sales(worker: Pipeline) -> dict:
+    status, body = worker.get(f"/dashboard/data.json?token={TOKEN}", token=None)
+    assert status == 200, body[:200]
+    return orjson.loads(body)["executive"]["sales"]
+
+
+async def eventually_the_erps_sales(stack: TestStack, worker: Pipeline,
+                                    timeout: float = 120) -> tuple[Decimal, int]:
+    deadline = datetime.now().timestamp() + timeout
+    want: tuple[Decimal, int] = (Decimal(0), 0)
+    got: dict = {}
+    while datetime.now().timestamp() < deadline:
+        want, got = await erp_sales_today(stack), dashboard_sales(worker)
+        if (abs(Decimal(str(got["revenue"])) - want[0]) < Decimal("0.01")
+                and got["lines"] == want[1]):
+            return want
+        await asyncio.sleep(2)
+    raise AssertionError(f"dashboard sales {got.get('revenue')} in {got.get('lines')} lines, "
+                         f"the ERP's {want[0]} in {want[1]}")
+
+
+async def test_the_sales_counters_stay_exact_while_partitions_move(
+        fresh_stack: TestStack, supervisor: Supervisor) -> None:
+    """The sales view is per partition and rebuilt after every rebalance: today's sales on the
+    dashboard equal the ERP's with one worker, with two, and after the second one left."""
+    env = process_env(fresh_stack, DASHBOARD_TOKEN=TOKEN)
+    a = Pipeline(fresh_stack, env["FAUST_WEB_PORT"], supervisor)
+    b = Pipeline(fresh_stack, str(free_port()), supervisor)
+
+    def sales_events(worker: Pipeline) -> float:
+        return worker.metric("topllantas_events_processed_total", agent="analytics_sales")
+
+    supervisor.start("cdc", "cdc", "run", env=env)
+    supervisor.start("worker-a", *ANALYTICS_FLOW, env=env)
+    wait_for(lambda: web_up(a), 120, "the first worker's web server")
+    await simulate_day(fresh_stack.erp_dsn, rate=40, duration=4, seed=31)
+    await caught_up(fresh_stack)
+    before = await eventually_the_erps_sales(fresh_stack, a)
+
+    supervisor.start("worker-b", *ANALYTICS_FLOW, env={**env, "FAUST_WEB_PORT": b.port})
+    for seed in range(32, 50):  # until the second worker has taken partitions (90 s at most)
+        await simulate_day(fresh_stack.erp_dsn, rate=40, duration=5, seed=seed)
+        if sales_events(b) > 0:
+            break
+    await simulate_day(fresh_stack.erp_dsn, rate=40, duration=5, seed=50)
+    await caught_up(fresh_stack)
+    assert sales_events(b) > 0, "the second worker never got a partition"
+    await eventually_the_erps_sales(fresh_stack, a)
+    await eventually_the_erps_sales(fresh_stack, b)
+
+    # the second worker leaves: its partitions come back to the first, whose views of them
+    # from before it lost them must not be used again
+    supervisor.stop("worker-b")
+    await simulate_day(fresh_stack.erp_dsn, rate=40, duration=8, seed=51)
+    await caught_up(fresh_stack)
+    after = await eventually_the_erps_sales(fresh_stack, a)
+    assert 0 < before[1] < after[1], (before, after)  # sales today, more of them at the end

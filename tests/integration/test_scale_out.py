@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -35,6 +36,20 @@ from tests.stack_fixture import TestStack
 pytestmark = pytest.mark.integration
 
 STOCK_FLOW = ("worker", "--flows", "stock")
+
+
+async def sell_until_it_works(stack: TestStack, processed: Callable[[], float], *, rate: int,
+                              seed: int) -> None:
+    """The ERP sells in 5-second bursts until a worker that just joined the group has processed
+    events (it took partitions while sales flowed; 90 s at most), then once more; CDC caught up.
+    """
+    for burst in range(18):
+        await simulate_day(stack.erp_dsn, rate=rate, duration=5, seed=seed + burst)
+        if processed() > 0:
+            break
+    await simulate_day(stack.erp_dsn, rate=rate, duration=5, seed=seed + 18)
+    await caught_up(stack)
+    assert processed() > 0, "the worker that joined never got a partition"
 
 
 async def erp_stock(stack: TestStack) -> dict[tuple[int, int], tuple[int, int]]:
@@ -63,15 +78,9 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
 
     # the second worker joins while the ERP sells: the group rebalances under traffic
     supervisor.start("worker-b", *STOCK_FLOW, env={**env, "FAUST_WEB_PORT": second})
-    for seed in range(22, 40):  # until the second worker has taken partitions (90 s at most)
-        await simulate_day(fresh_stack.erp_dsn, rate=60, duration=5, seed=seed)
-        if stock_events(b) > 0:
-            break
-    await simulate_day(fresh_stack.erp_dsn, rate=60, duration=5, seed=40)
-    await caught_up(fresh_stack)
+    await sell_until_it_works(fresh_stack, lambda: stock_events(b), rate=60, seed=22)
     await eventually_equal(fresh_stack, first, timeout=120)
     await eventually_equal(fresh_stack, second, timeout=120)
-    assert stock_events(b) > 0, "the second worker never got a partition"
     # each key is answered by the worker that owns its partition; the other one redirects there
     for product_id, warehouse_id in list(await erp_stock(fresh_stack))[:12]:
         path = f"/inventory/{product_id}/{warehouse_id}/"
@@ -166,13 +175,7 @@ async def test_the_sales_counters_stay_exact_while_partitions_move(
     before = await eventually_the_erps_sales(fresh_stack, a)
 
     supervisor.start("worker-b", *ANALYTICS_FLOW, env={**env, "FAUST_WEB_PORT": b.port})
-    for seed in range(32, 50):  # until the second worker has taken partitions (90 s at most)
-        await simulate_day(fresh_stack.erp_dsn, rate=40, duration=5, seed=seed)
-        if sales_events(b) > 0:
-            break
-    await simulate_day(fresh_stack.erp_dsn, rate=40, duration=5, seed=50)
-    await caught_up(fresh_stack)
-    assert sales_events(b) > 0, "the second worker never got a partition"
+    await sell_until_it_works(fresh_stack, lambda: sales_events(b), rate=40, seed=32)
     await eventually_the_erps_sales(fresh_stack, a)
     await eventually_the_erps_sales(fresh_stack, b)
 

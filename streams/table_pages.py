@@ -4,8 +4,8 @@ Every worker of a consumer group serves the same pages, but a worker holds the c
 of the table partitions it actively owns: it keeps in memory the rows of partitions it owned
 before a rebalance, and standby copies of others, and neither is kept current. So a page asks
 Faust's assignor which worker actively owns the key's partition (by its canonical URL,
-`FAUST_WEB_HOST:FAUST_WEB_PORT`), answers when that is this worker, and otherwise redirects
-there (307: same method and body). While the group rebalances, no worker owns it: 503.
+`FAUST_CANONICAL_URL`), answers when that is this worker, and otherwise redirects there (307:
+same method and body). While the group rebalances or this worker recovers its tables: 503.
 
 A table row lives in the partition of the event that wrote it, so the key's partition is the
 murmur2 of its source topic's key bytes (as the CDC producer and Faust place it).
@@ -19,6 +19,7 @@ from faust.web import Request, Response, View
 from yarl import URL
 
 from streams.app import app
+from streams.telemetry import ready
 
 RETRY_AFTER_S = 5
 
@@ -36,7 +37,7 @@ def elsewhere(web: View, request: Request, table: faust.Table, key: bytes) -> Re
     otherwise the response that sends the client to the worker that does."""
     owner = _owner(table, murmur2(key, table.partitions or app.conf.topic_partitions))
     here = app.conf.canonical_url
-    if owner is None:
+    if owner is None or not ready():
         return web.json({"error": "the group is rebalancing; try again"}, status=503,
                         headers={"Retry-After": str(RETRY_AFTER_S)})
     if (owner.host, owner.port) == (here.host, here.port):

@@ -38,18 +38,23 @@ pytestmark = pytest.mark.integration
 STOCK_FLOW = ("worker", "--flows", "stock")
 
 
-async def sell_until_it_works(stack: TestStack, processed: Callable[[], float], *, rate: int,
+def processed(worker: Pipeline, agent: str) -> float:
+    """Events the worker's `agent` processed (its `/metrics`; 0 while it does not answer)."""
+    return worker.metric("topllantas_events_processed_total", agent=agent)
+
+
+async def sell_until_it_works(stack: TestStack, count: Callable[[], float], *, rate: int,
                               seed: int) -> None:
     """The ERP sells in 5-second bursts until a worker that just joined the group has processed
     events (it took partitions while sales flowed; 90 s at most), then once more; CDC caught up.
     """
     for burst in range(18):
         await simulate_day(stack.erp_dsn, rate=rate, duration=5, seed=seed + burst)
-        if processed() > 0:
+        if count() > 0:
             break
     await simulate_day(stack.erp_dsn, rate=rate, duration=5, seed=seed + 18)
     await caught_up(stack)
-    assert processed() > 0, "the worker that joined never got a partition"
+    assert count() > 0, "the worker that joined never got a partition"
 
 
 async def erp_stock(stack: TestStack) -> dict[tuple[int, int], tuple[int, int]]:
@@ -67,9 +72,6 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
     first, second = env["FAUST_WEB_PORT"], str(free_port())
     a, b = Pipeline(fresh_stack, first, supervisor), Pipeline(fresh_stack, second, supervisor)
 
-    def stock_events(worker: Pipeline) -> float:
-        return worker.metric("topllantas_events_processed_total", agent="stock_alerts")
-
     supervisor.start("cdc", "cdc", "run", env=env)
     supervisor.start("worker-a", *STOCK_FLOW, env=env)
     wait_for(lambda: web_up(a), 120, "the first worker's web server")
@@ -78,7 +80,7 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
 
     # the second worker joins while the ERP sells: the group rebalances under traffic
     supervisor.start("worker-b", *STOCK_FLOW, env={**env, "FAUST_WEB_PORT": second})
-    await sell_until_it_works(fresh_stack, lambda: stock_events(b), rate=60, seed=22)
+    await sell_until_it_works(fresh_stack, lambda: processed(b, "stock_alerts"), rate=60, seed=22)
     await eventually_equal(fresh_stack, first, timeout=120)
     await eventually_equal(fresh_stack, second, timeout=120)
     # each key is answered by the worker that owns its partition; the other one redirects there
@@ -92,12 +94,12 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
         assert moved.headers["location"] == f"http://127.0.0.1:{owner}{path}"
 
     # the first worker leaves while the ERP sells: its partitions move to the second
-    before = stock_events(b)
+    before = processed(b, "stock_alerts")
     supervisor.stop("worker-a")
     await simulate_day(fresh_stack.erp_dsn, rate=60, duration=8, seed=23)
     await caught_up(fresh_stack)
     await eventually_equal(fresh_stack, second, timeout=120)
-    assert stock_events(b) > before
+    assert processed(b, "stock_alerts") > before
     assert supervisor.running("worker-b")
 
     # what analysts read: the newest position of every key is the ERP's
@@ -143,10 +145,11 @@ def dashboard_sales(worker: Pipeline) -> dict:
 
 async def eventually_the_erps_sales(stack: TestStack, worker: Pipeline,
                                     timeout: float = 120) -> tuple[Decimal, int]:
-    deadline = datetime.now().timestamp() + timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     want: tuple[Decimal, int] = (Decimal(0), 0)
     got: dict = {}
-    while datetime.now().timestamp() < deadline:
+    while loop.time() < deadline:
         want, got = await erp_sales_today(stack), dashboard_sales(worker)
         if (abs(Decimal(str(got["revenue"])) - want[0]) < Decimal("0.01")
                 and got["lines"] == want[1]):
@@ -164,9 +167,6 @@ async def test_the_sales_counters_stay_exact_while_partitions_move(
     a = Pipeline(fresh_stack, env["FAUST_WEB_PORT"], supervisor)
     b = Pipeline(fresh_stack, str(free_port()), supervisor)
 
-    def sales_events(worker: Pipeline) -> float:
-        return worker.metric("topllantas_events_processed_total", agent="analytics_sales")
-
     supervisor.start("cdc", "cdc", "run", env=env)
     supervisor.start("worker-a", *ANALYTICS_FLOW, env=env)
     wait_for(lambda: web_up(a), 120, "the first worker's web server")
@@ -175,7 +175,8 @@ async def test_the_sales_counters_stay_exact_while_partitions_move(
     before = await eventually_the_erps_sales(fresh_stack, a)
 
     supervisor.start("worker-b", *ANALYTICS_FLOW, env={**env, "FAUST_WEB_PORT": b.port})
-    await sell_until_it_works(fresh_stack, lambda: sales_events(b), rate=40, seed=32)
+    await sell_until_it_works(fresh_stack, lambda: processed(b, "analytics_sales"), rate=40,
+                              seed=32)
     await eventually_the_erps_sales(fresh_stack, a)
     await eventually_the_erps_sales(fresh_stack, b)
 

@@ -92,6 +92,11 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
         owner = next(port for port, r in answers.items() if r.status_code == 200)
         moved = next(r for r in answers.values() if r.status_code == 307)
         assert moved.headers["location"] == f"http://127.0.0.1:{owner}{path}"
+    for port in (first, second):  # a malformed or unknown key: 404 from either worker
+        assert httpx.get(f"http://127.0.0.1:{port}/inventory/abc/1/", timeout=5).status_code == 404
+        unknown = httpx.get(f"http://127.0.0.1:{port}/inventory/999999/1/", timeout=5,
+                            follow_redirects=True)
+        assert unknown.status_code == 404 and "unknown" in unknown.json()["error"]
 
     # the first worker leaves while the ERP sells: its partitions move to the second
     before = processed(b, "stock_alerts")

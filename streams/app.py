@@ -13,12 +13,14 @@ from schemas.settings import get_settings
 from schemas.topics import load_catalogue
 from streams.agent_errors import DeadLetteringApp
 from streams.faust_options import faust_settings
+from streams.flow_control import keep_fetched_on_resume
 from streams.flows import app_id, modules, parse_flows
 
 flows = parse_flows(get_settings().worker_flows)
 catalogue = load_catalogue()
 app = DeadLetteringApp(app_id(get_settings().faust_app_id, flows), dlq_for=catalogue.dlq_of,
                        **faust_settings())
+keep_fetched_on_resume(app)  # a rebalance repeats events rather than losing some
 
 # Every worker's /metrics and message counts, then the agents of its flows (streams/flows.py).
 for _module in ["streams.telemetry", *modules(flows)]:

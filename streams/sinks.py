@@ -1,8 +1,9 @@
 """Sink agents: `erp.commands` into the ERP, `messages.outbound` to WhatsApp and e-mail.
 
 Thin glue around `sinks/`: decode, apply, then route each result to its results topic (and a
-failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied,
-so a crash redelivers it and the sinks' idempotency ledgers absorb the repeat.
+failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied
+(`applied_batches`), so a stop or crash part-way through a batch redelivers it and the sinks'
+idempotency ledgers absorb the repeat.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 
+import faust
 from pydantic import ValidationError
 
 from schemas.commands import OutboundMessage
@@ -24,6 +27,7 @@ from sinks.whatsapp.sender import WhatsAppSender
 from sinks.whatsapp.window import MappingCustomerWindow
 from streams.app import app
 from streams.dead_letters import dead_letter
+from streams.metrics import EVENTS
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.sinks")
@@ -37,6 +41,25 @@ TOPICS = {t.get_topic_name(): t for t in (
 # Last inbound message per customer phone (the 24-hour window). Co-partitioned: both
 # `whatsapp.inbound` and `messages.outbound` are keyed by the phone.
 whatsapp_window = app.Table("whatsapp_window", default=None)
+ERP_SINK_EVENTS = EVENTS.labels(agent="erp_sink")
+MESSAGE_SINK_EVENTS = EVENTS.labels(agent="message_sink")
+
+
+async def applied_batches(stream: faust.StreamT, max_: int, within: float
+                          ) -> AsyncIterator[Sequence[faust.EventT]]:
+    """`stream.take_events`, each batch acknowledged only when the agent asks for the next one.
+
+    Faust's `take_events` acknowledges a batch also when the agent stops part-way through it
+    (the worker stops, or the agent crashed): the offsets of messages never applied would be
+    committed, and the next owner of the partition would skip them. One more reference per
+    message holds them back until the agent has finished the batch.
+    """
+    async for events in stream.take_events(max_, within):
+        for event in events:
+            event.message.incref()
+        yield events
+        for event in events:  # not reached when the agent stopped inside the batch
+            event.ack()
 
 
 def _record(event) -> ConsumedRecord:  # type: ignore[no-untyped-def]
@@ -57,7 +80,7 @@ async def _produce(outgoing) -> None:  # type: ignore[no-untyped-def]
 async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
     """Batches of commands, one ERP transaction per batch."""
     async with ErpSink.from_settings(get_settings()) as sink:
-        async for events in stream.take_events(500, within=0.05):
+        async for events in applied_batches(stream, 500, within=0.05):
             good, sources = [], []
             for event in events:
                 try:
@@ -69,6 +92,7 @@ async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
                 continue
             for result, source in zip(await sink.apply_batch(good), sources, strict=True):
                 await _produce(route_result(result, source, "erp.commands.results", "erp_sink"))
+            ERP_SINK_EVENTS.inc(len(good))
 
 
 @app.agent(outbound)
@@ -80,7 +104,7 @@ async def send_messages(stream):  # type: ignore[no-untyped-def]
                                                 MappingCustomerWindow(whatsapp_window))
         email = EmailSender.from_settings(settings, ledger)
         try:
-            async for events in stream.take_events(100, within=0.02):
+            async for events in applied_batches(stream, 100, within=0.02):
                 by_recipient: dict[bytes | None, list] = defaultdict(list)
                 for event in events:
                     by_recipient[event.message.key].append(event)
@@ -103,6 +127,7 @@ async def _send_in_order(events: list, whatsapp: WhatsAppSender,  # type: ignore
         result = await sender.send(msg)
         await _produce(route_result(result, _record(event), "messages.status",
                                     f"{msg.channel}_sink"))
+        MESSAGE_SINK_EVENTS.inc()
 
 
 @app.agent(inbound)

@@ -96,7 +96,8 @@ class WhatsAppDouble:
                  phone_number_id: str = "100000000000001", app_secret: str = "dev-app-secret",
                  webhook_url: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  auto_status: bool = True, status_delay_s: float = 0.05,
-                 webhook_retry_s: float = 600.0, webhook_first_retry_s: float = 1.0) -> None:
+                 webhook_retry_s: float = 600.0, webhook_first_retry_s: float = 1.0,
+                 response_delay_s: float = 0.0) -> None:
         self.access_token = access_token
         self.phone_number_id = phone_number_id
         self.app_secret = app_secret.encode()
@@ -108,6 +109,9 @@ class WhatsAppDouble:
         # up to seven days; the double does the same for `webhook_retry_s`.
         self.webhook_retry_s = webhook_retry_s
         self.webhook_first_retry_s = webhook_first_retry_s
+        # Meta answers a send in a few hundred milliseconds, after it accepted the message: a
+        # sender stopped meanwhile does not know the message went out.
+        self.response_delay_s = response_delay_s
         self.requests = 0
         self.webhook_calls: list[tuple[str, int]] = []  # (event summary, HTTP status)
         self._log: list[LoggedMessage] = []
@@ -233,6 +237,8 @@ class WhatsAppDouble:
         self._log.append(logged)
         if self.auto_status and self.webhook_url:
             self._spawn(self._lifecycle(logged.wamid))
+        if self.response_delay_s:
+            await asyncio.sleep(self.response_delay_s)
         return web.json_response({"messaging_product": "whatsapp",
                                   "contacts": [{"input": body["to"], "wa_id": logged.to}],
                                   "messages": [{"id": logged.wamid}]})

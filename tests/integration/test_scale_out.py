@@ -21,7 +21,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
 import httpx
@@ -45,6 +44,7 @@ from tests.integration.kafka_read import read_all
 from tests.integration.test_analytics_enrichment import TOKEN, Pipeline, web_up
 from tests.integration.test_cdc import caught_up
 from tests.integration.test_inventory_worker import eventually_equal, open_purchase_order
+from tests.integration.test_sink_agents import eventually
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -264,20 +264,6 @@ def delivered(double: WhatsAppDouble) -> dict[str, list[int]]:
     return got
 
 
-async def settle(check: Callable[[], Any], timeout: float, what: str) -> None:
-    """Poll `check` (sync or async) without blocking the loop (the WhatsApp double answers on
-    it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await _value(check()):
-        assert loop.time() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
-        await asyncio.sleep(0.5)
-
-
-async def _value(value: Any) -> Any:
-    return await value if asyncio.iscoroutine(value) else value
-
-
 async def ledger(stack: TestStack) -> dict[str, str]:
     """Status of every `msg:scale:` message in the sinks' ledger."""
     conn = await asyncpg.connect(stack.erp_dsn)
@@ -307,7 +293,7 @@ async def test_the_sinks_write_once_while_partitions_move(
                             and processed(worker, "erp_sink") > 0)
 
         supervisor.start("worker-a", *SINKS_FLOW, env=env)
-        wait_for(lambda: web_up(a), 120, "the first worker's web server")
+        await eventually(lambda: asyncio.to_thread(web_up, a), 120, "the first worker's web")
         feed = SinkFeed(fresh_stack)
         await feed.until(lambda: feed.rounds >= 5, 60, "five rounds")
         supervisor.start("worker-b", *SINKS_FLOW, env={**env, "FAUST_WEB_PORT": b.port})
@@ -319,8 +305,11 @@ async def test_the_sinks_write_once_while_partitions_move(
         assert await leaving == 0, "the first worker did not stop cleanly"
         handed_over = feed.rounds + 5
         await feed.until(lambda: feed.rounds >= handed_over, 60, "five more rounds")
-        await settle(lambda: all(len(delivered(double)[p]) >= handed_over for p in PHONES),
-                     120, "B to send every message so far")
+
+        async def sent_so_far() -> bool:
+            return all(len(delivered(double)[p]) >= handed_over for p in PHONES)
+
+        await eventually(sent_so_far, 120, "B to send every message so far")
         await asyncio.sleep(1)  # a repeat would come now
         rounds = list(range(1, handed_over + 1))
         assert {p: got for p, got in delivered(double).items() if got != rounds} == {}
@@ -339,7 +328,7 @@ async def test_the_sinks_write_once_while_partitions_move(
             statuses = await ledger(fresh_stack)
             return statuses.keys() == expected and set(statuses.values()) <= {"sent", "unknown"}
 
-        await settle(settled, 150, "every message sent or unknown")  # B's leases run out (30 s)
+        await eventually(settled, 150, "every message sent or unknown")  # B's leases: 30 s
         await asyncio.sleep(1)
         got = delivered(double)
 

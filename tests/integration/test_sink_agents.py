@@ -27,14 +27,16 @@ pytestmark = pytest.mark.integration
 PHONE = "5218111111111"
 
 
-async def eventually(check, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+async def eventually(check, timeout: float = 60.0,  # type: ignore[no-untyped-def]
+                     what: str = "the condition"):
+    """Await `check()` until it is truthy, without blocking the loop (doubles answer on it)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         value = await check()
         if value:
             return value
         await asyncio.sleep(0.3)
-    raise AssertionError("condition not met in time")
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 async def test_commands_and_messages_flow_once(fresh_stack: TestStack,

@@ -38,8 +38,8 @@ def elsewhere(web: View, request: Request, table: faust.Table, key: bytes) -> Re
     owner = _owner(table, murmur2(key, table.partitions or app.conf.topic_partitions))
     here = app.conf.canonical_url
     if owner is None or not ready():
-        return web.json({"error": "the group is rebalancing; try again"}, status=503,
-                        headers={"Retry-After": str(RETRY_AFTER_S)})
+        return web.json({"error": "this key's partition is moving between workers; try again"},
+                        status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
     if (owner.host, owner.port) == (here.host, here.port):
         return None
     target = request.url.with_host(owner.host or "").with_port(owner.port)

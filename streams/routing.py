@@ -64,12 +64,11 @@ from processors.routing.defaults import (
     vehicle_of,
 )
 from processors.routing.tracking import Predicted, late, predict_arrivals, remaining_stops
+from processors.routing.write_back import assignment_command
 from schemas.commands import (
-    AssignDeliveryRoute,
     Button,
     CommandEnvelope,
     OutboundMessage,
-    RouteStop,
     UpdateDeliveryEta,
 )
 from schemas.erp import Customer, Warehouse
@@ -420,13 +419,8 @@ async def _publish(event: RoutePlanEvent, previous: RoutePlanEvent | None, state
     now = datetime.now(UTC)
     key = event.key
     await plans.send(key=key.encode(), value=event.model_dump_json().encode())
-    stops = [RouteStop(sales_order_id=s.sales_order_id, vehicle_id=v.vehicle_id,
-                       sequence=s.sequence, eta_start=s.eta_start, eta_end=s.eta_end)
-             for v in event.vehicles for s in v.stops]
-    if stops:
-        command = AssignDeliveryRoute(idempotency_key=f"route:{key}:v{event.version}",
-                                      issued_at=now, caused_by=f"routes.plans:{key}",
-                                      route_date=event.route_date, stops=stops)
+    command = assignment_command(event, now)
+    if command is not None:
         await commands.send(key=f"route:{key}".encode(),
                             value=CommandEnvelope(command=command).model_dump_json().encode())
     for vehicle in event.vehicles:

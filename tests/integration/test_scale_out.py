@@ -264,12 +264,12 @@ def delivered(double: WhatsAppDouble) -> dict[str, list[int]]:
     return got
 
 
-async def ledger(stack: TestStack) -> dict[str, str]:
-    """Status of every `msg:scale:` message in the sinks' ledger."""
+async def ledger(stack: TestStack, keys: str = "msg:scale:%") -> dict[str, str]:
+    """Status of every message in the sinks' ledger whose key is LIKE `keys`."""
     conn = await asyncpg.connect(stack.erp_dsn)
     try:
         rows = await conn.fetch("SELECT idempotency_key, status FROM topllantas.sent_messages "
-                                "WHERE idempotency_key LIKE 'msg:scale:%'")
+                                "WHERE idempotency_key LIKE $1", keys)
     finally:
         await conn.close()
     return {r["idempotency_key"]: r["status"] for r in rows}

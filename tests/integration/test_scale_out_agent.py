@@ -23,6 +23,7 @@ from ops.supervisor import Supervisor
 from schemas.whatsapp import InboundMessage
 from tests.integration.conftest import process_env
 from tests.integration.test_analytics_enrichment import Pipeline, web_up
+from tests.integration.test_scale_out import ledger as sink_ledger
 from tests.integration.test_sink_agents import eventually
 from tests.stack_fixture import TestStack
 
@@ -138,16 +139,6 @@ async def reservations(stack: TestStack, phones: list[str]) -> dict[str, list[tu
     return found
 
 
-async def reply_ledger(stack: TestStack) -> dict[str, str]:
-    conn = await asyncpg.connect(stack.erp_dsn)
-    try:
-        rows = await conn.fetch("SELECT idempotency_key, status FROM topllantas.sent_messages "
-                                "WHERE idempotency_key LIKE 'wa-reply:wamid.scale.%'")
-    finally:
-        await conn.close()
-    return {r["idempotency_key"]: r["status"] for r in rows}
-
-
 async def test_conversations_survive_partition_moves_and_a_crash(
         fresh_stack: TestStack, supervisor: Supervisor) -> None:
     phones = await customers_with_stock(fresh_stack)
@@ -185,7 +176,7 @@ async def test_conversations_survive_partition_moves_and_a_crash(
         await asyncio.sleep(2)  # a repeat would come now
         replies = customers.replies()
 
-    ledger = await reply_ledger(fresh_stack)
+    ledger = await sink_ledger(fresh_stack, "wa-reply:wamid.scale.%")
     assert set(ledger.values()) == {"sent"}
     for phone in phones:  # every message answered; every answer sent once
         asked = {f"wamid.scale.{phone}.{n}" for n in range(customers.sent[phone])}

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from processors.sales_agent.pricing import Tier
 from processors.sales_agent.tire_size import TireSize
@@ -19,6 +19,7 @@ from schemas.commands import CreateSalesOrder, OutboundMessage
 
 MAX_TURNS = 12
 MAX_HANDLED_IDS = 20
+MAX_RECENT_OUTPUTS = 4
 WHATSAPP_WINDOW = timedelta(hours=24)
 HANDOFF_HOLD = timedelta(hours=8)
 
@@ -87,7 +88,7 @@ class CustomerProfile(BaseModel):
 
 
 class LastOutputs(BaseModel):
-    """What the last handled message produced, re-emitted as is if that message is redelivered."""
+    """What a handled message produced, re-emitted as is if that message is redelivered."""
 
     message_id: str
     replies: list[OutboundMessage] = Field(default_factory=list)
@@ -108,7 +109,29 @@ class ConversationState(BaseModel):
     unknown_streak: int = 0
     last_inbound_at: datetime | None = None
     handled_message_ids: list[str] = Field(default_factory=list)
-    last_outputs: LastOutputs | None = None
+    recent_outputs: list[LastOutputs] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recent_outputs_from_last(cls, data: object) -> object:
+        """States stored before `recent_outputs` kept only the last turn's (`last_outputs`)."""
+        if isinstance(data, dict) and "last_outputs" in data:
+            data = {**data}  # the caller's dict (a table row) stays as it is
+            last = data.pop("last_outputs")
+            data.setdefault("recent_outputs", [last] if last else [])
+        return data
+
+    def with_outputs(self, outputs: LastOutputs) -> ConversationState:
+        """Remembers what the last `MAX_RECENT_OUTPUTS` turns produced, not only the last one's:
+        after a crash a worker may replay a message whose outputs never left while a later
+        turn's state did reach the changelog (the producer's batches of different partitions
+        leave separately), and that message must still re-emit its replies and its order."""
+        kept = [o for o in self.recent_outputs if o.message_id != outputs.message_id]
+        return self.model_copy(
+            update={"recent_outputs": [*kept, outputs][-MAX_RECENT_OUTPUTS:]})
+
+    def outputs_of(self, message_id: str) -> LastOutputs | None:
+        return next((o for o in self.recent_outputs if o.message_id == message_id), None)
 
     @property
     def tier(self) -> Tier:

@@ -146,8 +146,8 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
 
     final = session.state.with_turn("agent", reply.text, now)
     messages = _outbound(inbound, reply, now, path)
-    final = final.model_copy(update={"last_outputs": LastOutputs(
-        message_id=inbound.message_id, replies=messages, order=session.order)})
+    final = final.with_outputs(LastOutputs(message_id=inbound.message_id, replies=messages,
+                                            order=session.order))
     handoff = final.handoff_active(now)
     return TurnOutcome(
         state=final, replies=messages, order=session.order, handoff=handoff,
@@ -167,10 +167,9 @@ def _session(state: ConversationState, reader: CatalogReader, now: datetime, mes
 def _duplicate(state: ConversationState, inbound: InboundMessage, started: float
                ) -> TurnOutcome:
     """A redelivered message: re-emit what it produced (same idempotency keys), nothing more."""
-    last = state.last_outputs
-    same = last is not None and last.message_id == inbound.message_id
-    return TurnOutcome(state=state, replies=last.replies if same and last else [],
-                       order=last.order if same and last else None, path="duplicate",
+    outputs = state.outputs_of(inbound.message_id)
+    return TurnOutcome(state=state, replies=outputs.replies if outputs else [],
+                       order=outputs.order if outputs else None, path="duplicate",
                        total_s=perf_counter() - started)
 
 

@@ -13,7 +13,7 @@ import pytest
 from processors.sales_agent.guard import check_reply, collect_evidence
 from processors.sales_agent.pricing import TIER_DISCOUNT_PCT, unit_price
 from processors.sales_agent.session import ToolError, TurnSession
-from processors.sales_agent.state import ConversationState
+from processors.sales_agent.state import MAX_RECENT_OUTPUTS, ConversationState
 from processors.sales_agent.tool_args import (
     CreateQuoteArgs,
     ReserveOrderArgs,
@@ -207,6 +207,37 @@ async def test_redelivered_message_reemits_the_same_outputs() -> None:
     assert [m.idempotency_key for m in redelivered.replies] == [
         m.idempotency_key for m in first.replies]
     assert redelivered.state == first.state
+
+
+async def test_a_message_replayed_after_later_turns_still_reemits_its_order() -> None:
+    """A crash may leave a later turn's state on the changelog while this turn's outputs never
+    left: the replayed "sí" must re-emit its reservation, not only the last turn's outputs."""
+    catalog = MemoryCatalog()
+    state = (await _say(catalog, None, JOSE, "205/55R16")).state
+    state = (await _say(catalog, state, JOSE, "opción 2")).state
+    message = _inbound(JOSE, "sí")
+    yes = await run_turn(state, message, catalog, now=NOW)
+    later = await _say(catalog, yes.state, JOSE, "gracias, ¿a qué hora abren?")
+    replayed = await run_turn(later.state, message, catalog, now=NOW)
+    assert replayed.path == "duplicate" and replayed.state == later.state
+    assert replayed.order == yes.order is not None
+    assert [m.idempotency_key for m in replayed.replies] == [
+        m.idempotency_key for m in yes.replies]
+
+
+async def test_older_outputs_are_forgotten_and_older_states_still_load() -> None:
+    catalog = MemoryCatalog()
+    first = await run_turn(None, _inbound(JOSE, "205/55R16"), catalog, now=NOW)
+    state = first.state
+    for n in range(MAX_RECENT_OUTPUTS):
+        state = (await _say(catalog, state, JOSE, f"hola {n}")).state
+    assert len(state.recent_outputs) == MAX_RECENT_OUTPUTS
+    assert state.outputs_of(first.state.recent_outputs[0].message_id) is None
+    stored = state.model_dump(mode="json")
+    stored["last_outputs"] = stored.pop("recent_outputs")[-1]  # as stored before the history
+    loaded = ConversationState.model_validate(stored)
+    assert loaded.recent_outputs == state.recent_outputs[-1:]
+    assert "last_outputs" in stored  # the table's row is not changed by reading it
 
 
 async def test_two_customers_at_once_share_nothing() -> None:

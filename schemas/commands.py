@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 
 class CommandBase(BaseModel):
@@ -61,10 +61,31 @@ class RouteStop(BaseModel):
     eta_end: datetime
 
 
+class ReleasedStop(BaseModel):
+    """An order an earlier plan of the day put on `vehicle_id` and this plan does not route."""
+
+    sales_order_id: int
+    vehicle_id: int
+
+
 class AssignDeliveryRoute(CommandBase):
+    """A branch-day's plan: its stops on their vehicles, and the stops of the day's previous
+    plan it no longer routes (cancelled, moved to another day or branch, left unassigned)."""
+
     type: Literal["assign_delivery_route"] = "assign_delivery_route"
     route_date: date
-    stops: list[RouteStop] = Field(min_length=1)
+    stops: list[RouteStop] = Field(default_factory=list)
+    released: list[ReleasedStop] = Field(default_factory=list, description=(
+        "Deliveries still assigned to this day on these vehicles go back to pendiente; one "
+        "assigned since to another day or vehicle is left alone."))
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> AssignDeliveryRoute:
+        if not self.stops and not self.released:
+            raise ValueError("a route assignment needs stops or released orders")
+        if {s.sales_order_id for s in self.stops} & {r.sales_order_id for r in self.released}:
+            raise ValueError("an order cannot be both on a route and released from it")
+        return self
 
 
 class UpdateDeliveryEta(CommandBase):

@@ -419,7 +419,7 @@ async def _publish(event: RoutePlanEvent, previous: RoutePlanEvent | None, state
     now = datetime.now(UTC)
     key = event.key
     await plans.send(key=key.encode(), value=event.model_dump_json().encode())
-    command = assignment_command(event, now)
+    command = assignment_command(event, previous, now)
     if command is not None:
         await commands.send(key=f"route:{key}".encode(),
                             value=CommandEnvelope(command=command).model_dump_json().encode())

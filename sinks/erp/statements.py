@@ -130,10 +130,18 @@ WITH stops AS (
         WHERE cur.status IN ('pendiente', 'asignada')
         RETURNING id, sales_order_id
     ),
+    released AS (
+        UPDATE public.deliveries SET vehicle_id = NULL, sequence = NULL, eta_start = NULL,
+            eta_end = NULL, status = 'pendiente', updated_at = now()
+        FROM unnest($8::bigint[], $9::int[]) AS r(sales_order_id, vehicle_id)
+        WHERE deliveries.sales_order_id = r.sales_order_id
+          AND deliveries.vehicle_id = r.vehicle_id AND deliveries.route_date = $2
+          AND deliveries.status = 'asignada'
+    ),
     led AS (
         INSERT INTO topllantas.applied_commands (idempotency_key, command_type, result)
         SELECT $1, 'assign_delivery_route', jsonb_build_object(
-            'entity_ids', jsonb_agg(d.id ORDER BY stops.ord))
+            'entity_ids', coalesce(jsonb_agg(d.id ORDER BY stops.ord), '[]'::jsonb))
         FROM d JOIN stops USING (sales_order_id)
         HAVING count(*) = cardinality($3::bigint[])
         ON CONFLICT (idempotency_key) DO NOTHING
@@ -199,7 +207,8 @@ async def assign_delivery_route(conn: asyncpg.Connection,
     row = await conn.fetchrow(
         ASSIGN_DELIVERY_ROUTE, cmd.idempotency_key, cmd.route_date,
         [s.sales_order_id for s in stops], [s.vehicle_id for s in stops],
-        [s.sequence for s in stops], [s.eta_start for s in stops], [s.eta_end for s in stops])
+        [s.sequence for s in stops], [s.eta_start for s in stops], [s.eta_end for s in stops],
+        [r.sales_order_id for r in cmd.released], [r.vehicle_id for r in cmd.released])
     assert row is not None  # the statement always returns one row
     if row["touched"] != len(stops):
         raise CommandRejected(

@@ -161,6 +161,13 @@ async def test_plan_replan_and_track_a_delivery_day(
                                cancelled)
             plans = await eventually(lambda: _at_least(lambda: _plans(bootstrap, key), 2),
                                      timeout=30)
+
+            async def released() -> bool:  # the ERP takes the cancelled order off its truck
+                row = await conn.fetchrow("SELECT status, vehicle_id FROM deliveries "
+                                          "WHERE sales_order_id = $1", cancelled)
+                return tuple(row) == ("pendiente", None)
+
+            await eventually(released, timeout=20)
         finally:
             await conn.close()
         second = plans[-1]

@@ -19,6 +19,7 @@ from schemas.commands import (
     CreatePurchaseOrderDraft,
     CreateSalesOrder,
     PurchaseLine,
+    ReleasedStop,
     RouteStop,
     SalesLine,
     UpdateDeliveryEta,
@@ -138,6 +139,28 @@ async def test_same_command_three_times_writes_once(erp: asyncpg.Connection,
                               "idempotency_key = ANY($1::text[])",
                               [so.idempotency_key, po.idempotency_key, route.idempotency_key,
                                eta.idempotency_key]) == 4
+
+    # a later plan of the day takes the order off its route (cancelled, or left unassigned)
+    elsewhere = AssignDeliveryRoute(  # on another vehicle, or another day: not ours to undo
+        idempotency_key=_key("route-release-other"), issued_at=NOW, route_date=date.today(),
+        released=[ReleasedStop(sales_order_id=order_id, vehicle_id=VEHICLE + 1)])
+    other_day = AssignDeliveryRoute(
+        idempotency_key=_key("route-release-day"), issued_at=NOW,
+        route_date=date.today() + timedelta(days=1),
+        released=[ReleasedStop(sales_order_id=order_id, vehicle_id=VEHICLE)])
+    assert [r.status for r in await sink.apply_batch([elsewhere, other_day])] == [
+        "applied", "applied"]
+    assert tuple(await erp.fetchrow("SELECT status, vehicle_id FROM deliveries "
+                                    "WHERE sales_order_id = $1", order_id)) == (
+        "asignada", VEHICLE)
+    release = AssignDeliveryRoute(
+        idempotency_key=_key("route-release"), issued_at=NOW, route_date=date.today(),
+        released=[ReleasedStop(sales_order_id=order_id, vehicle_id=VEHICLE)])
+    for expected in ("applied", "duplicate"):
+        assert [r.status for r in await sink.apply_batch([release])] == [expected]
+    delivery = await erp.fetchrow("SELECT * FROM deliveries WHERE sales_order_id = $1", order_id)
+    assert (delivery["status"], delivery["vehicle_id"], delivery["sequence"],
+            delivery["eta_start"]) == ("pendiente", None, None, None)
 
 
 async def test_rejected_commands_fail_alone(erp: asyncpg.Connection, sink: ErpSink) -> None:

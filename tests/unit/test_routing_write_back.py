@@ -33,7 +33,7 @@ def plan(*routes: tuple[int, list[PlannedStop]], version: int = 1) -> RoutePlanE
 
 def test_one_command_with_every_stop_in_route_order() -> None:
     command = assignment_command(plan((7, [stop(101, 1, 30), stop(102, 2, 90)]),
-                                      (8, [stop(103, 1, 45)])), NINE)
+                                      (8, [stop(103, 1, 45)])), None, NINE)
     assert command is not None
     assert command.route_date == DAY and command.caused_by == "routes.plans:2026-12-05:3"
     assert [(s.sales_order_id, s.vehicle_id, s.sequence) for s in command.stops] == [
@@ -42,27 +42,49 @@ def test_one_command_with_every_stop_in_route_order() -> None:
 
 
 def test_the_same_plan_again_has_the_same_key() -> None:
-    first = assignment_command(plan((7, [stop(101, 1, 30)])), NINE)
-    again = assignment_command(plan((7, [stop(101, 1, 30)])), NINE + timedelta(minutes=5))
+    first = assignment_command(plan((7, [stop(101, 1, 30)])), None, NINE)
+    again = assignment_command(plan((7, [stop(101, 1, 30)])), None,
+                               NINE + timedelta(minutes=5))
     assert first is not None and again is not None
     assert first.idempotency_key == again.idempotency_key
 
 
 def test_another_plan_under_the_same_version_has_another_key() -> None:
     """The worker that takes over a day from one that died after sending may plan it anew."""
-    sent = assignment_command(plan((7, [stop(101, 1, 30), stop(102, 2, 90)])), NINE)
-    replanned = [assignment_command(p, NINE) for p in (
+    sent = assignment_command(plan((7, [stop(101, 1, 30), stop(102, 2, 90)])), None, NINE)
+    replanned = [assignment_command(p, None, NINE) for p in (
         plan((8, [stop(101, 1, 30), stop(102, 2, 90)])),  # another vehicle
         plan((7, [stop(102, 1, 30), stop(101, 2, 90)])),  # another order
         plan((7, [stop(101, 1, 30), stop(102, 2, 95)])),  # another ETA
     )]
     keys = {c.idempotency_key for c in [sent, *replanned] if c is not None}
     assert len(keys) == 4
-    next_version = assignment_command(plan((7, [stop(101, 1, 30)]), version=2), NINE)
+    next_version = assignment_command(plan((7, [stop(101, 1, 30)]), version=2), None,
+                                      NINE)
     assert next_version is not None
     assert next_version.idempotency_key.startswith("route:2026-12-05:3:v2:")
 
 
 def test_a_plan_without_stops_writes_nothing() -> None:
-    assert assignment_command(plan(), NINE) is None
-    assert assignment_command(plan((7, [])), NINE) is None
+    assert assignment_command(plan(), None, NINE) is None
+    assert assignment_command(plan((7, [])), None, NINE) is None
+
+
+def test_stops_the_new_plan_drops_are_released_from_their_vehicles() -> None:
+    """Order 102 was cancelled, 103 left unassigned: both come off the trucks they were on."""
+    before = plan((7, [stop(101, 1, 30), stop(102, 2, 90)]), (8, [stop(103, 1, 45)]))
+    after = plan((8, [stop(101, 1, 30)]), version=2)
+    command = assignment_command(after, before, NINE)
+    assert command is not None
+    assert [(s.sales_order_id, s.vehicle_id) for s in command.stops] == [(101, 8)]
+    assert [(r.sales_order_id, r.vehicle_id) for r in command.released] == [(102, 7), (103, 8)]
+    same_stops = assignment_command(after, plan((8, [stop(101, 1, 30)])), NINE)
+    assert same_stops is not None and same_stops.released == []
+    assert same_stops.idempotency_key != command.idempotency_key
+
+
+def test_a_plan_that_routes_nothing_still_releases_what_was_routed() -> None:
+    before = plan((7, [stop(101, 1, 30)]))
+    command = assignment_command(plan(version=2), before, NINE)
+    assert command is not None and command.stops == []
+    assert [(r.sales_order_id, r.vehicle_id) for r in command.released] == [(101, 7)]

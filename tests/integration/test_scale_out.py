@@ -44,7 +44,7 @@ from tests.integration.kafka_read import read_all
 from tests.integration.test_analytics_enrichment import TOKEN, Pipeline, web_up
 from tests.integration.test_cdc import caught_up
 from tests.integration.test_inventory_worker import eventually_equal, open_purchase_order
-from tests.integration.test_sink_agents import eventually
+from tests.integration.test_sink_agents import eventually, meanwhile
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -243,12 +243,7 @@ class SinkFeed:
 
     async def until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         """A round every 0.3 s until `done` (checked between rounds)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not done():
-            assert loop.time() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
-            self.round()
-            await asyncio.sleep(0.3)
+        await meanwhile(self.round, done, timeout, what, every=0.3)
         assert self.producer.flush(30) == 0
 
 

@@ -24,7 +24,7 @@ from schemas.whatsapp import InboundMessage
 from tests.integration.conftest import process_env
 from tests.integration.test_analytics_enrichment import Pipeline, web_up
 from tests.integration.test_scale_out import ledger as sink_ledger
-from tests.integration.test_sink_agents import eventually
+from tests.integration.test_sink_agents import eventually, meanwhile
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -96,12 +96,7 @@ class Customers:
         return not writing and len(idle) == len(self.phones)
 
     async def until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not done():
-            assert loop.time() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
-            self.tick()
-            await asyncio.sleep(0.3)
+        await meanwhile(self.tick, done, timeout, what, every=0.3)
         assert self.producer.flush(30) == 0
 
     async def all_answered(self, timeout: float) -> None:

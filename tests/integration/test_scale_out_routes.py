@@ -24,7 +24,7 @@ from schemas.routes import RouteDayEvent, RoutePlanEvent, day_key
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
 from tests.integration.test_analytics_enrichment import Pipeline, web_up
-from tests.integration.test_sink_agents import eventually
+from tests.integration.test_sink_agents import eventually, meanwhile
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -88,12 +88,7 @@ class Planner:
 
     async def until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         """Plans of every day, every 5 s (a worker plans one day at a time), until `done`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not done():
-            assert loop.time() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
-            self.plan_all()
-            await asyncio.sleep(5)
+        await meanwhile(self.plan_all, done, timeout, what, every=5)
 
 
 def newest_plans(stack: TestStack, keys: set[str]) -> dict[str, RoutePlanEvent]:

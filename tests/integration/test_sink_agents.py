@@ -42,6 +42,17 @@ async def eventually(check, timeout: float = 60.0,  # type: ignore[no-untyped-de
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+async def meanwhile(act, done, timeout: float, what: str,  # type: ignore[no-untyped-def]
+                    every: float) -> None:
+    """`act()` every `every` seconds until `done()` (checked before each), for `timeout` s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        act()
+        await asyncio.sleep(every)
+
+
 async def test_commands_and_messages_flow_once(fresh_stack: TestStack,
                                                supervisor: Supervisor) -> None:
     settings = fresh_stack.settings()

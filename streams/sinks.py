@@ -1,5 +1,4 @@
-"""Sink agents: `erp.commands` into the ERP, `messages.outbound` to WhatsApp and (by another
-agent on the same records, so one channel's outage does not hold the other) to e-mail.
+"""Sink agents: `erp.commands` into the ERP, `messages.outbound` to WhatsApp and e-mail.
 
 Thin glue around `sinks/`: decode, apply, then route each result to its results topic (and a
 failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied
@@ -97,50 +96,34 @@ async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
 
 
 @app.agent(outbound)
-async def send_whatsapp(stream):  # type: ignore[no-untyped-def]
-    """The WhatsApp messages of `messages.outbound`; `send_emails` reads the same records for
-    the e-mails, so an SMTP outage (retried for up to 15 minutes per message) does not hold a
-    customer's reply. Offsets are committed once both agents are past a record."""
+async def send_messages(stream):  # type: ignore[no-untyped-def]
+    """WhatsApp and e-mail; recipients in parallel, each recipient's messages in order."""
     settings = get_settings()
     async with MessageLedger.from_settings(settings) as ledger:
         whatsapp = WhatsAppSender.from_settings(settings, ledger,
                                                 MappingCustomerWindow(whatsapp_window))
+        email = EmailSender.from_settings(settings, ledger)
         try:
-            await _send_channel(stream, "whatsapp", whatsapp)
+            async for events in applied_batches(stream, 100, within=0.02):
+                by_recipient: dict[bytes | None, list] = defaultdict(list)
+                for event in events:
+                    by_recipient[event.message.key].append(event)
+
+                await asyncio.gather(*(_send_in_order(b, whatsapp, email)
+                                       for b in by_recipient.values()))
         finally:
             await whatsapp.close()
 
 
-@app.agent(outbound)
-async def send_emails(stream):  # type: ignore[no-untyped-def]
-    """The e-mails of `messages.outbound` (see `send_whatsapp`)."""
-    settings = get_settings()
-    async with MessageLedger.from_settings(settings) as ledger:
-        await _send_channel(stream, "email", EmailSender.from_settings(settings, ledger))
-
-
-async def _send_channel(stream, channel: str,  # type: ignore[no-untyped-def]
-                        sender: WhatsAppSender | EmailSender) -> None:
-    """The `channel` messages of each batch: recipients in parallel, each one's in order."""
-    async for events in applied_batches(stream, 100, within=0.02):
-        by_recipient: dict[bytes | None, list] = defaultdict(list)
-        for event in events:
-            by_recipient[event.message.key].append(event)
-        await asyncio.gather(*(_send_in_order(b, channel, sender)
-                               for b in by_recipient.values()))
-
-
-async def _send_in_order(events: list, channel: str,  # type: ignore[type-arg]
-                         sender: WhatsAppSender | EmailSender) -> None:
+async def _send_in_order(events: list, whatsapp: WhatsAppSender,  # type: ignore[type-arg]
+                         email: EmailSender) -> None:
     for event in events:
         try:
             msg = OutboundMessage.model_validate_json(event.value)
         except ValidationError as exc:
-            if channel == "whatsapp":  # dead-lettered once, not by both agents
-                await dead_letter(event, exc, "messages.decode")
+            await dead_letter(event, exc, "messages.decode")
             continue
-        if ("email" if msg.channel == "email" else "whatsapp") != channel:
-            continue
+        sender = email if msg.channel == "email" else whatsapp
         result = await sender.send(msg)
         await _produce(route_result(result, _record(event), "messages.status",
                                     f"{msg.channel}_sink"))

@@ -3,8 +3,7 @@ move to a worker that joins, back when it leaves, and over a SIGKILL while days 
 planned. Whatever moved, each day's newest plan on `routes.plans` is what the ERP holds (every
 planned order on its vehicle, in its sequence), a cancelled order is in no plan and on no
 vehicle in the ERP, and every customer of a planned order was told the ETA window of the
-newest plan (the dispatcher's mail server is down all along: that holds no customer message).
-"""
+newest plan."""
 
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import pytest
+from aiosmtpd.controller import Controller
 from confluent_kafka import Producer
 
 from ops.doubles.whatsapp_double import WhatsAppDouble
@@ -25,6 +25,7 @@ from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
 from tests.integration.test_analytics_enrichment import Pipeline, web_up
 from tests.integration.test_sink_agents import eventually, meanwhile
+from tests.integration.test_sinks_email import Mailbox
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -128,68 +129,74 @@ async def test_each_day_ends_on_one_plan_in_the_erp_while_days_move(
     phone_of = {order: phone for orders in days.values() for order, phone in orders.items()}
     planner = Planner(fresh_stack, route_date, list(days))
     keys = set(planner.keys)
-    async with WhatsAppDouble.from_settings(fresh_stack.settings()) as double:
-        env = process_env(fresh_stack, WHATSAPP_BASE_URL=double.base_url)
-        a = Pipeline(fresh_stack, env["FAUST_WEB_PORT"], supervisor)
-        b = Pipeline(fresh_stack, str(free_port()), supervisor)
+    mail_server = Controller(Mailbox(), hostname="127.0.0.1", port=free_port())
+    mail_server.start()  # the dispatcher's manifests (an outage would hold every message)
+    try:
+        async with WhatsAppDouble.from_settings(fresh_stack.settings()) as double:
+            env = process_env(fresh_stack, WHATSAPP_BASE_URL=double.base_url,
+                              SMTP_PORT=str(mail_server.port))
+            a = Pipeline(fresh_stack, env["FAUST_WEB_PORT"], supervisor)
+            b = Pipeline(fresh_stack, str(free_port()), supervisor)
 
-        def planned(worker: Pipeline) -> Callable[[], bool]:
-            return lambda: worker.metric("topllantas_route_plans_total") > 0
+            def planned(worker: Pipeline) -> Callable[[], bool]:
+                return lambda: worker.metric("topllantas_route_plans_total") > 0
 
-        def every_day_planned() -> bool:
-            return newest_plans(fresh_stack, keys).keys() == keys
+            def every_day_planned() -> bool:
+                return newest_plans(fresh_stack, keys).keys() == keys
 
-        supervisor.start("cdc", "cdc", "run", env=env)
-        supervisor.start("sinks", "worker", "--flows", "sinks",
-                         env={**env, "FAUST_WEB_PORT": str(free_port())})
-        supervisor.start("routes-a", *ROUTES_FLOW, env=env)
-        await eventually(lambda: asyncio.to_thread(web_up, a), 120, "the first worker's web")
-        await planner.until(every_day_planned, 120, "a plan of every day")
+            supervisor.start("cdc", "cdc", "run", env=env)
+            supervisor.start("sinks", "worker", "--flows", "sinks",
+                             env={**env, "FAUST_WEB_PORT": str(free_port())})
+            supervisor.start("routes-a", *ROUTES_FLOW, env=env)
+            await eventually(lambda: asyncio.to_thread(web_up, a), 120, "the first worker's web")
+            await planner.until(every_day_planned, 120, "a plan of every day")
 
-        supervisor.start("routes-b", *ROUTES_FLOW, env={**env, "FAUST_WEB_PORT": b.port})
-        await planner.until(planned(b), 120, "the second worker to plan a day")
+            supervisor.start("routes-b", *ROUTES_FLOW, env={**env, "FAUST_WEB_PORT": b.port})
+            await planner.until(planned(b), 120, "the second worker to plan a day")
 
-        # A leaves: its days move to B, which re-plans them on the next requests
-        leaving = asyncio.create_task(asyncio.to_thread(supervisor.stop, "routes-a"))
-        await planner.until(leaving.done, 60, "the first worker to stop")
-        assert await leaving == 0, "the first worker did not stop cleanly"
-        cancelled = [next(iter(orders)) for orders in days.values()]
-        conn = await asyncpg.connect(fresh_stack.erp_dsn)
-        try:
-            await conn.execute("UPDATE sales_orders SET status = 'cancelado' "
-                               "WHERE id = ANY($1::bigint[])", cancelled)
-        finally:
-            await conn.close()
+            # A leaves: its days move to B, which re-plans them on the next requests
+            leaving = asyncio.create_task(asyncio.to_thread(supervisor.stop, "routes-a"))
+            await planner.until(leaving.done, 60, "the first worker to stop")
+            assert await leaving == 0, "the first worker did not stop cleanly"
+            cancelled = [next(iter(orders)) for orders in days.values()]
+            conn = await asyncpg.connect(fresh_stack.erp_dsn)
+            try:
+                await conn.execute("UPDATE sales_orders SET status = 'cancelado' "
+                                   "WHERE id = ANY($1::bigint[])", cancelled)
+            finally:
+                await conn.close()
 
-        # A joins again; B dies while it plans (a request takes about a second per day)
-        supervisor.start("routes-a", *ROUTES_FLOW, env=env)
-        await planner.until(planned(a), 120, "the first worker to plan again")
-        planner.plan_all()
-        await asyncio.sleep(1.5)
-        supervisor.kill("routes-b")
-        planner.plan_all()
+            # A joins again; B dies while it plans (a request takes about a second per day)
+            supervisor.start("routes-a", *ROUTES_FLOW, env=env)
+            await planner.until(planned(a), 120, "the first worker to plan again")
+            planner.plan_all()
+            await asyncio.sleep(1.5)
+            supervisor.kill("routes-b")
+            planner.plan_all()
 
-        expected_orders = sorted(set(phone_of) - set(cancelled))
-        newest: dict[str, RoutePlanEvent] = {}
+            expected_orders = sorted(set(phone_of) - set(cancelled))
+            newest: dict[str, RoutePlanEvent] = {}
 
-        async def settled() -> bool:
-            nonlocal newest
-            newest = await asyncio.to_thread(newest_plans, fresh_stack, keys)
-            if newest.keys() != keys or any(
-                    o in stops_of(p) for p in newest.values() for o in cancelled):
-                return False
-            planned_stops = {o: s for p in newest.values() for o, s in stops_of(p).items()}
-            erp = await erp_stops(fresh_stack, list(phone_of))  # cancelled: off every truck
-            return erp == planned_stops and set(planned_stops) == set(expected_orders)
+            async def settled() -> bool:
+                nonlocal newest
+                newest = await asyncio.to_thread(newest_plans, fresh_stack, keys)
+                if newest.keys() != keys or any(
+                        o in stops_of(p) for p in newest.values() for o in cancelled):
+                    return False
+                planned_stops = {o: s for p in newest.values() for o, s in stops_of(p).items()}
+                erp = await erp_stops(fresh_stack, list(phone_of))  # cancelled: off every truck
+                return erp == planned_stops and set(planned_stops) == set(expected_orders)
 
-        await eventually(settled, 120, "the ERP to hold each day's newest plan")
-        await asyncio.sleep(2)  # a late plan or write-back would come now
-        assert await settled(), "the ERP or the plans changed after settling"
-        notified: dict[str, list[str]] = {}
-        for message in double.messages:
-            if message["type"] == "template" and \
-                    message["body"]["template"]["name"] == ETA_TEMPLATE:
-                notified.setdefault(message["to"], []).append(message["summary"])
+            await eventually(settled, 120, "the ERP to hold each day's newest plan")
+            await asyncio.sleep(2)  # a late plan or write-back would come now
+            assert await settled(), "the ERP or the plans changed after settling"
+            notified: dict[str, list[str]] = {}
+            for message in double.messages:
+                if message["type"] == "template" and \
+                        message["body"]["template"]["name"] == ETA_TEMPLATE:
+                    notified.setdefault(message["to"], []).append(message["summary"])
+    finally:
+        mail_server.stop()
 
     for plan in newest.values():
         for order, window in windows_of(plan).items():

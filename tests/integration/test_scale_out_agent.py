@@ -85,27 +85,31 @@ class Customers:
         self.sent[phone] = n + 1
         self.answers_before[phone] = replies[phone]
 
-    def tick(self, writing: bool = True) -> bool:
-        """Every phone whose last message was answered writes again (when `writing`); True when
-        every message written so far has its answer."""
+    def waiting(self) -> list[str]:
+        """The phones whose last message has no answer yet."""
         replies = self.replies()
-        idle = [p for p in self.phones if self.answered(p, replies)]
-        if writing:
-            for phone in idle:
+        return [p for p in self.phones if not self.answered(p, replies)]
+
+    def tick(self) -> None:
+        """Every phone whose last message was answered writes again."""
+        replies = self.replies()
+        for phone in self.phones:
+            if self.answered(phone, replies):
                 self.write(phone, replies)
-        return not writing and len(idle) == len(self.phones)
 
     async def until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         await meanwhile(self.tick, done, timeout, what, every=0.3)
         assert self.producer.flush(30) == 0
 
     async def all_answered(self, timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not self.tick(writing=False):
-            stuck = {p: self.sent[p] for p in self.phones if not self.answered(p, self.replies())}
-            assert loop.time() < deadline, f"no answer after {timeout:.0f}s to {stuck}"
-            await asyncio.sleep(0.5)
+        async def none_waiting() -> bool:
+            return not self.waiting()
+
+        try:
+            await eventually(none_waiting, timeout, "an answer to every message")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; unanswered: "
+                                 f"{ {p: self.sent[p] for p in self.waiting()} }") from None
 
     def confirmations(self, phone: str) -> int:
         """The "sí" messages the phone wrote."""

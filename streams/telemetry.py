@@ -17,6 +17,7 @@ from collections import Counter as Tally
 from datetime import datetime
 
 import faust
+from faust.types import TP
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
@@ -75,16 +76,32 @@ def ready() -> bool:
 
 
 async def partition_lags(topics: set[str]) -> dict[str, list[int | None]]:
-    """Records left to read in each of this worker's partitions of `topics` (None: the
-    consumer has no position there yet), by topic."""
+    """Records this worker has still to process in each of its partitions of `topics` (None:
+    not known yet), by topic: the partition's end less the offset after the last record an
+    agent finished with."""
     lags: dict[str, list[int | None]] = {}
     for tp in app.consumer.assignment():
         if tp.topic in topics:
-            position = await app.consumer.position(tp)
-            end = app.consumer.highwater(tp)
+            end, done = app.consumer.highwater(tp), await _processed_up_to(tp)
             lags.setdefault(tp.topic, []).append(
-                None if position is None else max(0, (end or 0) - position))
+                None if end is None or done is None else max(0, end - done))
     return lags
+
+
+async def _processed_up_to(tp: TP) -> int | None:
+    """The offset after the last record of `tp` an agent acknowledged (finished), else the
+    committed one, else the partition's first (nothing processed yet). Not aiokafka's
+    `position`: that is the fetcher's, and counts the records still waiting in the streams'
+    buffers (thousands while a snapshot loads) as read. Faust keeps the acknowledged offsets
+    until it commits them, and has no public reader of them or of the committed offset."""
+    consumer = app.consumer
+    acked = consumer._acked.get(tp)  # noqa: SLF001
+    if acked:
+        return max(acked) + 1
+    committed = consumer._committed_offset.get(tp)  # noqa: SLF001
+    if committed is not None:
+        return committed
+    return (await consumer.earliest_offsets(tp)).get(tp)
 
 
 @app.timer(interval=2.0)

@@ -3,7 +3,7 @@
 alerts.by_buyer (alert events, digest turns, retried taps; by phone) ┐
 whatsapp.inbound (by phone) ─────────────────────────────────────────┴─> tables `buyer_alerts`,
     `buyer_pending_adjust` (by phone) ─> erp.commands (purchase order drafts, `po:<alert_id>`),
-    alerts.control (snoozes, by stock key), messages.outbound (replies, digests),
+    alerts.control (snoozes, by stock key), messages.outbound and messages.email (replies, digests),
     alerts.by_buyer (taps to retry)
 
 Both sources are keyed by the buyer's phone, so a phone's open alerts and its messages meet on
@@ -45,19 +45,19 @@ from processors.inventory.buyer_messages import (
 )
 from processors.inventory.demand import MEXICO_CITY
 from schemas.alerts import StockAlert
-from schemas.commands import CommandEnvelope, OutboundMessage
+from schemas.commands import CommandEnvelope
 from schemas.erp import Buyer
 from schemas.whatsapp import InboundMessage
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.dimensions import buyer_by_phone, buyers, product_label, supplier_name
 from streams.inventory import EVENTS, stock_key
+from streams.messages import send_message
 from streams.stock_alerts import (
     AlertControl,
     BuyerFeed,
     alert_control,
     alerts_by_buyer,
-    outbound,
 )
 from streams.topics import raw_topic
 
@@ -147,11 +147,7 @@ async def _send_digest(buyer: Buyer, at: datetime) -> None:
     whatsapp, email = morning_digest(alerts.values(), buyer=buyer, labels=labels,
                                      supplier_names=names, now=at)
     for message in (whatsapp, email):
-        await _send_message(message)
-
-
-async def _send_message(message: OutboundMessage) -> asyncio.Future:
-    return await outbound.send(key=message.to.encode(), value=message.model_dump_json().encode())
+        await send_message(message)
 
 
 async def _on_message(message: InboundMessage, *, retried: bool) -> None:
@@ -201,7 +197,7 @@ async def _send_response(response: BuyerResponse, at: datetime) -> list[asyncio.
         sent.append(await alert_control.send(
             key=stock_key(request.product_id, request.warehouse_id),
             value=control.model_dump_json().encode()))
-    sent.append(await _send_message(response.reply))
+    sent.append(await send_message(response.reply))
     return sent
 
 

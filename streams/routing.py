@@ -6,7 +6,8 @@ erp.public.sales_order_lines ┴─> routes.order_changes (by order) ─> table 
     ─> routes.day_events (by "<date>:<branch>", order joined/left) ┐
 nightly crontab 18:00, `topllantas routes plan`, debounce timer ───┴─> table `route_days`
     ─> planner (in a thread) ─> routes.plans, erp.commands (AssignDeliveryRoute),
-       messages.outbound (ETA to each customer, manifest to dispatch), routes.vehicle_routes
+       messages.outbound (ETA to each customer), messages.email (manifest to dispatch),
+       routes.vehicle_routes
 routes.vehicle_routes ┐
 fleet.positions ──────┴─> table `active_routes` (by vehicle) ─> delay message, dispatcher
     alert and UpdateDeliveryEta, once per stop
@@ -88,6 +89,7 @@ from schemas.routes import (
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.dimensions import clear_table, products, warehouses
+from streams.messages import send_message
 from streams.metrics import EVENTS
 from streams.table_pages import elsewhere
 from streams.topics import raw_topic
@@ -120,7 +122,6 @@ plans = raw_topic("routes.plans")
 vehicle_routes = raw_topic(VEHICLE_ROUTES)
 tracking_source = _raw_source(POSITIONS, VEHICLE_ROUTES)
 commands = raw_topic("erp.commands")
-outbound = raw_topic("messages.outbound")
 
 delivery_orders = app.Table("delivery_orders", default=None,
                             partitions=catalogue["routes.order_changes"].partitions)
@@ -429,13 +430,11 @@ async def _publish(event: RoutePlanEvent, previous: RoutePlanEvent | None, state
             window = f"{stop.eta_start:%H:%M}-{stop.eta_end:%H:%M}"
             if customer.phone and state["notified"].get(str(stop.sales_order_id)) != window:
                 message = eta_message(stop, customer, event.route_date, now)
-                await outbound.send(key=customer.phone.encode(),
-                                    value=message.model_dump_json().encode())
+                await send_message(message)
                 state["notified"][str(stop.sales_order_id)] = window
     manifest = manifest_email(event, known, now)
     if manifest.idempotency_key != state["manifest"]:
-        await outbound.send(key=DISPATCHER_EMAIL.encode(),
-                            value=manifest.model_dump_json().encode())
+        await send_message(manifest)
         state["manifest"] = manifest.idempotency_key
     driving = set()
     for vehicle in event.vehicles:
@@ -584,7 +583,7 @@ async def _announce_delay(route: VehicleRoute, prediction: Predicted,
             template=DELAY_TEMPLATE,
             template_params=[stop.customer_name, str(order), f"{start:%H:%M}", f"{end:%H:%M}"],
             context={"sales_order_id": str(order), "kind": "route_delay"}, issued_at=now)
-        await outbound.send(key=stop.phone.encode(), value=message.model_dump_json().encode())
+        await send_message(message)
     alert = OutboundMessage(
         idempotency_key=f"delay:{order}:dispatcher", channel="email", to=DISPATCHER_EMAIL,
         subject=f"Retraso: pedido {order}, unidad {route.vehicle_id}",
@@ -595,7 +594,7 @@ async def _announce_delay(route: VehicleRoute, prediction: Predicted,
               f"{position.lat:.5f}, {position.lon:.5f} a las "
               f"{position.at.astimezone(MEXICO_CITY):%H:%M}."),
         context={"sales_order_id": str(order), "kind": "route_delay"}, issued_at=now)
-    await outbound.send(key=DISPATCHER_EMAIL.encode(), value=alert.model_dump_json().encode())
+    await send_message(alert)
     command = UpdateDeliveryEta(idempotency_key=f"eta:{order}:delay", issued_at=now,
                                 caused_by=f"fleet.positions:{route.vehicle_id}",
                                 sales_order_id=order, eta_start=start, eta_end=end)

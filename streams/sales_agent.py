@@ -2,7 +2,8 @@
 
 `whatsapp.inbound` and `agent.control` are keyed by the phone and co-partitioned, so each
 conversation lives on exactly one worker and moves with its partition. Replies go to
-`messages.outbound`, reservations to `erp.commands`, handoffs to the sales team by e-mail.
+`messages.outbound`, reservations to `erp.commands`, handoffs to the sales team by e-mail
+(`messages.email`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sources.erp_reader import ErpReader
 from streams.agent_llm import SalesAgent
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
+from streams.messages import send_message
 from streams.metrics import AGENT_TURNS as TURNS
 from streams.metrics import LLM_FALLBACKS as FALLBACKS
 from streams.metrics import LLM_SECONDS, TURN_SECONDS
@@ -34,7 +36,6 @@ log = logging.getLogger("topllantas.sales_agent")
 
 source = app.topic("whatsapp.inbound", "agent.control", key_type=bytes, value_type=bytes,
                    key_serializer="raw", value_serializer="raw")
-outbound = raw_topic("messages.outbound")
 commands = raw_topic("erp.commands")
 control = raw_topic("agent.control")
 conversations = app.Table("conversations", default=None,
@@ -71,14 +72,14 @@ async def _turn(agent: SalesAgent, inbound: InboundMessage, sales_team: str) -> 
     outcome = await _retrying(agent.handle, state, inbound)
     conversations[inbound.from_phone] = outcome.state.model_dump(mode="json")
     for reply in outcome.replies:
-        await outbound.send(key=reply.to.encode(), value=reply.model_dump_json().encode())
+        await send_message(reply)
     if outcome.order is not None:
         await commands.send(key=f"so:{inbound.from_phone}".encode(),
                             value=CommandEnvelope(command=outcome.order).model_dump_json().encode())
     if outcome.handoff and not was_handed_off:
         mail = handoff_email(outcome.state, outcome.handoff_reason, sales_team,
                              inbound.message_id, datetime.now(UTC))
-        await outbound.send(key=sales_team.encode(), value=mail.model_dump_json().encode())
+        await send_message(mail)
     TURNS.labels(path=outcome.path).inc()
     if outcome.fallback_reason:
         FALLBACKS.labels(reason=outcome.fallback_reason).inc()

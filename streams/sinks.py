@@ -1,4 +1,5 @@
-"""Sink agents: `erp.commands` into the ERP, `messages.outbound` to WhatsApp and e-mail.
+"""Sink agents: `erp.commands` into the ERP, `messages.outbound` to WhatsApp, `messages.email`
+to the mail server.
 
 Thin glue around `sinks/`: decode, apply, then route each result to its results topic (and a
 failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied
@@ -27,13 +28,13 @@ from sinks.whatsapp.sender import WhatsAppSender
 from sinks.whatsapp.window import MappingCustomerWindow
 from streams.app import app
 from streams.dead_letters import dead_letter
+from streams.messages import email_messages, whatsapp_messages
 from streams.metrics import EVENTS
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.sinks")
 
 erp_commands = raw_topic("erp.commands")
-outbound = raw_topic("messages.outbound")
 inbound = raw_topic("whatsapp.inbound")
 TOPICS = {t.get_topic_name(): t for t in (
     raw_topic("erp.commands.results"), raw_topic("messages.status"))}
@@ -41,6 +42,7 @@ TOPICS = {t.get_topic_name(): t for t in (
 # Last inbound message per customer phone (the 24-hour window). Co-partitioned: both
 # `whatsapp.inbound` and `messages.outbound` are keyed by the phone.
 whatsapp_window = app.Table("whatsapp_window", default=None)
+Sender = WhatsAppSender | EmailSender
 ERP_SINK_EVENTS = EVENTS.labels(agent="erp_sink")
 MESSAGE_SINK_EVENTS = EVENTS.labels(agent="message_sink")
 
@@ -95,35 +97,49 @@ async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
             ERP_SINK_EVENTS.inc(len(good))
 
 
-@app.agent(outbound)
+@app.agent(whatsapp_messages)
 async def send_messages(stream):  # type: ignore[no-untyped-def]
-    """WhatsApp and e-mail; recipients in parallel, each recipient's messages in order."""
+    """WhatsApp; recipients in parallel, each recipient's messages in order. (E-mails found
+    here, written before `messages.email` existed or replayed from this topic's dead letters,
+    are still sent.)"""
     settings = get_settings()
     async with MessageLedger.from_settings(settings) as ledger:
         whatsapp = WhatsAppSender.from_settings(settings, ledger,
                                                 MappingCustomerWindow(whatsapp_window))
         email = EmailSender.from_settings(settings, ledger)
         try:
-            async for events in applied_batches(stream, 100, within=0.02):
-                by_recipient: dict[bytes | None, list] = defaultdict(list)
-                for event in events:
-                    by_recipient[event.message.key].append(event)
-
-                await asyncio.gather(*(_send_in_order(b, whatsapp, email)
-                                       for b in by_recipient.values()))
+            await _send_batches(stream, {"whatsapp": whatsapp, "email": email})
         finally:
             await whatsapp.close()
 
 
-async def _send_in_order(events: list, whatsapp: WhatsAppSender,  # type: ignore[type-arg]
-                         email: EmailSender) -> None:
+@app.agent(email_messages)
+async def send_emails(stream):  # type: ignore[no-untyped-def]
+    """E-mail, apart from WhatsApp: a mail server that is down holds only e-mails."""
+    settings = get_settings()
+    async with MessageLedger.from_settings(settings) as ledger:
+        await _send_batches(stream, {"email": EmailSender.from_settings(settings, ledger)})
+
+
+async def _send_batches(stream, senders: dict[str, Sender]) -> None:  # type: ignore[no-untyped-def]
+    async for events in applied_batches(stream, 100, within=0.02):
+        by_recipient: dict[bytes | None, list] = defaultdict(list)  # type: ignore[type-arg]
+        for event in events:
+            by_recipient[event.message.key].append(event)
+        await asyncio.gather(*(_send_in_order(b, senders) for b in by_recipient.values()))
+
+
+async def _send_in_order(events: list, senders: dict[str, Sender]) -> None:  # type: ignore[type-arg]
     for event in events:
         try:
             msg = OutboundMessage.model_validate_json(event.value)
-        except ValidationError as exc:
+            sender = senders.get(msg.channel)
+            if sender is None:
+                raise ValueError(f"a {msg.channel} message on {event.message.topic}, "
+                                 f"whose sink sends {', '.join(senders)}")
+        except (ValidationError, ValueError) as exc:
             await dead_letter(event, exc, "messages.decode")
             continue
-        sender = email if msg.channel == "email" else whatsapp
         result = await sender.send(msg)
         await _produce(route_result(result, _record(event), "messages.status",
                                     f"{msg.channel}_sink"))

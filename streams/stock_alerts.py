@@ -85,6 +85,7 @@ from streams.inventory import (
     stock_key,
     update_inventory,
 )
+from streams.messages import send_message
 from streams.telemetry import partition_lags
 from streams.topics import raw_topic
 
@@ -110,7 +111,6 @@ DEMAND_PATH = {catalogue.cdc_topic("sales_orders").name,
 alert_control = raw_topic(CONTROL)
 stock_alert_events = raw_topic("alerts.stock")
 alerts_by_buyer = raw_topic("alerts.by_buyer")
-outbound = raw_topic("messages.outbound")
 alert_source = app.topic(*INVENTORY_TOPICS, DEMAND, FORECASTS, CONTROL, key_type=bytes,
                          value_type=bytes, key_serializer="raw", value_serializer="raw")
 ALERT_EVENTS = EVENTS.labels(agent="stock_alerts")
@@ -428,4 +428,4 @@ async def _publish(alert: StockAlert, key: bytes) -> None:
         for buyer in recipients:
             message = alert_message(alert, label, supplier_name(alert.supplier_id), buyer.phone,
                                     row["name"] if row else None)
-            await outbound.send(key=message.to.encode(), value=message.model_dump_json().encode())
+            await send_message(message)

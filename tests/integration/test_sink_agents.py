@@ -1,5 +1,6 @@
 """The sink agents inside a real worker: commands reach the ERP once, messages reach the
-WhatsApp double once, and an inbound message opens the customer's 24-hour window."""
+WhatsApp double once, an inbound message opens the customer's 24-hour window, and a mail server
+that is down holds no WhatsApp message."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from aiosmtpd.controller import Controller
 from confluent_kafka import Producer
 
 from ops.doubles.whatsapp_double import WhatsAppDouble
+from ops.stack.processes import free_port
 from ops.supervisor import Supervisor
 from schemas.commands import (
     CommandEnvelope,
@@ -21,6 +24,7 @@ from schemas.commands import (
 from schemas.whatsapp import InboundMessage
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
+from tests.integration.test_sinks_email import Mailbox
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -108,6 +112,63 @@ async def test_commands_and_messages_flow_once(fresh_stack: TestStack,
     statuses = sorted(CommandResultStatus(r.value) for r in results
                       if r.key == b"po:test-alert-1")
     assert statuses.count("applied") == 1 and statuses.count("duplicate") == 2
+
+
+async def test_an_smtp_outage_holds_no_whatsapp_message_and_loses_no_mail(
+        fresh_stack: TestStack, supervisor: Supervisor) -> None:
+    """While the mail server is down (an e-mail is retried for up to 15 minutes) customers
+    still get their WhatsApp messages: e-mail has its own topic and sink agent. Once the server
+    is back every e-mail goes out, once."""
+    smtp_port = free_port()  # nobody listens yet
+    now = datetime.now(UTC)
+    phones = [f"52181222000{i:02d}" for i in range(4)]
+    async with WhatsAppDouble.from_settings(fresh_stack.settings()) as double:
+        supervisor.start("worker", "worker", "--flows", "sinks", env=process_env(
+            fresh_stack, WHATSAPP_BASE_URL=double.base_url, SMTP_PORT=str(smtp_port)))
+        producer = Producer({"bootstrap.servers": fresh_stack.bootstrap_servers,
+                            "partitioner": "murmur2_random"})
+        warm_up = OutboundMessage(idempotency_key="msg:outage-warm-up", to=PHONE, text="Hola",
+                                  template="alerta_inventario", issued_at=now)
+        producer.produce("messages.outbound", key=PHONE.encode(),
+                         value=warm_up.model_dump_json())
+        producer.flush(10)
+        await eventually(lambda: _ready(bool(double.messages)), 90, "the worker to send")
+        mail = OutboundMessage(idempotency_key="mail:outage-1", channel="email",
+                               to="despacho@topllantas.mx", subject="Manifiesto",
+                               text="Rutas de mañana", issued_at=now)
+        producer.produce("messages.email", key=mail.to.encode(), value=mail.model_dump_json())
+        producer.flush(10)
+        await asyncio.sleep(3)  # the worker is retrying the e-mail
+        for n, phone in enumerate(phones):  # WhatsApp to customers; more mail queued behind
+            message = OutboundMessage(
+                idempotency_key=f"msg:outage-{n}", to=phone, text="Aviso",
+                template="alerta_inventario", template_params=[str(n)], issued_at=now)
+            producer.produce("messages.outbound", key=phone.encode(),
+                             value=message.model_dump_json())
+            more = mail.model_copy(update={"idempotency_key": f"mail:outage-{n + 2}"})
+            producer.produce("messages.email", key=mail.to.encode(), value=more.model_dump_json())
+        producer.flush(10)
+
+        async def all_phones() -> bool:
+            return {m["to"] for m in double.messages} >= set(phones)
+
+        await eventually(all_phones, 60, "the WhatsApp messages while the mail server is down")
+        box = Mailbox()
+        controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+        controller.start()
+        try:
+            await eventually(lambda: _ready(len(box.delivered) >= 1 + len(phones)), 90,
+                             "every e-mail once the server is back")
+            await asyncio.sleep(2)
+        finally:
+            controller.stop()
+    ids = [m["Message-ID"] for m in box.delivered]
+    assert len(ids) == len(set(ids)) == 1 + len(phones)
+    assert sorted(m["to"] for m in double.messages if m["to"] in phones) == sorted(phones)
+
+
+async def _ready(value: bool) -> bool:
+    return value
 
 
 async def _nth(fetch, n: int):  # type: ignore[no-untyped-def]

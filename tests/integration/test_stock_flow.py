@@ -49,8 +49,8 @@ STRANGER_PHONE = "5215550009999"
 WAREHOUSE = 1
 DROPPED, CRASHED, REPLAYED = 9001, 9002, 9003  # the test products
 BACKLOG = 10_000  # feed records ahead of an alert, to hold the worker's feed back
-ALERTS, MESSAGES, COMMANDS, CONTROL = ("alerts.stock", "messages.outbound", "erp.commands",
-                                       "alerts.control")
+ALERTS, MESSAGES, EMAILS, COMMANDS, CONTROL = ("alerts.stock", "messages.outbound",
+                                               "messages.email", "erp.commands", "alerts.control")
 
 TEST_ROWS = f"""
 INSERT INTO products (id, sku, brand_id, category_id, supplier_id, model, width, aspect_ratio,
@@ -93,10 +93,11 @@ class Flow:
     def alerts(self, product_id: int) -> list[dict[str, Any]]:
         return [a for a in map(_json, self.read(ALERTS)) if a["product_id"] == product_id]
 
-    def wait(self, topic: str, check: Callable[[list[Record]], bool], what: str,
-             timeout: float = 120) -> list[Record]:
+    def wait(self, topics: str | tuple[str, ...], check: Callable[[list[Record]], bool],
+             what: str, timeout: float = 120) -> list[Record]:
+        names = (topics,) if isinstance(topics, str) else topics
         return wait_for(lambda: (lambda recs: recs if check(recs) else None)(
-            self.read(topic, idle=0.5)), timeout, what, interval=0.5)
+            self.read(*names, idle=0.5)), timeout, what, interval=0.5)
 
     def whatsapp_sent(self, to: str, containing: str) -> list[dict[str, Any]]:
         """What the WhatsApp double accepted for `to` whose body mentions `containing`."""
@@ -412,9 +413,11 @@ def test_adjust_snooze_and_the_morning_digest(flow: Flow) -> None:
     send_inbound(flow, "alerts.by_buyer", BUYER_PHONE,
                  orjson.dumps({"kind": "digest", "at": now.isoformat()}))
     day = now.astimezone(MEXICO_CITY).date().isoformat()
-    digest = {m["channel"]: m for m in map(_json, flow.wait(MESSAGES, lambda recs: sum(
+    digests = [r for r in flow.wait((MESSAGES, EMAILS), lambda recs: sum(
         _json(r)["idempotency_key"].startswith(f"digest:1:{day}") for r in recs) == 2,
-        "the morning digest")) if m["idempotency_key"].startswith(f"digest:1:{day}")}
+        "the morning digest") if _json(r)["idempotency_key"].startswith(f"digest:1:{day}")]
+    digest = {_json(r)["channel"]: _json(r) for r in digests}
+    assert {r.topic for r in digests} == {MESSAGES, EMAILS}  # each channel on its own topic
     assert digest["whatsapp"]["to"] == BUYER_PHONE
     assert digest["email"]["to"] == "mariana.trevino@topllantas.mx"
     assert f"MIC-TEST-{CRASHED}" in digest["email"]["html"]  # the open (snoozed) alto alert
@@ -509,8 +512,13 @@ def test_replaying_the_cdc_history_gives_the_same_alerts(flow: Flow, tmp_path: P
             _produce(replay, records)
             if n == 0:
                 wait_settled(replay)
-            wait_for(lambda e=out_by_then - previous: caught_up(e), 120,
-                     f"the alerts of phase {n}", interval=1)
+            expected = out_by_then - previous
+            try:
+                wait_for(lambda e=expected: caught_up(e), 120, f"the alerts of phase {n}",
+                         interval=1)
+            except TimeoutError as exc:
+                raise AssertionError(_missing(expected, replayed, flow.supervisor.log("replay"))
+                                     ) from exc
             wait_quiet(replay, ["inventory.position", "demand.daily", ALERTS])
             previous = out_by_then
         time.sleep(3)
@@ -527,6 +535,19 @@ def test_replaying_the_cdc_history_gives_the_same_alerts(flow: Flow, tmp_path: P
     finally:
         flow.supervisor.stop("replay")
         stop_pid(pid, 10)
+
+
+def _missing(expected: set[str], replayed: dict[str, dict[str, Any]], log: str) -> str:
+    """What the replay did instead, for the failure message: per missing alert, the replay's
+    alerts of that product×warehouse, and the worker's warnings."""
+    lines = []
+    for event_id in sorted(expected - replayed.keys()):
+        prefix = "-".join(event_id.split("-")[:3]) + "-"  # stk-<product>-<warehouse>-
+        instead = sorted(k for k in replayed if k.startswith(prefix))
+        lines.append(f"{event_id} missing; the replay has {instead}")
+    warnings = [line for line in log.splitlines()
+                if ("[WARNING]" in line or "[ERROR]" in line) and "buffer full" not in line]
+    return "\n".join([*lines, "replay worker's warnings:", *warnings[-20:]])
 
 
 def _stages(history: list[Record], marks: list[int]) -> list[list[Record]]:

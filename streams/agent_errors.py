@@ -1,5 +1,6 @@
-"""Dead letters of the workers: the one send they all use (`send_dead_letter`), and the app
-class that dead-letters a record an agent raises on unexpectedly instead of skipping it.
+"""Dead letters of the workers: the one send they all use (`send_dead_letter`), the app class
+that dead-letters a record an agent raises on unexpectedly instead of skipping it, and the batch
+loop of the sinks (`apply_in_batches`), which does the same for a batch.
 
 Agents dead-letter the bad input they expect (malformed events, unknown tables). An exception
 they do not catch crashes the agent; Faust then restarts it and commits the consumer's offsets
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -40,10 +41,11 @@ class DeadLetteringApp(faust.App):
         AGENT_ERRORS.labels(agent=agent.name).inc()
         event = faust.current_event()  # the record the agent was processing when it raised
         if event is not None:
-            await self._dead_letter(event, exc, agent.name)
+            await self.dead_letter(event, exc, f"{agent.name}: unexpected error")
         await super()._on_agent_error(agent, exc)
 
-    async def _dead_letter(self, event: faust.EventT, exc: BaseException, stage: str) -> None:
+    async def dead_letter(self, event: faust.EventT, exc: BaseException, stage: str) -> None:
+        """The record on its topic's dead-letter topic, acknowledged by the broker."""
         msg = event.message
         dlq = self._dlq_for(msg.topic)
         if dlq is None:
@@ -53,7 +55,36 @@ class DeadLetteringApp(faust.App):
             return
         topic = self.topic(dlq, key_type=bytes, value_type=bytes, key_serializer="raw",
                            value_serializer="raw")
-        await (await send_dead_letter(topic, event, exc, f"{stage}: unexpected error"))
+        await (await send_dead_letter(topic, event, exc, stage))
+
+
+async def apply_in_batches(stream: faust.StreamT, max_: int, within: float,
+                           apply: Callable[[Sequence[faust.EventT]], Awaitable[None]],
+                           stage: str) -> None:
+    """`apply` each batch of `stream.take_events`; a batch is acknowledged once `apply` is done.
+
+    Faust's `take_events` acknowledges a batch also when the agent stops part-way through it
+    (the worker stops): the offsets of records never applied would be committed, and the next
+    owner of the partition would skip them. One more reference per record holds them back until
+    `apply` returned. When `apply` raises (a bug: bad input is the sinks' own to dead-letter),
+    the batch's records go to their dead-letter topic and the agent goes on; held, they would
+    stop the partition's commits until the next rebalance. The sinks are idempotent, so a replay
+    of the records the batch applied before the error writes nothing twice.
+    """
+    app: DeadLetteringApp = stream.app
+    async for events in stream.take_events(max_, within):
+        for event in events:
+            event.message.incref()
+        try:
+            await apply(events)
+        except Exception as exc:
+            AGENT_ERRORS.labels(agent=stage).inc()
+            log.exception("%s raised on a batch of %d records: they go to the dead letters",
+                          stage, len(events))
+            for event in events:
+                await app.dead_letter(event, exc, f"{stage}: unexpected error")
+        for event in events:  # not reached when the agent stops inside the batch
+            event.ack()
 
 
 async def send_dead_letter(dlq: faust.TopicT, event: faust.EventT, error: str | BaseException,

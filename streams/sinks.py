@@ -3,8 +3,8 @@ to the mail server.
 
 Thin glue around `sinks/`: decode, apply, then route each result to its results topic (and a
 failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied
-(`applied_batches`), so a stop or crash part-way through a batch redelivers it and the sinks'
-idempotency ledgers absorb the repeat.
+(`apply_in_batches`), so a stop part-way through a batch redelivers it, a bug met in a batch
+dead-letters it, and the sinks' idempotency ledgers absorb the repeat.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import faust
 from pydantic import ValidationError
@@ -26,6 +26,7 @@ from sinks.message_ledger import MessageLedger
 from sinks.outcome import ConsumedRecord, decode_command, route_result
 from sinks.whatsapp.sender import WhatsAppSender
 from sinks.whatsapp.window import MappingCustomerWindow
+from streams.agent_errors import apply_in_batches
 from streams.app import app
 from streams.dead_letters import dead_letter
 from streams.messages import email_messages, whatsapp_messages
@@ -47,23 +48,6 @@ ERP_SINK_EVENTS = EVENTS.labels(agent="erp_sink")
 MESSAGE_SINK_EVENTS = EVENTS.labels(agent="message_sink")
 
 
-async def applied_batches(stream: faust.StreamT, max_: int, within: float
-                          ) -> AsyncIterator[Sequence[faust.EventT]]:
-    """`stream.take_events`, each batch acknowledged only when the agent asks for the next one.
-
-    Faust's `take_events` acknowledges a batch also when the agent stops part-way through it
-    (the worker stops, or the agent crashed): the offsets of messages never applied would be
-    committed, and the next owner of the partition would skip them. One more reference per
-    message holds them back until the agent has finished the batch.
-    """
-    async for events in stream.take_events(max_, within):
-        for event in events:
-            event.message.incref()
-        yield events
-        for event in events:  # not reached when the agent stopped inside the batch
-            event.ack()
-
-
 def _record(event) -> ConsumedRecord:  # type: ignore[no-untyped-def]
     msg = event.message
     return ConsumedRecord(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
@@ -82,7 +66,8 @@ async def _produce(outgoing) -> None:  # type: ignore[no-untyped-def]
 async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
     """Batches of commands, one ERP transaction per batch."""
     async with ErpSink.from_settings(get_settings()) as sink:
-        async for events in applied_batches(stream, 500, within=0.05):
+
+        async def apply(events: Sequence[faust.EventT]) -> None:
             good, sources = [], []
             for event in events:
                 try:
@@ -91,10 +76,12 @@ async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
                 except (ValidationError, ValueError) as exc:
                     await dead_letter(event, exc, "erp_sink.decode")
             if not good:
-                continue
+                return
             for result, source in zip(await sink.apply_batch(good), sources, strict=True):
                 await _produce(route_result(result, source, "erp.commands.results", "erp_sink"))
             ERP_SINK_EVENTS.inc(len(good))
+
+        await apply_in_batches(stream, 500, 0.05, apply, "erp_sink")
 
 
 @app.agent(whatsapp_messages)
@@ -108,7 +95,7 @@ async def send_messages(stream):  # type: ignore[no-untyped-def]
                                                 MappingCustomerWindow(whatsapp_window))
         email = EmailSender.from_settings(settings, ledger)
         try:
-            await _send_batches(stream, {"whatsapp": whatsapp, "email": email})
+            await _send_batches(stream, {"whatsapp": whatsapp, "email": email}, "message_sink")
         finally:
             await whatsapp.close()
 
@@ -118,15 +105,21 @@ async def send_emails(stream):  # type: ignore[no-untyped-def]
     """E-mail, apart from WhatsApp: a mail server that is down holds only e-mails."""
     settings = get_settings()
     async with MessageLedger.from_settings(settings) as ledger:
-        await _send_batches(stream, {"email": EmailSender.from_settings(settings, ledger)})
+        await _send_batches(stream, {"email": EmailSender.from_settings(settings, ledger)},
+                            "email_sink")
 
 
-async def _send_batches(stream, senders: dict[str, Sender]) -> None:  # type: ignore[no-untyped-def]
-    async for events in applied_batches(stream, 100, within=0.02):
-        by_recipient: dict[bytes | None, list] = defaultdict(list)  # type: ignore[type-arg]
+async def _send_batches(stream, senders: dict[str, Sender],  # type: ignore[no-untyped-def]
+                        stage: str) -> None:
+    """Recipients in parallel, each recipient's messages in order."""
+
+    async def apply(events: Sequence[faust.EventT]) -> None:
+        by_recipient: dict[bytes | None, list[faust.EventT]] = defaultdict(list)
         for event in events:
             by_recipient[event.message.key].append(event)
         await asyncio.gather(*(_send_in_order(b, senders) for b in by_recipient.values()))
+
+    await apply_in_batches(stream, 100, 0.02, apply, stage)
 
 
 async def _send_in_order(events: list, senders: dict[str, Sender]) -> None:  # type: ignore[type-arg]

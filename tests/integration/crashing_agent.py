@@ -1,4 +1,5 @@
-"""A worker whose one agent raises on the value `boom` (tests/integration/test_agent_errors.py).
+"""A worker whose two agents raise on the value `boom` (tests/integration/test_agent_errors.py):
+one record at a time, and in batches as the sinks take them.
 
 Run as `python -m faust -A tests.integration.crashing_agent worker` with CRASH_BROKER set to the
 embedded broker's address.
@@ -9,20 +10,20 @@ from __future__ import annotations
 import os
 
 from streams import transport
-from streams.agent_errors import DeadLetteringApp
+from streams.agent_errors import DeadLetteringApp, apply_in_batches
 
 IN, OUT = "crash.in", "crash.out"
+BATCH_IN, BATCH_OUT = "crash.batch.in", "crash.batch.out"
 
 app = DeadLetteringApp(
-    "crash-test", dlq_for=lambda topic: f"{topic}.dlq" if topic == IN else None,
+    "crash-test", dlq_for=lambda topic: f"{topic}.dlq" if topic in (IN, BATCH_IN) else None,
     broker=f"{transport.SCHEME}://{os.environ['CRASH_BROKER']}",
     web_port=int(os.environ["CRASH_WEB_PORT"]), datadir=os.environ["CRASH_DATADIR"],
     broker_session_timeout=6.0, broker_heartbeat_interval=1.0, broker_commit_interval=0.5,
     consumer_auto_offset_reset="earliest", topic_partitions=1)
-source = app.topic(IN, key_type=bytes, value_type=bytes, key_serializer="raw",
-                   value_serializer="raw")
-sink = app.topic(OUT, key_type=bytes, value_type=bytes, key_serializer="raw",
-                 value_serializer="raw")
+source, sink, batch_source, batch_sink = (
+    app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    for name in (IN, OUT, BATCH_IN, BATCH_OUT))
 
 
 @app.agent(source)
@@ -32,3 +33,17 @@ async def copy(stream):  # type: ignore[no-untyped-def]
         if event.value == b"boom":
             raise RuntimeError("a bug met this record")
         await sink.send(key=event.key, value=event.value)
+
+
+@app.agent(batch_source)
+async def copy_batches(stream):  # type: ignore[no-untyped-def]
+    """Copies batches of values to crash.batch.out, and raises part-way through a batch that
+    holds `boom`."""
+
+    async def copy(events):  # type: ignore[no-untyped-def]
+        for event in events:
+            if event.value == b"boom":
+                raise RuntimeError("a bug met this batch")
+            await batch_sink.send(key=event.key, value=event.value)
+
+    await apply_in_batches(stream, 100, 0.5, copy, "copy_batches")

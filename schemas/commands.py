@@ -1,4 +1,5 @@
-"""Commands for the sinks: ERP write-back (`erp.commands`) and messages (`messages.outbound`).
+"""Commands for the sinks: ERP write-back (`erp.commands`) and messages (`messages.outbound` for
+WhatsApp, `messages.email` for e-mail).
 
 Every command carries an `idempotency_key` derived from the event that caused it, so a
 redelivered command never writes twice nor sends twice.
@@ -124,7 +125,7 @@ class Button(BaseModel):
 
 
 class OutboundMessage(BaseModel):
-    """One message to send (`messages.outbound`), WhatsApp or e-mail.
+    """One message to send, WhatsApp (`messages.outbound`) or e-mail (`messages.email`).
 
     WhatsApp: `text` alone, or `text` + up to 3 `buttons` (interactive), or a `template`.
     Outside the customer's 24-hour window the sink sends `template` (es_MX) instead of free text,

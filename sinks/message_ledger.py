@@ -15,7 +15,7 @@ delivered. We choose at-most-once: such a row becomes `unknown`, the message is 
 (so it reaches the dead-letter topic, never silently dropped) and is not resent automatically.
 An operator who checked the provider's log resends it with
 `UPDATE topllantas.sent_messages SET status = 'failed' WHERE idempotency_key = ...` followed by
-`topllantas dlq replay messages.outbound`.
+`topllantas dlq replay messages.outbound` (`messages.email` for an e-mail).
 """
 
 from __future__ import annotations

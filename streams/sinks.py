@@ -117,7 +117,11 @@ async def _send_batches(stream, senders: dict[str, Sender],  # type: ignore[no-u
         by_recipient: dict[bytes | None, list[faust.EventT]] = defaultdict(list)
         for event in events:
             by_recipient[event.message.key].append(event)
-        await asyncio.gather(*(_send_in_order(b, senders) for b in by_recipient.values()))
+        outcomes = await asyncio.gather(
+            *(_send_in_order(b, senders) for b in by_recipient.values()), return_exceptions=True)
+        for outcome in outcomes:  # raised once every recipient's sends are over, none orphaned
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     await apply_in_batches(stream, 100, 0.02, apply, stage)
 

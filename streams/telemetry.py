@@ -78,11 +78,17 @@ def ready() -> bool:
 async def partition_lags(topics: set[str]) -> dict[str, list[int | None]]:
     """Records this worker has still to process in each of its partitions of `topics` (None:
     not known yet), by topic: the partition's end less the offset after the last record an
-    agent finished with."""
+    agent finished with.
+
+    The end is the fetch's highwater, or the fetcher's position once that is past it: the
+    embedded broker (Tansu) reports the first offset of a partition's last batch + 1 as its
+    highwater, which undercounts a last batch still being processed."""
     lags: dict[str, list[int | None]] = {}
     for tp in app.consumer.assignment():
         if tp.topic in topics:
-            end, done = app.consumer.highwater(tp), await _processed_up_to(tp)
+            highwater, fetched = app.consumer.highwater(tp), await app.consumer.position(tp)
+            done = await _processed_up_to(tp)
+            end = None if highwater is None else max(highwater, fetched or 0)
             lags.setdefault(tp.topic, []).append(
                 None if end is None or done is None else max(0, end - done))
     return lags

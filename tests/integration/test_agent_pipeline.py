@@ -14,7 +14,7 @@ from ops.stack.processes import free_port
 from ops.supervisor import Supervisor
 from sources.whatsapp_webhook.app import WEBHOOK_PATH
 from tests.integration.conftest import process_env
-from tests.integration.test_sink_agents import eventually
+from tests.integration.test_sink_agents import at_least, eventually
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -69,7 +69,7 @@ async def test_seed_conversation_over_whatsapp(fresh_stack: TestStack,
         assert "$" in str(quote["body"]) and "205/55R16" in str(quote["body"])
 
         await double.simulate_inbound(phone, "la primera")
-        await eventually(lambda: _at_least(replies, 2), timeout=60)
+        await eventually(lambda: at_least(replies, 2), timeout=60)
         await double.simulate_inbound(phone, "sí")
         await double.simulate_inbound(phone, "sí")  # a second "sí" must not reserve twice
 
@@ -87,8 +87,3 @@ async def test_seed_conversation_over_whatsapp(fresh_stack: TestStack,
             await conn.close()
     assert len(orders) == 1 and len(again) == 1
     assert orders[0]["status"] == "reservado"
-
-
-async def _at_least(fetch, n: int):  # type: ignore[no-untyped-def]
-    items = await fetch()
-    return items if len(items) >= n else None

@@ -28,7 +28,7 @@ from processors.routing.defaults import (
 from schemas.routes import RouteDayEvent, RoutePlanEvent, VehiclePosition, day_key
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
-from tests.integration.test_sink_agents import eventually
+from tests.integration.test_sink_agents import at_least, eventually
 from tests.integration.test_sinks_email import Mailbox
 from tests.stack_fixture import TestStack
 
@@ -149,8 +149,8 @@ async def test_plan_replan_and_track_a_delivery_day(
                 o: (assigned[o], sequence[o]) for o in assigned}
 
             notified = {orders[o] for o in assigned}
-            await eventually(lambda: _ready(
-                lambda: {m["to"] for m in _messages(double, ETA_TEMPLATE)} >= notified),
+            await eventually(
+                lambda: {m["to"] for m in _messages(double, ETA_TEMPLATE)} >= notified,
                 timeout=20)
             eta_messages = _messages(double, ETA_TEMPLATE)
             assert sorted(m["to"] for m in eta_messages) == sorted(notified)  # one each
@@ -159,7 +159,7 @@ async def test_plan_replan_and_track_a_delivery_day(
             cancelled = next(iter(assigned))
             await conn.execute("UPDATE sales_orders SET status = 'cancelado' WHERE id = $1",
                                cancelled)
-            plans = await eventually(lambda: _at_least(lambda: _plans(bootstrap, key), 2),
+            plans = await eventually(lambda: at_least(lambda: _plans(bootstrap, key), 2),
                                      timeout=30)
 
             async def released() -> bool:  # the ERP takes the cancelled order off its truck
@@ -196,8 +196,7 @@ async def test_plan_replan_and_track_a_delivery_day(
             producer.produce("fleet.positions", key=str(vehicle.vehicle_id).encode(),
                              value=fix.model_dump_json().encode())
         producer.flush(10)
-        delays = await eventually(lambda: _ready(lambda: _messages(double, DELAY_TEMPLATE)),
-                                  timeout=20)
+        delays = await eventually(lambda: _messages(double, DELAY_TEMPLATE), timeout=20)
         await asyncio.sleep(3)
         delays = _messages(double, DELAY_TEMPLATE)
         assert [m["to"] for m in delays] == [orders[last.sales_order_id]]
@@ -213,12 +212,3 @@ async def test_plan_replan_and_track_a_delivery_day(
         day = page.json()[route_date.isoformat()]
         assert day["stops"] == [s.sales_order_id for s in vehicle.stops]
         assert last.sales_order_id in day["delayed"]
-
-
-async def _ready(check):  # type: ignore[no-untyped-def]
-    return check()
-
-
-async def _at_least(fetch, n: int):  # type: ignore[no-untyped-def]
-    items = await fetch()
-    return items if len(items) >= n else None

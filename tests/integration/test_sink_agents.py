@@ -5,6 +5,7 @@ that is down holds no WhatsApp message."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from datetime import UTC, datetime
 
 import asyncpg
@@ -33,14 +34,23 @@ PHONE = "5218111111111"
 
 async def eventually(check, timeout: float = 60.0,  # type: ignore[no-untyped-def]
                      what: str = "the condition"):
-    """Await `check()` until it is truthy, without blocking the loop (doubles answer on it)."""
+    """Call `check()` (a plain or an async function) until it is truthy, without blocking the
+    loop (doubles answer on it)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
-        value = await check()
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         await asyncio.sleep(0.3)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+async def at_least(fetch, n: int):  # type: ignore[no-untyped-def]
+    """`await fetch()` if it holds `n` items or more, else None (a check for `eventually`)."""
+    items = await fetch()
+    return items if len(items) >= n else None
 
 
 async def meanwhile(act, done, timeout: float, what: str,  # type: ignore[no-untyped-def]
@@ -105,7 +115,7 @@ async def test_commands_and_messages_flow_once(fresh_stack: TestStack,
                                template="alerta_inventario", issued_at=datetime.now(UTC))
         producer.produce("messages.outbound", key=PHONE.encode(), value=text.model_dump_json())
         producer.flush(10)
-        second = await eventually(lambda: _nth(logged, 2))
+        second = await eventually(lambda: at_least(logged, 2))
         assert second[1]["type"] == "text"  # inside the window: free-form text
 
     results = read_all(fresh_stack.bootstrap_servers, ["erp.commands.results"])
@@ -132,7 +142,7 @@ async def test_an_smtp_outage_holds_no_whatsapp_message_and_loses_no_mail(
         producer.produce("messages.outbound", key=PHONE.encode(),
                          value=warm_up.model_dump_json())
         producer.flush(10)
-        await eventually(lambda: _ready(bool(double.messages)), 90, "the worker to send")
+        await eventually(lambda: double.messages, 90, "the worker to send")
         mail = OutboundMessage(idempotency_key="mail:outage-1", channel="email",
                                to="despacho@topllantas.mx", subject="Manifiesto",
                                text="Rutas de mañana", issued_at=now)
@@ -149,15 +159,13 @@ async def test_an_smtp_outage_holds_no_whatsapp_message_and_loses_no_mail(
             producer.produce("messages.email", key=mail.to.encode(), value=more.model_dump_json())
         producer.flush(10)
 
-        async def all_phones() -> bool:
-            return {m["to"] for m in double.messages} >= set(phones)
-
-        await eventually(all_phones, 60, "the WhatsApp messages while the mail server is down")
+        await eventually(lambda: {m["to"] for m in double.messages} >= set(phones), 60,
+                         "the WhatsApp messages while the mail server is down")
         box = Mailbox()
         controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
         controller.start()
         try:
-            await eventually(lambda: _ready(len(box.delivered) >= 1 + len(phones)), 90,
+            await eventually(lambda: len(box.delivered) >= 1 + len(phones), 90,
                              "every e-mail once the server is back")
             await asyncio.sleep(2)
         finally:
@@ -166,14 +174,6 @@ async def test_an_smtp_outage_holds_no_whatsapp_message_and_loses_no_mail(
     assert len(ids) == len(set(ids)) == 1 + len(phones)
     assert sorted(m["to"] for m in double.messages if m["to"] in phones) == sorted(phones)
 
-
-async def _ready(value: bool) -> bool:
-    return value
-
-
-async def _nth(fetch, n: int):  # type: ignore[no-untyped-def]
-    items = await fetch()
-    return items if len(items) >= n else None
 
 
 def CommandResultStatus(value: bytes) -> str:  # noqa: N802

@@ -8,7 +8,10 @@ they do not catch crashes the agent; Faust then restarts it and commits the cons
 the record being processed is skipped with nothing but a log line. Here that record goes to its
 topic's dead-letter topic first, with the error in the headers, so nothing is lost:
 `topllantas dlq replay` brings it back once the cause is fixed. A topic without a dead-letter
-topic gets an error log naming the record's partition and offset instead.
+topic gets an error log naming the record's partition and offset instead. A dead-letter write
+that fails (the broker is failing too) is retried with a backoff (`dead_letter_all`): Faust
+restarts a crashed agent only after its error handler returned, and one that raised would leave
+the agent dead until the worker restarts.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import faust
@@ -40,8 +44,8 @@ class DeadLetteringApp(faust.App):
     async def _on_agent_error(self, agent: AgentT, exc: BaseException) -> None:
         AGENT_ERRORS.labels(agent=agent.name).inc()
         event = faust.current_event()  # the record the agent was processing when it raised
-        if event is not None:
-            await self.dead_letter(event, exc, f"{agent.name}: unexpected error")
+        if event is not None:  # retried: Faust restarts the agent only if this returns
+            await dead_letter_all(self, [event], exc, agent.name)
         await super()._on_agent_error(agent, exc)
 
     async def dead_letter(self, event: faust.EventT, exc: BaseException, stage: str) -> None:
@@ -58,6 +62,18 @@ class DeadLetteringApp(faust.App):
         await (await send_dead_letter(topic, event, exc, stage))
 
 
+_FINISHED: ContextVar[set[int] | None] = ContextVar("batch_finished", default=None)
+DLQ_RETRY_MAX_S = 30.0
+
+
+def finished(event: faust.EventT) -> None:
+    """Inside `apply_in_batches`: the record's outcome is out (applied, or dead-lettered by the
+    sink itself), so a later failure of its batch does not dead-letter it again."""
+    done = _FINISHED.get()
+    if done is not None:
+        done.add(id(event.message))
+
+
 async def apply_in_batches(stream: faust.StreamT, max_: int, within: float,
                            apply: Callable[[Sequence[faust.EventT]], Awaitable[None]],
                            stage: str) -> None:
@@ -67,24 +83,46 @@ async def apply_in_batches(stream: faust.StreamT, max_: int, within: float,
     (the worker stops): the offsets of records never applied would be committed, and the next
     owner of the partition would skip them. One more reference per record holds them back until
     `apply` returned. When `apply` raises (a bug: bad input is the sinks' own to dead-letter),
-    the batch's records go to their dead-letter topic and the agent goes on; held, they would
-    stop the partition's commits until the next rebalance. The sinks are idempotent, so a replay
-    of the records the batch applied before the error writes nothing twice.
+    the batch's records that `apply` had not `finished` go to their dead-letter topic and the
+    agent goes on; held, they would stop the partition's commits until the next rebalance. A
+    dead-letter write that fails (the broker is failing too) is retried until it succeeds.
     """
     app: DeadLetteringApp = stream.app
     async for events in stream.take_events(max_, within):
         for event in events:
             event.message.incref()
+        done: set[int] = set()
+        token = _FINISHED.set(done)
         try:
             await apply(events)
         except Exception as exc:
             AGENT_ERRORS.labels(agent=stage).inc()
-            log.exception("%s raised on a batch of %d records: they go to the dead letters",
-                          stage, len(events))
-            for event in events:
-                await app.dead_letter(event, exc, f"{stage}: unexpected error")
+            left = [event for event in events if id(event.message) not in done]
+            log.exception("%s raised on a batch of %d records: %d not finished go to the dead "
+                          "letters", stage, len(events), len(left))
+            await dead_letter_all(app, left, exc, stage)
+        finally:
+            _FINISHED.reset(token)
         for event in events:  # not reached when the agent stops inside the batch
             event.ack()
+
+
+async def dead_letter_all(app: DeadLetteringApp, events: Sequence[faust.EventT],
+                          exc: BaseException, stage: str) -> None:
+    """Each event on its dead-letter topic, in order; a failed write is retried with a backoff
+    (1 s doubling up to `DLQ_RETRY_MAX_S`) until it succeeds or the agent stops."""
+    delay = 1.0
+    for event in events:
+        while True:
+            try:
+                await app.dead_letter(event, exc, f"{stage}: unexpected error")
+                break
+            except Exception as err:
+                log.warning("%s: dead-lettering %s[%s]@%s failed (%s: %s); retrying in %.0f s",
+                            stage, event.message.topic, event.message.partition,
+                            event.message.offset, type(err).__name__, err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, DLQ_RETRY_MAX_S)
 
 
 async def send_dead_letter(dlq: faust.TopicT, event: faust.EventT, error: str | BaseException,
@@ -94,6 +132,7 @@ async def send_dead_letter(dlq: faust.TopicT, event: faust.EventT, error: str | 
     msg = event.message
     headers = dead_letter_headers(error, msg.topic, msg.partition, msg.offset, stage)
     sent = await dlq.send(key=msg.key, value=msg.value, headers=headers)
+    finished(event)
     DEAD_LETTERS.labels(topic=msg.topic).inc()
     log.warning("dead letter from %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, error)
     return sent

@@ -4,7 +4,8 @@ to the mail server.
 Thin glue around `sinks/`: decode, apply, then route each result to its results topic (and a
 failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied
 (`apply_in_batches`), so a stop part-way through a batch redelivers it, a bug met in a batch
-dead-letters it, and the sinks' idempotency ledgers absorb the repeat.
+dead-letters the records whose outcome was not out yet (`finished`), and the sinks' idempotency
+ledgers absorb a repeat.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sinks.message_ledger import MessageLedger
 from sinks.outcome import ConsumedRecord, decode_command, route_result
 from sinks.whatsapp.sender import WhatsAppSender
 from sinks.whatsapp.window import MappingCustomerWindow
-from streams.agent_errors import apply_in_batches
+from streams.agent_errors import apply_in_batches, finished
 from streams.app import app
 from streams.dead_letters import dead_letter
 from streams.messages import email_messages, whatsapp_messages
@@ -68,17 +69,19 @@ async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
     async with ErpSink.from_settings(get_settings()) as sink:
 
         async def apply(events: Sequence[faust.EventT]) -> None:
-            good, sources = [], []
+            good, applied = [], []
             for event in events:
                 try:
                     good.append(decode_command(event.value))
-                    sources.append(_record(event))
+                    applied.append(event)
                 except (ValidationError, ValueError) as exc:
                     await dead_letter(event, exc, "erp_sink.decode")
             if not good:
                 return
-            for result, source in zip(await sink.apply_batch(good), sources, strict=True):
-                await _produce(route_result(result, source, "erp.commands.results", "erp_sink"))
+            for result, event in zip(await sink.apply_batch(good), applied, strict=True):
+                await _produce(route_result(result, _record(event), "erp.commands.results",
+                                            "erp_sink"))
+                finished(event)
             ERP_SINK_EVENTS.inc(len(good))
 
         await apply_in_batches(stream, 500, 0.05, apply, "erp_sink")
@@ -140,6 +143,7 @@ async def _send_in_order(events: list, senders: dict[str, Sender]) -> None:  # t
         result = await sender.send(msg)
         await _produce(route_result(result, _record(event), "messages.status",
                                     f"{msg.channel}_sink"))
+        finished(event)
         MESSAGE_SINK_EVENTS.inc()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from streams import transport
-from streams.agent_errors import DeadLetteringApp, apply_in_batches
+from streams.agent_errors import DeadLetteringApp, apply_in_batches, finished
 
 IN, OUT = "crash.in", "crash.out"
 BATCH_IN, BATCH_OUT = "crash.batch.in", "crash.batch.out"
@@ -37,13 +37,18 @@ async def copy(stream):  # type: ignore[no-untyped-def]
 
 @app.agent(batch_source)
 async def copy_batches(stream):  # type: ignore[no-untyped-def]
-    """Copies batches of values to crash.batch.out, and raises part-way through a batch that
+    """Copies batches of values to crash.batch.out as the sinks apply theirs: dead-letters `bad`
+    itself (bad input), marks each copy `finished`, and raises part-way through a batch that
     holds `boom`."""
 
     async def copy(events):  # type: ignore[no-untyped-def]
         for event in events:
             if event.value == b"boom":
                 raise RuntimeError("a bug met this batch")
+            if event.value == b"bad":
+                await app.dead_letter(event, ValueError("bad input"), "copy_batches.decode")
+                continue
             await batch_sink.send(key=event.key, value=event.value)
+            finished(event)
 
     await apply_in_batches(stream, 100, 0.5, copy, "copy_batches")

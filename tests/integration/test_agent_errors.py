@@ -66,9 +66,11 @@ def test_a_record_an_agent_raises_on_is_dead_lettered_and_the_agent_goes_on(
 def test_a_batch_an_agent_raises_on_is_dead_lettered_and_its_partition_commits(
         broker: str, tmp_path: Path) -> None:
     """The sinks' batch loop (`apply_in_batches`) with a bug met part-way through a batch: the
-    batch goes to the dead letters (each record is copied or dead-lettered, none lost), the agent
-    takes the next batch, and the group's offset moves past them all: the batch is not held."""
-    values = [b"first", b"a", b"boom", b"b", b"after"]
+    records of the batch whose outcome was not out yet go to the dead letters, each record is
+    copied or dead-lettered exactly once (the one the agent dead-lettered itself and the ones it
+    copied are not dead-lettered again), the agent takes the next batch, and the group's offset
+    moves past them all: the batch is not held."""
+    values = [b"first", b"a", b"bad", b"boom", b"b", b"after"]
     with Supervisor({}, tmp_path / "logs") as supervisor:
         _start_worker(supervisor, broker, tmp_path)
         producer = Producer({"bootstrap.servers": broker})
@@ -84,21 +86,22 @@ def test_a_batch_an_agent_raises_on_is_dead_lettered_and_its_partition_commits(
 
         produce(values[:1])
         wait_for(lambda: copied(b"first"), 120, "the agent to copy the first batch")
-        produce(values[1:4])  # one batch, or two: the fetch decides
+        produce(values[1:5])  # one batch, or more: the fetch decides
         letters = wait_for(lambda: (lambda ls: ls if any(d.value == b"boom" for d in ls) else None)(
             [DeadLetter.from_record(list(r.headers), r.key, r.value)
              for r in read_all(broker, [f"{BATCH_IN}.dlq"], idle=0.5)]), 60,
             "the raising batch in the dead letters")
-        produce(values[4:])
+        produce(values[5:])
         out = wait_for(lambda: copied(b"after"), 60, "the agent to copy the batch after")
         wait_for(lambda: committed(broker, BATCH_IN) == len(values), 30,
                  "the group's offset past every record")
         log = supervisor.log("worker")
     dead = [d.value for d in letters]
-    assert b"boom" in dead and b"boom" not in out
-    assert sorted(set(out) | set(dead)) == sorted(values)  # nothing lost
-    assert {(d.error, d.stage) for d in letters} == {
-        ("RuntimeError: a bug met this batch", "copy_batches: unexpected error")}
+    assert sorted(out + dead) == sorted(values)  # each record once: none lost, none twice
+    assert b"boom" in dead and b"bad" in dead
+    assert {(d.value, d.error, d.stage) for d in letters if d.value in (b"bad", b"boom")} == {
+        (b"bad", "ValueError: bad input", "copy_batches.decode"),
+        (b"boom", "RuntimeError: a bug met this batch", "copy_batches: unexpected error")}
     assert "Restarting dead" not in log  # the agent went on; it did not crash
 
 

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     cdc_schema: str = Field("public", alias="CDC_SCHEMA")
     # longest wait for a replication message before checking for shutdown / idle confirmation
     cdc_poll_interval_ms: int = Field(20, alias="CDC_POLL_INTERVAL_MS")
-    cdc_batch_rows: int = Field(10_000, alias="CDC_BATCH_ROWS")
+    cdc_batch_rows: int = Field(10_000, alias="CDC_BATCH_ROWS", ge=1)
     # Snapshot only this many days of history tables (topics.yaml `snapshot_where`); unset =
     # every row, as Debezium does by default. Streamed changes are never filtered.
     cdc_snapshot_days: int | None = Field(None, alias="CDC_SNAPSHOT_DAYS", ge=1)

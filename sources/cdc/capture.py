@@ -200,19 +200,17 @@ class CdcSource:
                 payload = stream.read()
                 if payload is not None:
                     rows.append(payload)
-                    if payload[0] == COMMIT and len(rows) >= batch_rows:
-                        self._ship(rows, builder, writer, stream, stop)
-                        rows, complete = [], 0
-                    elif payload[0] == COMMIT:
+                    if payload[0] == COMMIT:
                         complete = len(rows)
+                    if complete < batch_rows:
+                        continue  # read on while messages are waiting
+                elif not complete:
+                    if not rows:
+                        stream.confirm_idle()
+                    stream.wait(interval)
                     continue
-                if complete:
-                    self._ship(rows[:complete], builder, writer, stream, stop)
-                    rows, complete = rows[complete:], 0
-                    continue
-                if not rows:
-                    stream.confirm_idle()
-                stream.wait(interval)
+                self._ship(rows[:complete], builder, writer, stream, stop)
+                rows, complete = rows[complete:], 0
         finally:
             stream.close()
 

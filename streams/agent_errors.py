@@ -1,6 +1,7 @@
 """Dead letters of the workers: the one send they all use (`send_dead_letter`), the app class
-that dead-letters a record an agent raises on unexpectedly instead of skipping it, and the batch
-loop of the sinks (`apply_in_batches`), which does the same for a batch.
+that dead-letters a record an agent raises on unexpectedly instead of skipping it, and the
+retrying dead-lettering of records a bug met (`dead_letter_all`, also used by the sinks' loops in
+streams/sink_loops.py).
 
 Agents dead-letter the bad input they expect (malformed events, unknown tables). An exception
 they do not catch crashes the agent; Faust then restarts it and commits the consumer's offsets
@@ -18,8 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import faust
@@ -29,6 +29,7 @@ from sinks.dlq import dead_letter_headers
 from streams.metrics import AGENT_ERRORS, DEAD_LETTERS
 
 log = logging.getLogger("topllantas.dlq")
+DLQ_RETRY_MAX_S = 30.0
 
 
 class DeadLetteringApp(faust.App):
@@ -62,51 +63,6 @@ class DeadLetteringApp(faust.App):
         await (await send_dead_letter(topic, event, exc, stage))
 
 
-_FINISHED: ContextVar[set[int] | None] = ContextVar("batch_finished", default=None)
-DLQ_RETRY_MAX_S = 30.0
-
-
-def finished(event: faust.EventT) -> None:
-    """Inside `apply_in_batches`: the record's outcome is out (applied, or dead-lettered by the
-    sink itself), so a later failure of its batch does not dead-letter it again."""
-    done = _FINISHED.get()
-    if done is not None:
-        done.add(id(event.message))
-
-
-async def apply_in_batches(stream: faust.StreamT, max_: int, within: float,
-                           apply: Callable[[Sequence[faust.EventT]], Awaitable[None]],
-                           stage: str) -> None:
-    """`apply` each batch of `stream.take_events`; a batch is acknowledged once `apply` is done.
-
-    Faust's `take_events` acknowledges a batch also when the agent stops part-way through it
-    (the worker stops): the offsets of records never applied would be committed, and the next
-    owner of the partition would skip them. One more reference per record holds them back until
-    `apply` returned. When `apply` raises (a bug: bad input is the sinks' own to dead-letter),
-    the batch's records that `apply` had not `finished` go to their dead-letter topic and the
-    agent goes on; held, they would stop the partition's commits until the next rebalance. A
-    dead-letter write that fails (the broker is failing too) is retried until it succeeds.
-    """
-    app: DeadLetteringApp = stream.app
-    async for events in stream.take_events(max_, within):
-        for event in events:
-            event.message.incref()
-        done: set[int] = set()
-        token = _FINISHED.set(done)
-        try:
-            await apply(events)
-        except Exception as exc:
-            AGENT_ERRORS.labels(agent=stage).inc()
-            left = [event for event in events if id(event.message) not in done]
-            log.exception("%s raised on a batch of %d records: %d not finished go to the dead "
-                          "letters", stage, len(events), len(left))
-            await dead_letter_all(app, left, exc, stage)
-        finally:
-            _FINISHED.reset(token)
-        for event in events:  # not reached when the agent stops inside the batch
-            event.ack()
-
-
 async def dead_letter_all(app: DeadLetteringApp, events: Sequence[faust.EventT],
                           exc: BaseException, stage: str) -> None:
     """Each event on its dead-letter topic, in order; a failed write is retried with a backoff
@@ -132,7 +88,6 @@ async def send_dead_letter(dlq: faust.TopicT, event: faust.EventT, error: str | 
     msg = event.message
     headers = dead_letter_headers(error, msg.topic, msg.partition, msg.offset, stage)
     sent = await dlq.send(key=msg.key, value=msg.value, headers=headers)
-    finished(event)
     DEAD_LETTERS.labels(topic=msg.topic).inc()
     log.warning("dead letter from %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, error)
     return sent

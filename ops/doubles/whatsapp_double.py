@@ -2,9 +2,10 @@
 
 It checks what Meta checks (bearer token, `/{version}/{phone_number_id}/messages`, body shape and
 limits, the 24-hour rule with error 131047), answers with Meta's response and error shapes, can
-be told to fail the next N requests (HTTP 429 / 130429, 131056, 500), keeps a log of accepted
-messages (`GET /_double/messages`, `/_double/` as a page) and calls our webhook back, signed with
-the app secret, with status events (sent, delivered, read) and simulated customer replies.
+be told to fail the next N requests (HTTP 429 / 130429, 131056, 500) or to enforce the pair rate
+limit per recipient (131056), keeps a log of accepted messages (`GET /_double/messages`,
+`/_double/` as a page) and calls our webhook back, signed with the app secret, with status events
+(sent, delivered, read) and simulated customer replies.
 
     python -m ops.doubles.whatsapp_double --port 8765 --webhook-url http://127.0.0.1:8080/webhook/whatsapp
 """
@@ -97,7 +98,7 @@ class WhatsAppDouble:
                  webhook_url: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  auto_status: bool = True, status_delay_s: float = 0.05,
                  webhook_retry_s: float = 600.0, webhook_first_retry_s: float = 1.0,
-                 response_delay_s: float = 0.0) -> None:
+                 response_delay_s: float = 0.0, pair_interval_s: float = 0.0) -> None:
         self.access_token = access_token
         self.phone_number_id = phone_number_id
         self.app_secret = app_secret.encode()
@@ -112,6 +113,10 @@ class WhatsAppDouble:
         # Meta answers a send in a few hundred milliseconds, after it accepted the message: a
         # sender stopped meanwhile does not know the message went out.
         self.response_delay_s = response_delay_s
+        # Meta's pair rate limit: a message to a recipient sooner than this after the last one
+        # accepted for it is refused with 131056 (0: no limit).
+        self.pair_interval_s = pair_interval_s
+        self._last_accepted: dict[str, float] = {}
         self.requests = 0
         self.webhook_calls: list[tuple[str, int]] = []  # (event summary, HTTP status)
         self._log: list[LoggedMessage] = []
@@ -291,6 +296,11 @@ class WhatsAppDouble:
                 raise GraphError(400, 131047, "Re-engagement message",
                                  "Message failed to send because more than 24 hours have passed "
                                  "since the customer last replied to this number.")
+        if self.pair_interval_s:
+            now, last = time.monotonic(), self._last_accepted.get(wa_id)
+            if last is not None and now - last < self.pair_interval_s:
+                raise GraphError(*FAILURES["131056"])
+            self._last_accepted[wa_id] = now
         return LoggedMessage(_wamid(), wa_id, kind, body, datetime.now(UTC).isoformat())
 
     # ------------------------------------------------------------------ webhook calls

@@ -175,3 +175,18 @@ async def test_a_webhook_call_answered_with_an_error_is_retried_once_more() -> N
     finally:
         await runner.cleanup()
     assert bodies[0] == bodies[1]  # the same signed payload again
+
+
+async def test_the_pair_rate_limit_refuses_a_recipient_too_soon_and_only_that_recipient() -> None:
+    other = "5215587654321"
+    async with WhatsAppDouble(access_token=TOKEN, phone_number_id=PHONE_ID,
+                              pair_interval_s=0.5) as double:
+        for phone in (TO, other):
+            double.open_window(phone)
+        assert (await _send(double, _text()))[0] == 200
+        status, answer = await _send(double, _text())
+        assert (status, answer["error"]["code"]) == (400, 131056)
+        assert (await _send(double, {**_text(), "to": other}))[0] == 200
+        await asyncio.sleep(0.5)
+        assert (await _send(double, _text()))[0] == 200
+    assert [m["to"] for m in double.messages] == [TO, other, TO]

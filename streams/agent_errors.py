@@ -1,7 +1,7 @@
 """Dead letters of the workers: the one send they all use (`send_dead_letter`), the app class
 that dead-letters a record an agent raises on unexpectedly instead of skipping it, and the
 retrying dead-lettering of records a bug met (`dead_letter_all`, also used by the sinks' loops in
-streams/sink_loops.py).
+streams/agent_loops.py).
 
 Agents dead-letter the bad input they expect (malformed events, unknown tables). An exception
 they do not catch crashes the agent; Faust then restarts it and commits the consumer's offsets

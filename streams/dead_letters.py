@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from streams.agent_errors import send_dead_letter
-from streams.sink_loops import finished
+from streams.agent_loops import finished
 from streams.topics import dlq_topic
 
 

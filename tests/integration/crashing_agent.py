@@ -12,7 +12,7 @@ import os
 
 from streams import transport
 from streams.agent_errors import DeadLetteringApp
-from streams.sink_loops import apply_in_batches, apply_per_key, finished
+from streams.agent_loops import apply_in_batches, apply_per_key, finished
 
 IN, OUT = "crash.in", "crash.out"
 BATCH_IN, BATCH_OUT = "crash.batch.in", "crash.batch.out"

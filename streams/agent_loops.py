@@ -1,11 +1,13 @@
-"""The sinks' two ways through their stream: batches (`apply_in_batches`, the ERP sink: one
-transaction per batch) and per key (`apply_per_key`, the message sinks: each recipient's
-messages in order, recipients apart, so a recipient Meta throttles holds only its own messages).
+"""Two ways for an agent through its stream besides one record after another: batches
+(`apply_in_batches`, the ERP sink: one transaction per batch) and per key (`apply_per_key`: one
+key's records in order, keys at the same time; the message sinks per recipient, so a recipient
+Meta throttles holds only its own messages, and the sales agent per customer, so one customer's
+slow LLM turn does not hold the others' replies).
 
 Both hold each record with one more reference until its outcome is out, so a worker that stops
 part-way acknowledges nothing it did not finish (the next owner of the partition redelivers it,
 and the sinks' idempotency ledgers absorb a repeat); both dead-letter what a bug met (an
-exception the sink did not expect) and go on, instead of holding the partition's commits until
+exception the agent did not expect) and go on, instead of holding the partition's commits until
 the next rebalance. Faust commits a partition up to its first record not acknowledged, so records
 may finish out of order.
 """
@@ -14,16 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 
 import faust
+from faust.streams import _current_event
 
 from streams.agent_errors import DeadLetteringApp, dead_letter_all
 from streams.metrics import AGENT_ERRORS
 
-log = logging.getLogger("topllantas.sinks")
+log = logging.getLogger("topllantas.agents")
 
 _FINISHED: ContextVar[set[int] | None] = ContextVar("batch_finished", default=None)
 
@@ -72,8 +76,9 @@ async def apply_per_key(stream: faust.StreamT,
     """`apply` each record: one key's records one after another in offset order, keys at the
     same time, at most `held` records read and not finished.
 
-    A record is acknowledged once `apply` returned; when it raises, the record goes to its
-    dead-letter topic (retried until written) and its key goes on. `held` bounds what a
+    `apply` runs with the record as Faust's current event, so it may write tables. A record is
+    acknowledged once `apply` returned; when it raises, the record goes to its dead-letter topic
+    (retried until written) and its key goes on. `held` bounds what a
     rebalance or a stop waits for (Faust waits until every record read is acknowledged), as the
     batch size does for `apply_in_batches`; a key with more records waiting than that holds the
     others back. When the agent is cancelled, the unfinished records are not acknowledged.
@@ -88,6 +93,9 @@ async def apply_per_key(stream: faust.StreamT,
         try:
             while queue:
                 event = queue[0]
+                # Faust's tables take the changelog partition from the current event, a context
+                # variable its stream sets in the agent's task; this task has its own.
+                _current_event.set(weakref.ref(event))
                 try:
                     await apply(event)
                 except Exception as exc:

@@ -66,7 +66,8 @@ class DeadLetteringApp(faust.App):
 async def dead_letter_all(app: DeadLetteringApp, events: Sequence[faust.EventT],
                           exc: BaseException, stage: str) -> None:
     """Each event on its dead-letter topic, in order; a failed write is retried with a backoff
-    (1 s doubling up to `DLQ_RETRY_MAX_S`) until it succeeds or the agent stops."""
+    (1 s doubling up to `DLQ_RETRY_MAX_S`) until it succeeds. Raises the write's error once the
+    worker is stopping: the caller leaves the rest unacknowledged for the next owner."""
     delay = 1.0
     for event in events:
         while True:
@@ -74,6 +75,8 @@ async def dead_letter_all(app: DeadLetteringApp, events: Sequence[faust.EventT],
                 await app.dead_letter(event, exc, f"{stage}: unexpected error")
                 break
             except Exception as err:
+                if app.should_stop:
+                    raise
                 log.warning("%s: dead-lettering %s[%s]@%s failed (%s: %s); retrying in %.0f s",
                             stage, event.message.topic, event.message.partition,
                             event.message.offset, type(err).__name__, err, delay)

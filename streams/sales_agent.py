@@ -67,7 +67,9 @@ async def converse(stream):  # type: ignore[no-untyped-def]
         await _turn(agent, inbound, settings.sales_team_email)
 
     try:
-        await apply_per_key(stream, handle, "sales_agent")
+        # 20 turns at once at most: the LLM's rate limit and the reader's pool of 10
+        # connections are shared by them.
+        await apply_per_key(stream, handle, "sales_agent", held=20)
     finally:
         await agent.aclose()
         await reader.close()

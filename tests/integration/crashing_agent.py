@@ -62,13 +62,13 @@ async def copy_batches(stream):  # type: ignore[no-untyped-def]
 @app.agent(keyed_source)
 async def copy_per_key(stream):  # type: ignore[no-untyped-def]
     """Copies values to crash.keyed.out as the message sinks send theirs, per key: `slow` takes
-    two seconds (its key waits, the others go on), and `boom` raises."""
+    six seconds (its key waits, the others go on), and `boom` raises."""
 
     async def copy(event):  # type: ignore[no-untyped-def]
         if event.value == b"boom":
             raise RuntimeError("a bug met this record")
         if event.value == b"slow":
-            await asyncio.sleep(2)
+            await asyncio.sleep(6)
         await keyed_sink.send(key=event.key, value=event.value)
 
     await apply_per_key(stream, copy, "copy_per_key")

@@ -4,6 +4,7 @@ worker process)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,10 +110,11 @@ def test_a_batch_an_agent_raises_on_is_dead_lettered_and_its_partition_commits(
 
 def test_per_key_a_slow_key_waits_alone_a_bug_is_dead_lettered_and_the_offset_commits(
         broker: str, tmp_path: Path) -> None:
-    """The message sinks' loop (`apply_per_key`): a key whose record is slow holds only that key
-    (the other key's later records are copied first), each key's records stay in order, the
-    record a bug met is dead-lettered and its key goes on, and although records finish out of
-    offset order the group's offset reaches the end."""
+    """The per-key loop of the message sinks and the sales agent (`apply_per_key`): a key whose
+    record is slow holds only that key (the other key's later records are copied first), each
+    key's records stay in order, the record a bug met is dead-lettered and its key goes on.
+    Records finish out of offset order, but nothing is committed past the unfinished one (a
+    crash would lose it); then the group's offset reaches the end."""
     records = [(b"a", b"slow"), (b"b", b"b1"), (b"a", b"a2"), (b"b", b"boom"), (b"b", b"b3")]
     with Supervisor({}, tmp_path / "logs") as supervisor:
         _start_worker(supervisor, broker, tmp_path)
@@ -120,6 +122,12 @@ def test_per_key_a_slow_key_waits_alone_a_bug_is_dead_lettered_and_the_offset_co
         for key, value in records:
             producer.produce(KEYED_IN, key=key, value=value)
         assert producer.flush(10) == 0
+        wait_for(lambda: (b"b", b"b3") in [(r.key, r.value) for r in read_all(
+            broker, [KEYED_OUT], idle=0.5)], 120, "the other key's records past the slow one")
+        held_back = []
+        for _ in range(4):  # `slow` (offset 0) sleeps 6 s: nothing past it may be committed
+            held_back.append(committed(broker, KEYED_IN))
+            time.sleep(0.5)
         out = wait_for(lambda: (lambda rs: rs if len(rs) == 4 else None)(
             [(r.key, r.value) for r in read_all(broker, [KEYED_OUT], idle=0.5)]), 120,
             "the agent to copy the four good records")
@@ -128,6 +136,7 @@ def test_per_key_a_slow_key_waits_alone_a_bug_is_dead_lettered_and_the_offset_co
         (record,) = read_all(broker, [f"{KEYED_IN}.dlq"], idle=0.5)
         log = supervisor.log("worker")
     assert out == [(b"b", b"b1"), (b"b", b"b3"), (b"a", b"slow"), (b"a", b"a2")]
+    assert all(offset < 1 for offset in held_back), held_back  # -1001: none committed yet
     letter = DeadLetter.from_record(list(record.headers), record.key, record.value)
     assert (letter.key, letter.value, letter.source_offset) == (b"b", b"boom", 3)
     assert (letter.error, letter.stage) == ("RuntimeError: a bug met this record",

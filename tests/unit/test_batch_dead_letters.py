@@ -1,6 +1,7 @@
-"""`dead_letter_all`, the dead-lettering of a failed sink batch, when the broker refuses the
+"""`dead_letter_all`, the dead-lettering of what a bug met in an agent, when the broker refuses the
 dead-letter writes for a while: every record still reaches the dead letters, once and in order,
-after retries that back off (the broker itself is tested in tests/integration/test_agent_errors.py).
+after retries that back off, unless the worker is stopping (the broker itself is tested in
+tests/integration/test_agent_errors.py).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ class FlakyDeadLetters:
     """Stands in for the app's `dead_letter`: the first `failures` writes raise, as an aiokafka
     send does when the broker is unreachable."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, *, stopping: bool = False) -> None:
         self.failures = failures
+        self.should_stop = stopping
         self.written: list[int] = []
 
     async def dead_letter(self, event: Any, exc: BaseException, stage: str) -> None:
@@ -48,6 +50,13 @@ def test_failed_dead_letter_writes_are_retried_with_backoff_until_every_record_i
     asyncio.run(dead_letter_all(app, _events(3), RuntimeError("bug"), "sink"))  # type: ignore[arg-type]
     assert app.written == [0, 1, 2]
     assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+
+def test_a_worker_that_is_stopping_gets_the_error_instead_of_retries() -> None:
+    app = FlakyDeadLetters(failures=1, stopping=True)
+    with pytest.raises(ConnectionError):
+        asyncio.run(dead_letter_all(app, _events(2), RuntimeError("bug"), "sink"))  # type: ignore[arg-type]
+    assert app.written == []
 
 
 def test_a_stop_while_waiting_to_retry_ends_the_retries() -> None:

@@ -1,6 +1,6 @@
 """Dead letters of the workers: the one send they all use (`send_dead_letter`), the app class
 that dead-letters a record an agent raises on unexpectedly instead of skipping it, and the
-retrying dead-lettering of records a bug met (`dead_letter_all`, also used by the sinks' loops in
+retrying dead-lettering of records a bug met (`dead_letter_all`, also used by the loops in
 streams/agent_loops.py).
 
 Agents dead-letter the bad input they expect (malformed events, unknown tables). An exception
@@ -10,9 +10,9 @@ the record being processed is skipped with nothing but a log line. Here that rec
 topic's dead-letter topic first, with the error in the headers, so nothing is lost:
 `topllantas dlq replay` brings it back once the cause is fixed. A topic without a dead-letter
 topic gets an error log naming the record's partition and offset instead. A dead-letter write
-that fails (the broker is failing too) is retried with a backoff (`dead_letter_all`): Faust
-restarts a crashed agent only after its error handler returned, and one that raised would leave
-the agent dead until the worker restarts.
+that fails (the broker is failing too) is retried with a backoff until the worker stops
+(`dead_letter_all`): Faust restarts a crashed agent only after its error handler returned, and
+one that raised would leave the agent dead until the worker restarts.
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ async def apply_in_batches(stream: faust.StreamT, max_: int, within: float,
     Faust's `take_events` acknowledges a batch also when the agent stops part-way through it:
     the extra reference holds the records back until `apply` returned. When `apply` raises, the
     batch's records that `apply` had not `finished` go to their dead-letter topic (a write that
-    fails is retried until it succeeds) and the agent goes on.
+    fails is retried until it succeeds or the worker stops) and the agent goes on.
     """
     app: DeadLetteringApp = stream.app
     async for events in stream.take_events(max_, within):

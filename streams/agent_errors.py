@@ -1,7 +1,8 @@
 """Dead letters of the workers: the one send they all use (`send_dead_letter`), the app class
 that dead-letters a record an agent raises on unexpectedly instead of skipping it, and the
 retrying dead-lettering of records a bug met (`dead_letter_all`, also used by the loops in
-streams/agent_loops.py).
+streams/agent_loops.py), and `finished`, which keeps a failing batch from dead-lettering again a
+record whose outcome was already out.
 
 Agents dead-letter the bad input they expect (malformed events, unknown tables). An exception
 they do not catch crashes the agent; Faust then restarts it and commits the consumer's offsets
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import faust
@@ -30,6 +33,27 @@ from streams.metrics import AGENT_ERRORS, DEAD_LETTERS
 
 log = logging.getLogger("topllantas.dlq")
 DLQ_RETRY_MAX_S = 30.0
+_FINISHED: ContextVar[set[int] | None] = ContextVar("batch_finished", default=None)
+
+
+def finished(event: faust.EventT) -> None:
+    """Inside `apply_in_batches` (streams/agent_loops.py): the record's outcome is out (applied,
+    or dead-lettered: `send_dead_letter` marks it), so a later failure of its batch does not
+    dead-letter it again."""
+    done = _FINISHED.get()
+    if done is not None:
+        done.add(id(event.message))
+
+
+@contextmanager
+def finished_records() -> Iterator[set[int]]:
+    """The ids of the messages marked `finished` inside the block (a batch's `apply`)."""
+    done: set[int] = set()
+    token = _FINISHED.set(done)
+    try:
+        yield done
+    finally:
+        _FINISHED.reset(token)
 
 
 class DeadLetteringApp(faust.App):
@@ -91,6 +115,7 @@ async def send_dead_letter(dlq: faust.TopicT, event: faust.EventT, error: str | 
     msg = event.message
     headers = dead_letter_headers(error, msg.topic, msg.partition, msg.offset, stage)
     sent = await dlq.send(key=msg.key, value=msg.value, headers=headers)
+    finished(event)
     DEAD_LETTERS.labels(topic=msg.topic).inc()
     log.warning("dead letter from %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, error)
     return sent

@@ -21,27 +21,15 @@ import logging
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from contextvars import ContextVar
 from typing import Any
 
 import faust
 from faust.streams import _current_event
 
-from streams.agent_errors import DeadLetteringApp, dead_letter_all
+from streams.agent_errors import DeadLetteringApp, dead_letter_all, finished_records
 from streams.metrics import AGENT_ERRORS
 
 log = logging.getLogger("topllantas.agents")
-
-_FINISHED: ContextVar[set[int] | None] = ContextVar("batch_finished", default=None)
-
-
-def finished(event: faust.EventT) -> None:
-    """Inside `apply_in_batches`: the record's outcome is out (applied, or dead-lettered by the
-    sink itself), so a later failure of its batch does not dead-letter it again."""
-    done = _FINISHED.get()
-    if done is not None:
-        done.add(id(event.message))
-
 
 async def apply_in_batches(stream: faust.StreamT, max_: int, within: float,
                            apply: Callable[[Sequence[faust.EventT]], Awaitable[None]],
@@ -57,18 +45,15 @@ async def apply_in_batches(stream: faust.StreamT, max_: int, within: float,
     async for events in stream.take_events(max_, within):
         for event in events:
             event.message.incref()
-        done: set[int] = set()
-        token = _FINISHED.set(done)
-        try:
-            await apply(events)
-        except Exception as exc:
-            AGENT_ERRORS.labels(agent=stage).inc()
-            left = [event for event in events if id(event.message) not in done]
-            log.exception("%s raised on a batch of %d records: %d not finished go to the dead "
-                          "letters", stage, len(events), len(left))
-            await dead_letter_all(app, left, exc, stage)
-        finally:
-            _FINISHED.reset(token)
+        with finished_records() as done:
+            try:
+                await apply(events)
+            except Exception as exc:
+                AGENT_ERRORS.labels(agent=stage).inc()
+                left = [event for event in events if id(event.message) not in done]
+                log.exception("%s raised on a batch of %d records: %d not finished go to the "
+                              "dead letters", stage, len(events), len(left))
+                await dead_letter_all(app, left, exc, stage)
         for event in events:  # not reached when the agent stops inside the batch
             event.ack()
 

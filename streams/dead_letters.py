@@ -5,15 +5,11 @@ from __future__ import annotations
 import faust
 
 from streams.agent_errors import send_dead_letter
-from streams.agent_loops import finished
 from streams.topics import dlq_topic
 
 
 async def dead_letter(event: faust.EventT, error: str | BaseException, stage: str) -> None:
-    """Inside a sink's batch, the record counts as `finished`: a later failure of the batch does
-    not dead-letter it again."""
     await send_dead_letter(dlq_topic(event.message.topic), event, error, stage)
-    finished(event)
 
 
 __all__ = ["dead_letter"]

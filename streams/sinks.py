@@ -2,8 +2,8 @@
 to the mail server.
 
 Thin glue around `sinks/`: decode, apply, then route each result to its results topic (and a
-failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied
-(streams/agent_loops.py: commands in batches, messages per recipient), so a stop part-way
+failed one to the dead-letter topic). Offsets are acknowledged only once a record's outcome is
+out (streams/agent_loops.py: commands in batches, messages per recipient), so a stop part-way
 redelivers what was not finished, a bug met dead-letters what it met, and the sinks' idempotency
 ledgers absorb a repeat.
 """
@@ -25,7 +25,8 @@ from sinks.message_ledger import MessageLedger
 from sinks.outcome import ConsumedRecord, decode_command, route_result
 from sinks.whatsapp.sender import WhatsAppSender
 from sinks.whatsapp.window import MappingCustomerWindow
-from streams.agent_loops import apply_in_batches, apply_per_key, finished
+from streams.agent_errors import finished
+from streams.agent_loops import apply_in_batches, apply_per_key
 from streams.app import app
 from streams.dead_letters import dead_letter
 from streams.messages import email_messages, whatsapp_messages

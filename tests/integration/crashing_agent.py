@@ -11,8 +11,8 @@ import asyncio
 import os
 
 from streams import transport
-from streams.agent_errors import DeadLetteringApp
-from streams.agent_loops import apply_in_batches, apply_per_key, finished
+from streams.agent_errors import DeadLetteringApp, finished
+from streams.agent_loops import apply_in_batches, apply_per_key
 
 IN, OUT = "crash.in", "crash.out"
 BATCH_IN, BATCH_OUT = "crash.batch.in", "crash.batch.out"
@@ -42,7 +42,7 @@ async def copy(stream):  # type: ignore[no-untyped-def]
 @app.agent(batch_source)
 async def copy_batches(stream):  # type: ignore[no-untyped-def]
     """Copies batches of values to crash.batch.out as the sinks apply theirs: dead-letters `bad`
-    itself (bad input), marks it and each copy `finished`, and raises part-way through a batch
+    itself (bad input), marks each copy `finished`, and raises part-way through a batch
     that holds `boom`."""
 
     async def copy(events):  # type: ignore[no-untyped-def]
@@ -51,7 +51,6 @@ async def copy_batches(stream):  # type: ignore[no-untyped-def]
                 raise RuntimeError("a bug met this batch")
             if event.value == b"bad":
                 await app.dead_letter(event, ValueError("bad input"), "copy_batches.decode")
-                finished(event)
                 continue
             await batch_sink.send(key=event.key, value=event.value)
             finished(event)

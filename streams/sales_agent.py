@@ -1,8 +1,7 @@
 """The WhatsApp sales agent: one conversation per customer phone, in a Faust table.
 
 `whatsapp.inbound` and `agent.control` are keyed by the phone and co-partitioned, so each
-conversation lives on exactly one worker and moves with its partition; the worker takes each
-conversation's messages in order and the conversations at the same time. Replies go to
+conversation lives on exactly one worker and moves with its partition. Replies go to
 `messages.outbound`, reservations to `erp.commands`, handoffs to the sales team by e-mail
 (`messages.email`).
 """
@@ -15,7 +14,6 @@ import logging
 from datetime import UTC, datetime
 
 import asyncpg
-import faust
 from faust.web import Request, Response, View
 from pydantic import ValidationError
 
@@ -26,7 +24,6 @@ from schemas.settings import get_settings
 from schemas.whatsapp import AgentControl, InboundMessage
 from sources.erp_reader import ErpReader
 from streams.agent_llm import SalesAgent
-from streams.agent_loops import apply_per_key
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.messages import send_message
@@ -47,29 +44,22 @@ conversations = app.Table("conversations", default=None,
 
 @app.agent(source)
 async def converse(stream):  # type: ignore[no-untyped-def]
-    """One turn per inbound message: each customer's messages in order, customers at the same
-    time (`apply_per_key`), so one customer's slow LLM turn does not hold the others' replies."""
     settings = get_settings()
     reader = await ErpReader.connect(settings.erp_reader_dsn())
     agent = SalesAgent.from_settings(settings, reader)
-
-    async def handle(event: faust.EventT) -> None:
-        try:
-            if event.message.topic == "agent.control":
-                _release(AgentControl.model_validate_json(event.value))
-                return
-            inbound = InboundMessage.model_validate_json(event.value)
-        except ValidationError as exc:
-            await dead_letter(event, exc, "sales_agent.decode")
-            return
-        if await _retrying(reader.is_buyer, inbound.from_phone):
-            return  # the buyer loop answers buyers
-        await _turn(agent, inbound, settings.sales_team_email)
-
     try:
-        # 20 turns at once at most: the LLM's rate limit and the reader's pool of 10
-        # connections are shared by them.
-        await apply_per_key(stream, handle, "sales_agent", held=20)
+        async for event in stream.events():
+            try:
+                if event.message.topic == "agent.control":
+                    _release(AgentControl.model_validate_json(event.value))
+                    continue
+                inbound = InboundMessage.model_validate_json(event.value)
+            except ValidationError as exc:
+                await dead_letter(event, exc, "sales_agent.decode")
+                continue
+            if await _retrying(reader.is_buyer, inbound.from_phone):
+                continue  # the buyer loop answers buyers
+            await _turn(agent, inbound, settings.sales_team_email)
     finally:
         await agent.aclose()
         await reader.close()

@@ -2,15 +2,17 @@
 to the mail server.
 
 Thin glue around `sinks/`: decode, apply, then route each result to its results topic (and a
-failed one to the dead-letter topic). Offsets are acknowledged only once a record's outcome is
-out (streams/agent_loops.py: commands in batches, messages per recipient), so a stop part-way
-redelivers what was not finished, a bug met dead-letters what it met, and the sinks' idempotency
+failed one to the dead-letter topic). Offsets are acknowledged only after a batch was applied
+(`apply_in_batches`), so a stop part-way through a batch redelivers it, a bug met in a batch
+dead-letters the records whose outcome was not out yet (`finished`), and the sinks' idempotency
 ledgers absorb a repeat.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 
 import faust
@@ -26,7 +28,7 @@ from sinks.outcome import ConsumedRecord, decode_command, route_result
 from sinks.whatsapp.sender import WhatsAppSender
 from sinks.whatsapp.window import MappingCustomerWindow
 from streams.agent_errors import finished
-from streams.agent_loops import apply_in_batches, apply_per_key
+from streams.agent_loops import apply_in_batches
 from streams.app import app
 from streams.dead_letters import dead_letter
 from streams.messages import email_messages, whatsapp_messages
@@ -88,7 +90,7 @@ async def apply_erp_commands(stream):  # type: ignore[no-untyped-def]
 
 @app.agent(whatsapp_messages)
 async def send_messages(stream):  # type: ignore[no-untyped-def]
-    """WhatsApp; each recipient's messages in order, recipients apart. (E-mails found
+    """WhatsApp; recipients in parallel, each recipient's messages in order. (E-mails found
     here, written before `messages.email` existed or replayed from this topic's dead letters,
     are still sent.)"""
     settings = get_settings()
@@ -97,8 +99,7 @@ async def send_messages(stream):  # type: ignore[no-untyped-def]
                                                 MappingCustomerWindow(whatsapp_window))
         email = EmailSender.from_settings(settings, ledger)
         try:
-            await _send_per_recipient(stream, {"whatsapp": whatsapp, "email": email},
-                                     "message_sink")
+            await _send_batches(stream, {"whatsapp": whatsapp, "email": email}, "message_sink")
         finally:
             await whatsapp.close()
 
@@ -108,16 +109,29 @@ async def send_emails(stream):  # type: ignore[no-untyped-def]
     """E-mail, apart from WhatsApp: a mail server that is down holds only e-mails."""
     settings = get_settings()
     async with MessageLedger.from_settings(settings) as ledger:
-        await _send_per_recipient(
-            stream, {"email": EmailSender.from_settings(settings, ledger)}, "email_sink")
+        await _send_batches(stream, {"email": EmailSender.from_settings(settings, ledger)},
+                            "email_sink")
 
 
-async def _send_per_recipient(stream, senders: dict[str, Sender],  # type: ignore[no-untyped-def]
-                              stage: str) -> None:
-    """Each recipient's messages in order, recipients apart: a recipient Meta throttles (pair
-    rate limit, 131056) waits out its backoff alone."""
+async def _send_batches(stream, senders: dict[str, Sender],  # type: ignore[no-untyped-def]
+                        stage: str) -> None:
+    """Recipients in parallel, each recipient's messages in order."""
 
-    async def send(event: faust.EventT) -> None:
+    async def apply(events: Sequence[faust.EventT]) -> None:
+        by_recipient: dict[bytes | None, list[faust.EventT]] = defaultdict(list)
+        for event in events:
+            by_recipient[event.message.key].append(event)
+        outcomes = await asyncio.gather(
+            *(_send_in_order(b, senders) for b in by_recipient.values()), return_exceptions=True)
+        for outcome in outcomes:  # raised once every recipient's sends are over, none orphaned
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    await apply_in_batches(stream, 100, 0.02, apply, stage)
+
+
+async def _send_in_order(events: list, senders: dict[str, Sender]) -> None:  # type: ignore[type-arg]
+    for event in events:
         try:
             msg = OutboundMessage.model_validate_json(event.value)
             sender = senders.get(msg.channel)
@@ -126,13 +140,12 @@ async def _send_per_recipient(stream, senders: dict[str, Sender],  # type: ignor
                                  f"whose sink sends {', '.join(senders)}")
         except (ValidationError, ValueError) as exc:
             await dead_letter(event, exc, "messages.decode")
-            return
+            continue
         result = await sender.send(msg)
         await _produce(route_result(result, _record(event), "messages.status",
                                     f"{msg.channel}_sink"))
+        finished(event)
         MESSAGE_SINK_EVENTS.inc()
-
-    await apply_per_key(stream, send, stage)
 
 
 @app.agent(inbound)

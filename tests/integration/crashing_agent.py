@@ -1,5 +1,5 @@
-"""A worker whose three agents raise on the value `boom` (tests/integration/test_agent_errors.py):
-one record at a time, in batches as the ERP sink takes them, and per key as the message sinks do.
+"""A worker whose two agents raise on the value `boom` (tests/integration/test_agent_errors.py):
+one record at a time, and in batches as the sinks take them.
 
 Run as `python -m faust -A tests.integration.crashing_agent worker` with CRASH_BROKER set to the
 embedded broker's address.
@@ -7,27 +7,25 @@ embedded broker's address.
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 from streams import transport
 from streams.agent_errors import DeadLetteringApp, finished
-from streams.agent_loops import apply_in_batches, apply_per_key
+from streams.agent_loops import apply_in_batches
 
 IN, OUT = "crash.in", "crash.out"
 BATCH_IN, BATCH_OUT = "crash.batch.in", "crash.batch.out"
-KEYED_IN, KEYED_OUT = "crash.keyed.in", "crash.keyed.out"
 
 app = DeadLetteringApp(
     "crash-test",
-    dlq_for=lambda topic: f"{topic}.dlq" if topic in (IN, BATCH_IN, KEYED_IN) else None,
+    dlq_for=lambda topic: f"{topic}.dlq" if topic in (IN, BATCH_IN) else None,
     broker=f"{transport.SCHEME}://{os.environ['CRASH_BROKER']}",
     web_port=int(os.environ["CRASH_WEB_PORT"]), datadir=os.environ["CRASH_DATADIR"],
     broker_session_timeout=6.0, broker_heartbeat_interval=1.0, broker_commit_interval=0.5,
     consumer_auto_offset_reset="earliest", topic_partitions=1)
-source, sink, batch_source, batch_sink, keyed_source, keyed_sink = (
+source, sink, batch_source, batch_sink = (
     app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-    for name in (IN, OUT, BATCH_IN, BATCH_OUT, KEYED_IN, KEYED_OUT))
+    for name in (IN, OUT, BATCH_IN, BATCH_OUT))
 
 
 @app.agent(source)
@@ -56,18 +54,3 @@ async def copy_batches(stream):  # type: ignore[no-untyped-def]
             finished(event)
 
     await apply_in_batches(stream, 100, 0.5, copy, "copy_batches")
-
-
-@app.agent(keyed_source)
-async def copy_per_key(stream):  # type: ignore[no-untyped-def]
-    """Copies values to crash.keyed.out as the message sinks send theirs, per key: `slow` takes
-    six seconds (its key waits, the others go on), and `boom` raises."""
-
-    async def copy(event):  # type: ignore[no-untyped-def]
-        if event.value == b"boom":
-            raise RuntimeError("a bug met this record")
-        if event.value == b"slow":
-            await asyncio.sleep(6)
-        await keyed_sink.send(key=event.key, value=event.value)
-
-    await apply_per_key(stream, copy, "copy_per_key")

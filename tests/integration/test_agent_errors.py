@@ -4,7 +4,6 @@ worker process)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 # tests/integration/crashing_agent.py
 IN, OUT, BATCH_IN, BATCH_OUT = "crash.in", "crash.out", "crash.batch.in", "crash.batch.out"
-KEYED_IN, KEYED_OUT = "crash.keyed.in", "crash.keyed.out"
 
 
 @pytest.fixture
@@ -33,8 +31,7 @@ def broker(tmp_path: Path) -> Iterator[str]:
         admin = AdminClient({"bootstrap.servers": bootstrap})
         for future in admin.create_topics([NewTopic(t, num_partitions=1, replication_factor=-1)
                                            for t in (IN, f"{IN}.dlq", OUT, BATCH_IN,
-                                                     f"{BATCH_IN}.dlq", BATCH_OUT, KEYED_IN,
-                                                     f"{KEYED_IN}.dlq", KEYED_OUT)]).values():
+                                                     f"{BATCH_IN}.dlq", BATCH_OUT)]).values():
             future.result(30)
         yield bootstrap
     finally:
@@ -106,42 +103,6 @@ def test_a_batch_an_agent_raises_on_is_dead_lettered_and_its_partition_commits(
         (b"bad", "ValueError: bad input", "copy_batches.decode"),
         (b"boom", "RuntimeError: a bug met this batch", "copy_batches: unexpected error")}
     assert "Restarting dead" not in log  # the agent went on; it did not crash
-
-
-def test_per_key_a_slow_key_waits_alone_a_bug_is_dead_lettered_and_the_offset_commits(
-        broker: str, tmp_path: Path) -> None:
-    """The per-key loop of the message sinks and the sales agent (`apply_per_key`): a key whose
-    record is slow holds only that key (the other key's later records are copied first), each
-    key's records stay in order, the record a bug met is dead-lettered and its key goes on.
-    Records finish out of offset order, but nothing is committed past the unfinished one (a
-    crash would lose it); then the group's offset reaches the end."""
-    records = [(b"a", b"slow"), (b"b", b"b1"), (b"a", b"a2"), (b"b", b"boom"), (b"b", b"b3")]
-    with Supervisor({}, tmp_path / "logs") as supervisor:
-        _start_worker(supervisor, broker, tmp_path)
-        producer = Producer({"bootstrap.servers": broker})
-        for key, value in records:
-            producer.produce(KEYED_IN, key=key, value=value)
-        assert producer.flush(10) == 0
-        wait_for(lambda: (b"b", b"b3") in [(r.key, r.value) for r in read_all(
-            broker, [KEYED_OUT], idle=0.5)], 120, "the other key's records past the slow one")
-        held_back = []
-        for _ in range(4):  # `slow` (offset 0) sleeps 6 s: nothing past it may be committed
-            held_back.append(committed(broker, KEYED_IN))
-            time.sleep(0.5)
-        out = wait_for(lambda: (lambda rs: rs if len(rs) == 4 else None)(
-            [(r.key, r.value) for r in read_all(broker, [KEYED_OUT], idle=0.5)]), 120,
-            "the agent to copy the four good records")
-        wait_for(lambda: committed(broker, KEYED_IN) == len(records), 30,
-                 "the group's offset past every record")
-        (record,) = read_all(broker, [f"{KEYED_IN}.dlq"], idle=0.5)
-        log = supervisor.log("worker")
-    assert out == [(b"b", b"b1"), (b"b", b"b3"), (b"a", b"slow"), (b"a", b"a2")]
-    assert all(offset < 1 for offset in held_back), held_back  # -1001: none committed yet
-    letter = DeadLetter.from_record(list(record.headers), record.key, record.value)
-    assert (letter.key, letter.value, letter.source_offset) == (b"b", b"boom", 3)
-    assert (letter.error, letter.stage) == ("RuntimeError: a bug met this record",
-                                            "copy_per_key: unexpected error")
-    assert "Restarting dead" not in log
 
 
 def _start_worker(supervisor: Supervisor, broker: str, tmp_path: Path) -> None:

@@ -175,48 +175,6 @@ async def test_an_smtp_outage_holds_no_whatsapp_message_and_loses_no_mail(
     assert sorted(m["to"] for m in double.messages if m["to"] in phones) == sorted(phones)
 
 
-
-async def test_a_recipient_meta_throttles_holds_only_its_own_messages(
-        fresh_stack: TestStack, supervisor: Supervisor) -> None:
-    """A buyer gets a burst of alerts and Meta's pair rate limit (131056) makes each wait its
-    turn; a customer's message that arrives meanwhile goes out at once, not after the burst.
-    Every message goes out once, each recipient's in order."""
-    now = datetime.now(UTC)
-    buyer, customer = "5218133300001", "5218133300002"
-    async with WhatsAppDouble.from_settings(fresh_stack.settings(), pair_interval_s=2.0) as double:
-        supervisor.start("worker", "worker", "--flows", "sinks", env=process_env(
-            fresh_stack, WHATSAPP_BASE_URL=double.base_url))
-        producer = Producer({"bootstrap.servers": fresh_stack.bootstrap_servers,
-                            "partitioner": "murmur2_random"})
-
-        def produce(phone: str, key: str) -> None:
-            message = OutboundMessage(idempotency_key=key, to=phone, text="Aviso",
-                                      template="alerta_inventario", template_params=[key],
-                                      issued_at=now)
-            producer.produce("messages.outbound", key=phone.encode(),
-                             value=message.model_dump_json())
-            producer.flush(10)
-
-        produce(PHONE, "msg:throttle-warm-up")
-        await eventually(lambda: double.messages, 90, "the worker to send")
-        burst = [f"msg:burst-{n}" for n in range(4)]
-        for key in burst:
-            produce(buyer, key)
-        await eventually(lambda: any(to == buyer for to, _ in double.arrivals()), 30,
-                         "the burst's first message")
-        produce(customer, "msg:customer")
-        await eventually(lambda: sum(to == buyer for to, _ in double.arrivals()) == len(burst),
-                         90, "the whole burst, throttled")
-        await eventually(lambda: any(to == customer for to, _ in double.arrivals()), 30,
-                         "the customer's message")
-    arrivals = double.arrivals()
-    customer_at = next(at for to, at in arrivals if to == customer)
-    buyer_at = [at for to, at in arrivals if to == buyer]
-    assert customer_at < buyer_at[-1], (customer_at, buyer_at)  # not held behind the burst
-    sent = [m["summary"] for m in double.messages if m["to"] == buyer]
-    assert sent == [f"[alerta_inventario] {key}" for key in burst]  # in order, each once
-
-
 def CommandResultStatus(value: bytes) -> str:  # noqa: N802
     from schemas.commands import CommandResult
 

@@ -15,6 +15,10 @@ Formulas:
 
 - safety stock      SS  = z·√((L+R)·σd² + d̄²·σL²)            (demand and lead-time variability)
 - reorder point     ROP = d̄·(L+R) + SS                        (R = 0: d̄·L + SS)
+                    Slow and intermittent items (d̄·(L+R) below `discrete_below_units`): ROP is
+                    the service-level quantile of a Poisson / negative binomial lead-time
+                    demand with mean d̄·(L+R) and variance (L+R)·σd² + d̄²·σL², and
+                    SS = ROP − d̄·(L+R) (processors/inventory/lead_time_demand.py).
 - cycle quantity    Q*  = √(2·D·K / (h·c₀))                   (EOQ at the list cost c₀,
                                                              at most the overstock cover)
 - order-up-to       S   = ROP + max(1, Q*)                    ((s, S): order back up to S)
@@ -38,6 +42,7 @@ from functools import lru_cache
 from statistics import NormalDist
 from typing import Literal
 
+from processors.inventory.lead_time_demand import discrete_quantile
 from schemas.erp import Product, Supplier, SupplierPriceBreak
 from schemas.events import InventoryPosition
 
@@ -63,6 +68,9 @@ class InventoryConfig:
       at most this many days of demand away.
     - `hysteresis_days`: a shortage alert only eases once the position is this many days of
       demand past the threshold, so a returned tire does not flap an alert off and on.
+    - `discrete_below_units`: expected lead-time demand below which the reorder point comes
+      from a discrete (Poisson / negative binomial) distribution instead of the normal one;
+      0 turns it off.
     """
 
     service_levels: Mapping[str, float] = field(
@@ -75,6 +83,7 @@ class InventoryConfig:
     warning_days: float = 7.0
     opportunity_window_days: float = 30.0
     hysteresis_days: float = 1.0
+    discrete_below_units: float = 30.0
 
     def __post_init__(self) -> None:
         for cls, level in self.service_levels.items():
@@ -242,13 +251,18 @@ def policy_levels(demand: DemandStats, terms: SupplyTerms, abc_class: str,
     d, sd = demand.mean, demand.std
     lr = terms.lead_time_days + config.review_period_days
     sigma = math.sqrt(lr * sd * sd + d * d * terms.lead_time_sd_days ** 2)
-    ss = max(0.0, z * sigma)
+    expected = d * lr
+    if 0 < expected < config.discrete_below_units:
+        rop_units = discrete_quantile(expected, sigma * sigma, level)
+        ss = max(0.0, rop_units - expected)
+    else:
+        ss = max(0.0, z * sigma)
     annual = d * DAYS_PER_YEAR
     unit_holding = config.holding_cost_rate * terms.unit_cost
     cap = d * config.overstock_days
     eoq = math.sqrt(2 * annual * config.ordering_cost / unit_holding) if unit_holding > 0 else cap
     eoq = min(eoq, cap) if cap > 0 else eoq
-    rop = math.ceil(d * lr + ss - _EPS)
+    rop = math.ceil(expected + ss - _EPS)
     return PolicyLevels(
         service_level=level, z=z, daily_demand=d, demand_std=sd,
         lead_time_days=terms.lead_time_days, review_period_days=config.review_period_days,

@@ -38,7 +38,7 @@ async def _erp_is_seeded(dsn: str) -> bool:
         await conn.close()
 
 
-def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
+def run_demo(settings: Settings, *, duration: float, speed: float, reseed: bool,
              history_days: int, console: Console) -> dict:
     embedded = settings.kafka_bootstrap_servers is None
     if embedded:
@@ -78,7 +78,10 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
         console.print("status dashboard: http://127.0.0.1:"
                       f"{web_ports['analytics']}/dashboard/?token=<DASHBOARD_TOKEN>")
         console.print(f"e-mails (digests, manifests, handoffs): {mailbox}/new/")
-        stats = asyncio.run(_live(settings, supervisor, duration, rate, console, double_url))
+        console.print(f"ERP business compressed {speed:g}× (a simulated day every "
+                      f"{86400 / speed / 60:.1f} min of real time); purchase orders arrive after "
+                      "their supplier's lead time on that clock")
+        stats = asyncio.run(_live(settings, supervisor, duration, speed, console, double_url))
     finally:
         supervisor.stop_all()
         if embedded:
@@ -90,7 +93,7 @@ def run_demo(settings: Settings, *, duration: float, rate: float, reseed: bool,
     return stats
 
 
-async def _live(settings: Settings, supervisor: Supervisor, duration: float, rate: float,
+async def _live(settings: Settings, supervisor: Supervisor, duration: float, speed: float,
                 console: Console, double_url: str) -> dict:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -99,7 +102,7 @@ async def _live(settings: Settings, supervisor: Supervisor, duration: float, rat
     summary = LiveSummary(settings)
     follower = asyncio.create_task(summary.follow(stop))
     business = asyncio.create_task(
-        simulate_day(settings.erp_dsn(), rate=rate, duration=0, stop=stop))
+        simulate_day(settings.erp_dsn(), speed=speed, duration=0, stop=stop))
     conversation = asyncio.create_task(play_seed_conversation(
         double_url, settings.erp_dsn(), summary.extra.append, stop))
     buyer = asyncio.create_task(play_buyer_approval(

@@ -1,9 +1,15 @@
 """A generated but plausible tire-distributor catalogue and two years of sales, by seed.
 
-Deterministic: the same seed gives the same rows. Demand per product×warehouse is Poisson with a
-Zipf-like popularity (a few sizes and brands sell most), weekly seasonality (Saturday peak,
-Sunday low), yearly seasonality (rainy season and December), and a long tail that sells only a
-few times a year (intermittent).
+Deterministic: the same seed and end date give the same rows. Demand per product×warehouse is
+Poisson with a Zipf-like popularity (a few sizes and brands sell most), weekly seasonality
+(Saturday peak, Sunday low), yearly seasonality (rainy season and December), and a long tail that
+sells only a few times a year (intermittent).
+
+The history ends the day before the seed is made (Mexico City time) unless an end date is given,
+so the 90-day demand windows of a fresh seed are always full. Stock starts as a going concern:
+each pair is at a random phase of its own (s, S) policy cycle (the policy of
+processors/inventory/policy.py over its last 90 days of demand), between the reorder point and
+the order-up-to level, and a few percent of pairs are below the reorder point.
 """
 
 from __future__ import annotations
@@ -17,12 +23,20 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from ops.erp import reference_data as ref
+from processors.inventory.policy import (
+    DemandStats,
+    InventoryConfig,
+    SupplyTerms,
+    policy_levels,
+)
 
 MX = ZoneInfo("America/Mexico_City")
 TIERS = ["publico", "taller", "flotilla", "mayorista"]
 TIER_P = [0.55, 0.28, 0.12, 0.05]
 SPEED = ["T", "H", "V", "W"]
 WEEKDAY_FACTOR = np.array([0.95, 0.9, 0.95, 1.0, 1.15, 1.45, 0.6])  # Mon..Sun
+BELOW_REORDER_SHARE = 0.03  # pairs seeded below their reorder point (the rest mid-cycle)
+POLICY_WINDOW_DAYS = 90  # the stock alerts' trailing demand window
 
 
 @dataclass
@@ -47,10 +61,18 @@ def yearly_factor(day_of_year: np.ndarray | int) -> np.ndarray:
             + 0.10 * np.cos(4 * math.pi * (doy - 350) / 365.25))
 
 
+def default_end(now: datetime | None = None) -> date:
+    """The day before `now` (default: the current time) in Mexico City."""
+    return (now or datetime.now(UTC)).astimezone(MX).date() - timedelta(days=1)
+
+
 def generate_catalogue(seed: int = 7, n_products: int = 2400, n_customers: int = 600,
-                       days: int = 730, end: date | None = None) -> Catalogue:
+                       days: int = 730, end: date | None = None,
+                       below_reorder_share: float = BELOW_REORDER_SHARE) -> Catalogue:
+    if not 0 <= below_reorder_share <= 1:
+        raise ValueError("below_reorder_share must be in [0, 1]")
     rng = np.random.default_rng(seed)
-    end = end or date(2026, 11, 24)
+    end = end or default_end()
     start = end - timedelta(days=days - 1)
     cat = Catalogue(seed=seed, start=start, days=days)
 
@@ -89,7 +111,6 @@ def generate_catalogue(seed: int = 7, n_products: int = 2400, n_customers: int =
                          "shift_start", "shift_end", "driver_name", "driver_phone"],
             _vehicles(rng))
 
-    n_wh = len(ref.WAREHOUSES)
     wh_share = np.array([0.4, 0.3, 0.3])
     popularity = np.outer(weights, wh_share)  # units/day per product×warehouse
     demand = _demand(rng, popularity, start, days)
@@ -101,7 +122,7 @@ def generate_catalogue(seed: int = 7, n_products: int = 2400, n_customers: int =
     cat.add("sales_order_lines", ["id", "order_id", "product_id", "qty", "unit_price",
                                   "unit_cost"], lines)
     cat.add("stock", ["product_id", "warehouse_id", "on_hand", "reserved", "in_transit"],
-            _stock(rng, popularity, n_wh))
+            _stock(rng, cat, below_reorder_share))
     return cat
 
 
@@ -222,11 +243,35 @@ def _sales_history(rng: np.random.Generator, cat: Catalogue, demand: np.ndarray,
     return orders, lines
 
 
-def _stock(rng: np.random.Generator, popularity: np.ndarray, n_wh: int) -> list[tuple]:
+def _stock(rng: np.random.Generator, cat: Catalogue, below_share: float) -> list[tuple]:
+    """Each pair at a random phase of its own policy cycle (module docstring)."""
+    config = InventoryConfig()
+    suppliers = {s[0]: s for s in cat.rows["suppliers"]}
+    window = cat.demand[:, :, -POLICY_WINDOW_DAYS:].astype(float)
+    n = window.shape[2]
+    means = window.mean(axis=2)
+    stds = window.std(axis=2, ddof=1) if n > 1 else np.zeros_like(means)
     rows = []
-    for p in range(popularity.shape[0]):
-        for w in range(n_wh):
-            cover_days = rng.choice([3, 12, 25, 40, 70, 200], p=[0.04, 0.16, 0.3, 0.3, 0.15, 0.05])
-            on_hand = int(round(popularity[p, w] * cover_days + rng.integers(0, 5)))
+    for p, product in enumerate(cat.rows["products"]):
+        supplier = suppliers[product[4]]
+        terms = SupplyTerms(supplier_id=supplier[0], unit_cost=float(product[12]),
+                            lead_time_days=float(supplier[4]),
+                            lead_time_sd_days=float(supplier[5]),
+                            pack_multiple=supplier[7], min_order_qty=supplier[6])
+        for w in range(window.shape[1]):
+            sold = np.nonzero(window[p, w])[0]
+            since = n - 1 - int(sold[-1]) if len(sold) else n
+            demand = DemandStats(float(means[p, w]), float(stds[p, w]), n, since)
+            levels = policy_levels(demand, terms, product[15], config)
+            on_hand = (_phase(rng, levels.reorder_point, levels.order_up_to, below_share)
+                       if levels.daily_demand > 0 else int(rng.integers(0, 3)))  # dead stock
             rows.append((p + 1, w + 1, on_hand, 0, 0))
     return rows
+
+
+def _phase(rng: np.random.Generator, reorder_point: int, order_up_to: int,
+           below_share: float) -> int:
+    """On hand at a uniform phase of the (s, S] cycle, or below s for `below_share` of pairs."""
+    if reorder_point > 0 and rng.random() < below_share:
+        return int(rng.integers(0, reorder_point))
+    return int(rng.integers(reorder_point + 1, max(order_up_to, reorder_point + 1) + 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import asyncpg
 
@@ -16,13 +17,15 @@ TABLE_ORDER = ["buyers", "brands", "categories", "suppliers", "products", "suppl
 
 
 async def seed_erp(dsn: str, seed: int = 7, *, reset: bool = True,
-                   catalogue: Catalogue | None = None,
+                   catalogue: Catalogue | None = None, end: date | None = None,
                    progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """Create the schema (idempotent) and load the catalogue; returns rows per table."""
+    """Create the schema (idempotent) and load the catalogue; returns rows per table.
+
+    The generated history ends on `end` (default: the day before today, Mexico City)."""
     await apply_schema(dsn)
     if reset:
         await reset_data(dsn)
-    catalogue = catalogue or generate_catalogue(seed)
+    catalogue = catalogue or generate_catalogue(seed, end=end)
     conn = await asyncpg.connect(dsn)
     counts: dict[str, int] = {}
     try:

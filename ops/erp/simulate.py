@@ -1,6 +1,12 @@
-"""A live business day in the reference ERP: sales, cancellations, receipts, adjustments.
+"""A live business in the reference ERP: sales, cancellations, adjustments and receipts.
 
 Each transaction is what the ERP itself would commit, so CDC sees ordinary changes.
+
+Pace: by default the seeded history's own (its last 90 days' orders per day, spread over the
+day), times `speed` (720 = a business day every two minutes). An explicit `rate` (transactions
+per second) sets the speed instead. Open purchase orders are received once their supplier's lead
+time has passed on the simulated clock (`speed` × wall time since the order was created), so a
+simulated week does not run out of stock while orders are on their way.
 """
 
 from __future__ import annotations
@@ -13,14 +19,21 @@ from datetime import date, timedelta
 
 import asyncpg
 
+SECONDS_PER_DAY = 86400.0
+# Share of each kind of transaction; receipts come on their own clock (`receive_due`).
+ACTION_SHARES = {"sale": 0.84, "cancel": 0.06, "adjustment": 0.10}
+RECEIVE_EVERY_S = 1.0  # wall seconds between looks for due receipts
+
 
 class Business:
-    def __init__(self, conn: asyncpg.Connection, rng: random.Random) -> None:
+    def __init__(self, conn: asyncpg.Connection, rng: random.Random, speed: float = 1.0) -> None:
         self.conn = conn
         self.rng = rng
+        self.speed = speed
         self.weights: list[tuple[int, int]] = []
         self.cum: list[float] = []
         self.customers: dict[int, list[int]] = {}
+        self.orders_per_day = 0.0
 
     async def load(self) -> None:
         rows = await self.conn.fetch(
@@ -40,6 +53,16 @@ class Business:
             self.customers.setdefault(r["home_warehouse_id"], []).append(r["id"])
         if not self.weights or not self.customers:
             raise RuntimeError("the ERP has no catalogue: run `topllantas erp seed` first")
+        self.orders_per_day = float(await self.conn.fetchval(
+            "WITH h AS (SELECT max(created_at) AS last FROM sales_orders) "
+            "SELECT count(*) / greatest(1.0, extract(epoch FROM h.last - min(o.created_at)) "
+            "/ 86400.0) FROM sales_orders o, h "
+            "WHERE o.created_at > h.last - interval '90 days' GROUP BY h.last") or 0.0)
+
+    def real_rate(self) -> float:
+        """Transactions per second at the history's own pace (speed 1)."""
+        per_day = max(self.orders_per_day, 1.0) / ACTION_SHARES["sale"]
+        return per_day / SECONDS_PER_DAY
 
     def pick(self) -> tuple[int, int]:
         x = self.rng.random() * self.cum[-1]
@@ -102,13 +125,23 @@ class Business:
                 order["warehouse_id"], order["qty"], f"SO-{order['id']}")
         return "cancellation"
 
-    async def receipt(self) -> str:
+    async def receive_due(self) -> Counter[str]:
+        """Receive every open purchase order whose lead time has passed on the simulated clock."""
+        done: Counter[str] = Counter()
+        while await self._receive_one_po():
+            done["receipt"] += 1
+        return done
+
+    async def _receive_one_po(self) -> bool:
         async with self.conn.transaction():
             po = await self.conn.fetchrow(
-                "SELECT id, warehouse_id FROM purchase_orders WHERE status IN "
-                "('enviada', 'borrador') ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED")
+                "SELECT po.id, po.warehouse_id FROM purchase_orders po "
+                "JOIN suppliers s ON s.id = po.supplier_id "
+                "WHERE po.status IN ('enviada', 'borrador') "
+                "AND extract(epoch FROM now() - po.created_at) * $1 >= s.lead_time_days * 86400 "
+                "ORDER BY po.created_at LIMIT 1 FOR UPDATE OF po SKIP LOCKED", self.speed)
             if po is None:
-                return "noop"
+                return False
             lines = await self.conn.fetch(
                 "SELECT id, product_id, qty FROM purchase_order_lines WHERE po_id = $1", po["id"])
             for line in lines:
@@ -125,7 +158,7 @@ class Business:
                     po["warehouse_id"], line["qty"], f"PO-{po['id']}")
             await self.conn.execute(
                 "UPDATE purchase_orders SET status = 'recibida' WHERE id = $1", po["id"])
-        return "receipt"
+        return True
 
     async def adjustment(self) -> str:
         product_id, wh = self.pick()
@@ -142,32 +175,49 @@ class Business:
         return "adjustment" if done else "noop"
 
 
-async def simulate_day(dsn: str, *, rate: float, duration: float, seed: int = 11,
+async def simulate_day(dsn: str, *, speed: float = 1.0, rate: float | None = None,
+                       duration: float, seed: int = 11,
                        stop: asyncio.Event | None = None) -> dict[str, int]:
-    """Commit about `rate` business transactions per second for `duration` seconds."""
+    """Run the business for `duration` wall seconds (0 = until `stop`) at `speed` × the
+    history's pace, or at `rate` transactions per second when given (module docstring)."""
+    if speed <= 0 or (rate is not None and rate <= 0):
+        raise ValueError("speed and rate must be positive")
     rng = random.Random(seed)
     conn = await asyncpg.connect(dsn)
     stats: Counter[str] = Counter()
     try:
         business = Business(conn, rng)
         await business.load()
-        actions = [(0.8, business.sale), (0.06, business.cancel), (0.04, business.receipt),
-                   (0.10, business.adjustment)]
-        started = time.monotonic()
-        n = 0
-        while duration <= 0 or time.monotonic() - started < duration:
-            if stop is not None and stop.is_set():
-                break
-            x, acc = rng.random(), 0.0
-            for weight, action in actions:
-                acc += weight
-                if x <= acc:
-                    stats[await action()] += 1
-                    break
-            n += 1
-            delay = started + n / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        if rate is None:
+            rate = business.real_rate() * speed
+        business.speed = rate / business.real_rate()
+        stats.update(await _run(business, rate, duration, stop))
     finally:
         await conn.close()
     return dict(stats)
+
+
+async def _run(business: Business, rate: float, duration: float,
+               stop: asyncio.Event | None) -> Counter[str]:
+    """Transactions at `rate` a second; due receipts looked for every `RECEIVE_EVERY_S`."""
+    actions = [business.sale, business.cancel, business.adjustment]
+    weights = [ACTION_SHARES["sale"], ACTION_SHARES["cancel"], ACTION_SHARES["adjustment"]]
+    stats: Counter[str] = Counter()
+    started = time.monotonic()
+    next_receipts = started
+    n = 0
+    while duration <= 0 or time.monotonic() - started < duration:
+        if stop is not None and stop.is_set():
+            break
+        now = time.monotonic()
+        if now >= next_receipts:
+            stats.update(await business.receive_due())
+            next_receipts = time.monotonic() + RECEIVE_EVERY_S
+        if now >= started + n / rate:
+            action = business.rng.choices(actions, weights)[0]
+            stats[await action()] += 1
+            n += 1
+        delay = min(started + n / rate, next_receipts) - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    return stats

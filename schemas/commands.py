@@ -96,8 +96,20 @@ class UpdateDeliveryEta(CommandBase):
     eta_end: datetime
 
 
+class RescheduleDelivery(CommandBase):
+    """The customer moved their delivery to another day (WhatsApp): the order's
+    `delivery_date` changes and its delivery goes back to `pendiente` on that day, so the route
+    planner takes it off the old day's truck and plans it on the new day (CDC re-plan)."""
+
+    type: Literal["reschedule_delivery"] = "reschedule_delivery"
+    sales_order_id: int
+    customer_id: int = Field(description="The order must belong to this customer.")
+    delivery_date: date
+
+
 ErpCommand = Annotated[
-    CreatePurchaseOrderDraft | CreateSalesOrder | AssignDeliveryRoute | UpdateDeliveryEta,
+    CreatePurchaseOrderDraft | CreateSalesOrder | AssignDeliveryRoute | UpdateDeliveryEta
+    | RescheduleDelivery,
     Field(discriminator="type"),
 ]
 

@@ -73,9 +73,9 @@ async def _turn(agent: SalesAgent, inbound: InboundMessage, sales_team: str) -> 
     conversations[inbound.from_phone] = outcome.state.model_dump(mode="json")
     for reply in outcome.replies:
         await send_message(reply)
-    if outcome.order is not None:
+    for command in outcome.commands:  # a reservation, a rescheduled delivery
         await commands.send(key=f"so:{inbound.from_phone}".encode(),
-                            value=CommandEnvelope(command=outcome.order).model_dump_json().encode())
+                            value=CommandEnvelope(command=command).model_dump_json().encode())
     if outcome.handoff and not was_handed_off:
         mail = handoff_email(outcome.state, outcome.handoff_reason, sales_team,
                              inbound.message_id, datetime.now(UTC))

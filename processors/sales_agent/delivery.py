@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from processors.routing.defaults import REPLAN_CUTOFF
+
 MX = ZoneInfo("America/Mexico_City")
 BRANCH_OPEN = time(9)
 BRANCH_CLOSE = time(19)
@@ -45,6 +47,22 @@ def _on_the_hour(moment: datetime) -> datetime:
 def delivery_slot(now: datetime, window_start: time, window_end: time) -> tuple[date, time, time]:
     """Home delivery on the next business day, inside the customer's delivery window."""
     return next_business_day(now.astimezone(MX).date()), window_start, window_end
+
+
+def reschedule_days(now: datetime, current: date | None, count: int = 3,
+                    horizon_days: int = 10) -> list[date]:
+    """The next business days a delivery can move to: from tomorrow (today's routes are out
+    already; a day is re-planned only until `REPLAN_CUTOFF` that morning), never the day it is
+    on now, at most `horizon_days` ahead."""
+    local = now.astimezone(MX)
+    days: list[date] = []
+    day = local.date()
+    while len(days) < count and (day - local.date()).days < horizon_days:
+        day = next_business_day(day)
+        cutoff = datetime.combine(day, REPLAN_CUTOFF, MX)
+        if day != current and local < cutoff:
+            days.append(day)
+    return days
 
 
 def local_date(moment: datetime) -> date:

@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 
 from pydantic import BaseModel, Field
 
-from processors.sales_agent import buttons
+from processors.sales_agent import buttons, reschedule
 from processors.sales_agent.delivery import MX, local_date
 from processors.sales_agent.formatting import clock, long_date, money, relative_date, tires
 from processors.sales_agent.pricing import TIER_LABEL
@@ -20,6 +20,7 @@ from processors.sales_agent.tool_results import (
     HandoffResult,
     OrderStatusResult,
     PriceResult,
+    RescheduleResult,
     ReserveOrderResult,
     SearchTiresResult,
     StockByBranchResult,
@@ -253,6 +254,9 @@ def render_results(session: TurnSession) -> Reply | None:
         main = refusal("reserve_order", codes[-1])
     elif (result := session.last(CreateQuoteResult)) is not None:
         main = quote(result.quote)
+    elif (result := session.last(RescheduleResult)) is not None:
+        main = Reply(text=reschedule.reply_text(result, today),
+                     buttons=reschedule.reply_buttons(result))
     elif (result := session.last(OrderStatusResult)) is not None:
         main = order_status(result)
     elif codes := _facing(session.errors("order_status")):

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from processors.sales_agent import delivery
+from processors.sales_agent import delivery, reschedule
 from processors.sales_agent.catalog import CatalogReader
 from processors.sales_agent.faq import answer as faq_answer
 from processors.sales_agent.pricing import (
@@ -33,6 +33,7 @@ from processors.sales_agent.state import (
     CustomerProfile,
     OfferedOption,
     Quote,
+    RescheduleOffer,
     SearchContext,
 )
 from processors.sales_agent.tire_size import TireSize, find_tire_size, parse_tire_size
@@ -44,6 +45,7 @@ from processors.sales_agent.tool_args import (
     HandoffArgs,
     OrderStatusArgs,
     PriceForCustomerArgs,
+    RescheduleDeliveryArgs,
     ReserveOrderArgs,
     SearchTiresArgs,
     StockByBranchArgs,
@@ -57,6 +59,7 @@ from processors.sales_agent.tool_results import (
     HandoffResult,
     OrderStatusResult,
     PriceResult,
+    RescheduleResult,
     ReserveOrderResult,
     SearchTiresResult,
     StockByBranchResult,
@@ -64,7 +67,7 @@ from processors.sales_agent.tool_results import (
     ToolResult,
 )
 from processors.sales_agent.vehicles import Vehicle
-from schemas.commands import CreateSalesOrder, SalesLine
+from schemas.commands import CreateSalesOrder, RescheduleDelivery, SalesLine
 from schemas.erp import Brand, Product, Stock, Warehouse
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -107,6 +110,7 @@ class TurnSession:
         self.customer_confirmed = customer_confirmed
         self.records: list[ToolRecord] = []
         self.order: CreateSalesOrder | None = None
+        self.reschedule: RescheduleDelivery | None = None
         self.tools_s = 0.0
 
     # ------------------------------------------------------------------ entry points
@@ -320,6 +324,39 @@ class TurnSession:
             delivery_status=shipment.status if shipment else None,
             eta_start=shipment.eta_start if shipment else None,
             eta_end=shipment.eta_end if shipment else None)
+
+    async def _reschedule_delivery(self, args: RescheduleDeliveryArgs) -> RescheduleResult:
+        customer = self.state.customer
+        found = None if customer is None else await self.reader.order_status(
+            args.order_id, customer.customer_id)
+        if customer is None or found is None:
+            raise ToolError("customer_unknown" if customer is None else "order_not_found",
+                            f"order {args.order_id} does not exist for this customer")
+        order, shipment = found
+        if not reschedule.reschedulable(order, shipment):
+            raise ToolError("not_reschedulable", f"order {order.id}'s delivery cannot move "
+                                                 "(on its way, delivered, cancelled or pickup)")
+        current = reschedule.current_day(order, shipment)
+        windows = reschedule.windows(self.now, current, customer)
+        days = [w.date for w in windows]
+        result = RescheduleResult(outcome="choose", order_id=order.id, current_date=current,
+                                  windows=windows, window_start=customer.delivery_window_start,
+                                  window_end=customer.delivery_window_end)
+        if args.date is None:
+            self.state = self.state.model_copy(update={
+                "reschedule_offer": RescheduleOffer(order_id=order.id, days=days)})
+            return result
+        if args.date == current:
+            return result.model_copy(update={"outcome": "unchanged", "new_date": current})
+        if args.date not in days:
+            raise ToolError("day_unavailable", f"{args.date} is not a day the route planner can "
+                                               "still meet; offer the windows first")
+        self.reschedule = RescheduleDelivery(
+            idempotency_key=f"wa-reschedule:{order.id}:{self.message_id}", issued_at=self.now,
+            caused_by=f"whatsapp:{self.message_id}", sales_order_id=order.id,
+            customer_id=customer.customer_id, delivery_date=args.date)
+        self.state = self.state.model_copy(update={"reschedule_offer": None})
+        return result.model_copy(update={"outcome": "rescheduled", "new_date": args.date})
 
     async def _faq(self, args: FaqArgs) -> FaqResult:
         return FaqResult(topic=args.topic, answer=faq_answer(args.topic))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from processors.sales_agent.pricing import Tier
 from processors.sales_agent.tire_size import TireSize
 from processors.sales_agent.vehicles import Vehicle
-from schemas.commands import CreateSalesOrder, OutboundMessage
+from schemas.commands import CreateSalesOrder, OutboundMessage, RescheduleDelivery
 
 MAX_TURNS = 12
 MAX_HANDLED_IDS = 20
@@ -78,6 +78,13 @@ class Quote(BaseModel):
         return self.reservation_key is not None
 
 
+class RescheduleOffer(BaseModel):
+    """Days offered for moving an order's delivery; the customer's next answer picks one."""
+
+    order_id: int
+    days: list[date]
+
+
 class CustomerProfile(BaseModel):
     customer_id: int
     name: str
@@ -93,6 +100,7 @@ class LastOutputs(BaseModel):
     message_id: str
     replies: list[OutboundMessage] = Field(default_factory=list)
     order: CreateSalesOrder | None = None
+    reschedule: RescheduleDelivery | None = None
 
 
 class ConversationState(BaseModel):
@@ -103,6 +111,7 @@ class ConversationState(BaseModel):
     search: SearchContext = Field(default_factory=SearchContext)
     offered: list[OfferedOption] = Field(default_factory=list)
     quote: Quote | None = None
+    reschedule_offer: RescheduleOffer | None = None
     handoff: bool = False
     handoff_reason: str | None = None
     handoff_at: datetime | None = None

@@ -6,6 +6,7 @@ or "price" argument anywhere), sizes and brands are normalised, quantities are b
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -101,6 +102,15 @@ class OrderStatusArgs(ToolArgs):
     order_id: int = Field(ge=1, le=10**12)
 
 
+class RescheduleDeliveryArgs(ToolArgs):
+    """Move the delivery of one of this customer's orders to another day. Without `date` it
+    returns the days the route planner can still meet (offer them); with one of those days it
+    reschedules the delivery. Only when the customer asked to change the delivery day/time."""
+
+    order_id: int = Field(ge=1, le=10**12)
+    date: dt.date | None = Field(None, description="One of the offered days (YYYY-MM-DD).")
+
+
 class FaqArgs(ToolArgs):
     """Store policy on warranty, alignment, tire pressure, installation, payment or delivery."""
 
@@ -121,6 +131,7 @@ TOOL_ARGS: dict[str, type[ToolArgs]] = {
     "reserve_order": ReserveOrderArgs,
     "delivery_slot": DeliverySlotArgs,
     "order_status": OrderStatusArgs,
+    "reschedule_delivery": RescheduleDeliveryArgs,
     "faq": FaqArgs,
     "handoff_to_human": HandoffArgs,
 }

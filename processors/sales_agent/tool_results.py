@@ -104,6 +104,25 @@ class OrderStatusResult(BaseModel):
     eta_end: datetime | None = None
 
 
+class DeliveryWindow(BaseModel):
+    date: date
+    window_start: time
+    window_end: time
+
+
+class RescheduleResult(BaseModel):
+    """`choose`: the days offered (nothing changed yet); `rescheduled`: the change was sent to
+    the ERP (the route planner re-plans both days from it); `unchanged`: already on that day."""
+
+    outcome: Literal["choose", "rescheduled", "unchanged"]
+    order_id: int
+    current_date: date | None = None
+    windows: list[DeliveryWindow]
+    new_date: date | None = None
+    window_start: time
+    window_end: time
+
+
 class FaqResult(BaseModel):
     topic: FaqTopic
     answer: str
@@ -116,4 +135,4 @@ class HandoffResult(BaseModel):
 
 ToolResult = (SearchTiresResult | StockByBranchResult | PriceResult | CreateQuoteResult
               | ReserveOrderResult | DeliverySlotResult | OrderStatusResult | FaqResult
-              | HandoffResult)
+              | HandoffResult | RescheduleResult)

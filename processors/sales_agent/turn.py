@@ -27,7 +27,7 @@ from processors.sales_agent.understanding import (
     understand,
     understand_button,
 )
-from schemas.commands import CreateSalesOrder, OutboundMessage
+from schemas.commands import CreateSalesOrder, OutboundMessage, RescheduleDelivery
 from schemas.whatsapp import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class TurnOutcome(BaseModel):
     state: ConversationState
     replies: list[OutboundMessage]
     order: CreateSalesOrder | None = None
+    reschedule: RescheduleDelivery | None = None
     handoff: bool = False
     handoff_reason: str | None = None
     path: TurnPath
@@ -78,6 +79,11 @@ class TurnOutcome(BaseModel):
     llm_s: float = 0.0
     tools_s: float = 0.0
     total_s: float = 0.0
+
+    @property
+    def commands(self) -> list[CreateSalesOrder | RescheduleDelivery]:
+        """What this turn sends to `erp.commands`."""
+        return [c for c in (self.order, self.reschedule) if c is not None]
 
     @property
     def overhead_s(self) -> float:
@@ -147,10 +153,12 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
     final = session.state.with_turn("agent", reply.text, now)
     messages = _outbound(inbound, reply, now, path)
     final = final.with_outputs(LastOutputs(message_id=inbound.message_id, replies=messages,
-                                            order=session.order))
+                                            order=session.order,
+                                            reschedule=session.reschedule))
     handoff = final.handoff_active(now)
     return TurnOutcome(
-        state=final, replies=messages, order=session.order, handoff=handoff,
+        state=final, replies=messages, order=session.order, reschedule=session.reschedule,
+        handoff=handoff,
         handoff_reason=final.handoff_reason if handoff else None, path=path,
         fallback_reason=fallback_reason, violations=answer.violations,
         tool_calls=dropped + [r.name for r in session.records], llm_calls=answer.calls,
@@ -169,7 +177,8 @@ def _duplicate(state: ConversationState, inbound: InboundMessage, started: float
     """A redelivered message: re-emit what it produced (same idempotency keys), nothing more."""
     outputs = state.outputs_of(inbound.message_id)
     return TurnOutcome(state=state, replies=outputs.replies if outputs else [],
-                       order=outputs.order if outputs else None, path="duplicate",
+                       order=outputs.order if outputs else None,
+                       reschedule=outputs.reschedule if outputs else None, path="duplicate",
                        total_s=perf_counter() - started)
 
 

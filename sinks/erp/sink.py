@@ -38,6 +38,7 @@ STATEMENTS: dict[str, Statement] = {
     "create_sales_order": statements.create_sales_orders,
     "assign_delivery_route": statements.assign_delivery_route,
     "update_delivery_eta": statements.update_delivery_eta,
+    "reschedule_delivery": statements.reschedule_delivery,
 }
 # Commands that only create fresh rows (and add to stock.reserved) never interact with one
 # another: a run of consecutive such commands is applied set-based, one statement per type.

@@ -23,6 +23,7 @@ from schemas.commands import (
     AssignDeliveryRoute,
     CreatePurchaseOrderDraft,
     CreateSalesOrder,
+    RescheduleDelivery,
     UpdateDeliveryEta,
 )
 from sinks.db_errors import CommandRejected
@@ -170,6 +171,36 @@ UNION ALL
 SELECT NULL, NULL, (SELECT count(*) FROM d) WHERE NOT EXISTS (SELECT 1 FROM led)
 """
 
+RESCHEDULE_DELIVERY = """
+WITH target AS (
+        SELECT o.id FROM public.sales_orders o
+        WHERE o.id = $2 AND o.customer_id = $3 AND o.needs_delivery
+          AND o.status IN ('reservado', 'confirmado')
+          AND NOT EXISTS (SELECT 1 FROM public.deliveries d WHERE d.sales_order_id = o.id
+                          AND d.status IN ('en_ruta', 'entregada'))
+    ),
+    led AS (
+        INSERT INTO topllantas.applied_commands (idempotency_key, command_type, result)
+        SELECT $1, 'reschedule_delivery', jsonb_build_object('entity_ids', jsonb_agg(id))
+        FROM target HAVING count(*) > 0
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING idempotency_key, result
+    ),
+    o AS (
+        UPDATE public.sales_orders SET delivery_date = $4
+        WHERE id IN (SELECT id FROM target) AND EXISTS (SELECT 1 FROM led)
+    ),
+    d AS (
+        UPDATE public.deliveries SET route_date = $4, vehicle_id = NULL, sequence = NULL,
+            eta_start = NULL, eta_end = NULL, status = 'pendiente', updated_at = now()
+        WHERE sales_order_id IN (SELECT id FROM target) AND EXISTS (SELECT 1 FROM led)
+          AND status IN ('pendiente', 'asignada', 'fallida')
+    )
+SELECT idempotency_key, result, (SELECT count(*) FROM target) AS touched FROM led
+UNION ALL
+SELECT NULL, NULL, (SELECT count(*) FROM target) WHERE NOT EXISTS (SELECT 1 FROM led)
+"""
+
 Recorded = dict[str, dict]
 """Ledger results of the keys a statement recorded, by idempotency key."""
 
@@ -226,6 +257,21 @@ async def update_delivery_eta(conn: asyncpg.Connection,
     assert row is not None  # the statement always returns one row
     if row["touched"] == 0:
         raise CommandRejected(f"no open delivery for sales order {cmd.sales_order_id}")
+    return {row["idempotency_key"]: row["result"]} if row["result"] is not None else {}
+
+
+async def reschedule_delivery(conn: asyncpg.Connection,
+                              cmds: Sequence[RescheduleDelivery]) -> Recorded:
+    """The order's delivery date and its delivery row move together (ledger first, so a key
+    recorded by another transaction changes nothing); an order already on its way, delivered,
+    cancelled, not for delivery or not the customer's is rejected."""
+    (cmd,) = cmds
+    row = await conn.fetchrow(RESCHEDULE_DELIVERY, cmd.idempotency_key, cmd.sales_order_id,
+                              cmd.customer_id, cmd.delivery_date)
+    assert row is not None  # the statement always returns one row
+    if row["touched"] == 0:
+        raise CommandRejected(f"sales order {cmd.sales_order_id} of customer {cmd.customer_id} "
+                              "has no delivery that can still be rescheduled")
     return {row["idempotency_key"]: row["result"]} if row["result"] is not None else {}
 
 

@@ -300,8 +300,8 @@ async def test_tool_arguments_are_validated() -> None:
         await session.run(CreateQuoteArgs(product_id=999))
     names = {spec["function"]["name"] for spec in tool_specs()}
     assert names == {"search_tires", "stock_by_branch", "price_for_customer", "create_quote",
-                     "reserve_order", "delivery_slot", "order_status", "faq",
-                     "handoff_to_human"}
+                     "reserve_order", "delivery_slot", "order_status", "reschedule_delivery",
+                     "faq", "handoff_to_human"}
 
 
 async def test_unknown_phone_cannot_reserve_and_is_handed_off() -> None:

@@ -3,6 +3,12 @@
 Topic `erp.<schema>.<table>`; key = the row's primary key as a JSON object in key-column order;
 value = `ChangeEvent` as JSON; a delete is followed by a tombstone (same key, null value).
 Decimals travel as strings, timestamps as ISO-8601 UTC, dates as YYYY-MM-DD.
+Values outside the everyday range follow Debezium (sources/cdc/pgoutput.py): timestamps and
+dates 'infinity'/'-infinity' as those strings; years beyond 9999 or before year 1 in ISO-8601's
+expanded form ('+12345-01-01T00:00:00Z'; 44 BC is '-0043-03-15', 1 BC is '0000');
+floats NaN and ±Infinity as the strings 'NaN', 'Infinity', '-Infinity' (JSON has no such
+numbers). A change with a value no converter can read goes to the table's dead-letter topic
+(`erp.<schema>.<table>.dlq`) with the reason; CDC never stops on data.
 A real Debezium PostgreSQL connector (JsonConverter, schemas.enable=false,
 topic.prefix=erp, decimal.handling.mode=string, time.precision.mode=connect) fits this contract.
 """

@@ -20,21 +20,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import orjson
 import psycopg2
 from confluent_kafka import KafkaException, Producer
 
 from schemas.settings import Settings
 from schemas.topics import Catalogue, load_catalogue
+from sinks.dlq import dead_letter_headers, dlq_topic
 from sinks.kafka import confluent_producer_config
 from sources.cdc import metrics
 from sources.cdc.envelope import EnvelopeBuilder
 from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, Truncate
-from sources.cdc.replication import ReplicationStream
+from sources.cdc.replication import SESSION_SETTINGS, ReplicationStream
 from sources.cdc.slot import SlotManager
 from sources.cdc.snapshot import table_rows
 
 log = logging.getLogger("topllantas.cdc")
 COMMIT = ord("C")  # pgoutput Commit message
+
+
+class Unpublishable(ValueError):
+    """A change whose values the change-event contract cannot carry: it is dead-lettered."""
 
 
 class DeliveryFailed(RuntimeError):
@@ -47,6 +53,7 @@ class CdcStats:
     changes: int = 0
     batches: int = 0
     retries: int = 0
+    dead_letters: int = 0
     confirmed_lsn: int = 0
     started_at: float = field(default_factory=time.time)
 
@@ -66,9 +73,12 @@ class KafkaWriter:
             self.errors.append(str(err))
 
     def produce(self, topic: str, key: bytes | None, value: bytes | None,
-                partition: int | None = None) -> None:
+                partition: int | None = None,
+                headers: list[tuple[str, bytes]] | None = None) -> None:
         """`partition` None: the partitioner hashes the key."""
-        extra = {} if partition is None else {"partition": partition}
+        extra: dict[str, Any] = {} if partition is None else {"partition": partition}
+        if headers:
+            extra["headers"] = headers
         while True:
             try:
                 self.producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery,
@@ -99,7 +109,7 @@ class CdcSource:
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(
             self.settings.erp_dsn(),
-            server_settings={"TimeZone": "UTC", "application_name": "topllantas-cdc"})
+            server_settings={**SESSION_SETTINGS, "application_name": "topllantas-cdc"})
 
     async def run(self, stop: asyncio.Event) -> CdcStats:
         conn = await self.connect()
@@ -136,13 +146,21 @@ class CdcSource:
                 where, args = self._snapshot_filter(table)
                 count = await conn.fetchval(
                     f'SELECT count(*) FROM {schema}."{table}" WHERE {where}', *args)
-                async for row in table_rows(conn, schema, table, where, *args):
+                async for row, error in table_rows(conn, schema, table, where, *args):
                     n += 1
                     marker = "last" if (last_table and n == count) else "true"
-                    writer.produce(topic, builder.key(table, row), builder.value(
-                        op="r", table=table, schema=schema, before=None, after=row,
-                        commit_ts_ms=now_ms, xid=None, lsn=None, snapshot=marker),
-                        builder.partition(table, row))
+                    try:
+                        if error is not None:
+                            raise Unpublishable(error)
+                        key, partition = builder.key(table, row), builder.partition(table, row)
+                        value = builder.value(
+                            op="r", table=table, schema=schema, before=None, after=row,
+                            commit_ts_ms=now_ms, xid=None, lsn=None, snapshot=marker)
+                    except (Unpublishable, KeyError, TypeError, ValueError) as exc:
+                        self._dead_letter(writer, builder, topic, "r", table, None, row, exc,
+                                          lsn=None)
+                        continue
+                    writer.produce(topic, key, value, partition)
                     if n % 20_000 == 0:
                         writer.producer.poll(0)
                 total += n
@@ -279,17 +297,43 @@ class CdcSource:
                 log.warning("change for table %s.%s not in topics.yaml; skipped",
                             rel.schema, rel.table)
                 continue
-            row = change.after or change.before or {}
-            key, partition = builder.key(rel.table, row), builder.partition(rel.table, row)
-            writer.produce(topic, key, builder.value(
-                op=change.op, table=rel.table, schema=rel.schema, before=change.before,
-                after=change.after, commit_ts_ms=commit.commit_ts_ms, xid=begin.xid,
-                lsn=commit.commit_lsn), partition)
+            try:
+                if change.error is not None:
+                    raise Unpublishable(change.error)
+                row = change.after or change.before or {}
+                key, partition = builder.key(rel.table, row), builder.partition(rel.table, row)
+                value = builder.value(
+                    op=change.op, table=rel.table, schema=rel.schema, before=change.before,
+                    after=change.after, commit_ts_ms=commit.commit_ts_ms, xid=begin.xid,
+                    lsn=commit.commit_lsn)
+            except (Unpublishable, KeyError, TypeError, ValueError) as exc:
+                self._dead_letter(writer, builder, topic, change.op, rel.table, change.before,
+                                  change.after, exc, lsn=commit.commit_lsn)
+                continue
+            writer.produce(topic, key, value, partition)
             if change.op == "d":
                 writer.produce(topic, key, None, partition)  # tombstone, for compaction
             counts[rel.table, change.op] += 1
             n += 1
         return n
+
+    def _dead_letter(self, writer: KafkaWriter, builder: EnvelopeBuilder, topic: str, op: str,
+                     table: str, before: dict[str, Any] | None, after: dict[str, Any] | None,
+                     error: BaseException, lsn: int | None) -> None:
+        """A change the contract cannot carry goes to its table's dead-letter topic: the row as
+        read (unreadable values as PostgreSQL's text), the reason in the headers. CDC goes on."""
+        reason = f"change of {table} not publishable: {error}"
+        try:
+            key: bytes | None = builder.key(table, after or before or {})
+        except (KeyError, TypeError, ValueError):
+            key = None
+        value = orjson.dumps({"before": before, "after": after, "op": op,
+                              "source": {"table": table, "lsn": lsn}}, default=str)
+        writer.produce(dlq_topic(topic), key, value, None,
+                       dead_letter_headers(reason, topic, None, None, "cdc"))
+        self.stats.dead_letters += 1
+        metrics.DEAD_LETTERS.labels(table=table).inc()
+        log.warning("%s (lsn %s): sent to %s", reason, lsn, dlq_topic(topic))
 
     def _flush_with_retry(self, writer: KafkaWriter, rows: list[bytes], builder: EnvelopeBuilder,
                           stream: ReplicationStream, stop: threading.Event) -> None:

@@ -8,6 +8,7 @@ ISO-8601 UTC). The session TimeZone must be UTC.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,6 +68,9 @@ class Change:
     relation: Relation
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    # why a value could not be converted (it is then kept as PostgreSQL's text): the change
+    # belongs in the table's dead-letter topic, not on its topic
+    error: str | None = None
 
 
 @dataclass(slots=True)
@@ -78,16 +82,50 @@ def _ts_ms(micros: int) -> int:
     return PG_EPOCH_MS + micros // 1000
 
 
-def timestamp_to_iso(text: str, *, assume_utc: bool) -> str:
-    """'2026-11-25 03:12:45.12+00' -> '2026-11-25T03:12:45.12Z' (session TimeZone is UTC)."""
-    iso = text.replace(" ", "T", 1)
-    if iso.endswith("+00"):
-        return iso[:-3] + "Z"
-    if assume_utc and iso[-1].isdigit():
-        return iso + "Z"
-    if not assume_utc:
-        return iso
-    return datetime.fromisoformat(iso).astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _iso_year(year: int) -> str:
+    """ISO-8601 years, as Java's ISO formatters (Debezium) write them: 4 digits, a sign beyond
+    9999, astronomical numbering before year 1 (1 BC is 0000, 44 BC is -0043)."""
+    if 0 <= year <= 9999:
+        return f"{year:04d}"
+    return f"+{year}" if year > 0 else f"-{-year:04d}"
+
+
+def _iso_date(text: str) -> str:
+    """PostgreSQL's ISO date output ('2026-11-25', '12345-01-01', '0044-03-15 BC') as ISO-8601
+    ('+12345-01-01', '-0043-03-15')."""
+    bc = text.endswith(" BC")
+    if bc:
+        text = text[:-3]
+    year, _, month_day = text.partition("-")
+    return f"{_iso_year(1 - int(year) if bc else int(year))}-{month_day}"
+
+
+def timestamp_to_iso(text: str) -> str:
+    """Any `timestamp`/`timestamptz` output under DateStyle ISO and TimeZone UTC as ISO-8601 UTC,
+    Debezium's way: '2026-11-25 03:12:45.12+00' -> '2026-11-25T03:12:45.12Z'; 'infinity' and
+    '-infinity' unchanged; years beyond 9999 or BC with a sign ('+12345-01-01T00:00:00Z',
+    '-0043-03-15T12:00:00Z'). A timestamp without time zone is read as UTC."""
+    if text in ("infinity", "-infinity"):
+        return text
+    bc = text.endswith(" BC")
+    if bc:
+        text = text[:-3]
+    day, _, clock = text.partition(" ")
+    match = _OFFSET.search(clock)
+    offset = match.group(0) if match else ""
+    clock = clock[:len(clock) - len(offset)]
+    if bc:
+        day += " BC"
+    if offset in ("", "+00", "+00:00"):
+        return f"{_iso_date(day)}T{clock}Z"
+    if not bc and len(day) == 10:  # another session TimeZone: convert to UTC
+        stamp = datetime.fromisoformat(f"{day}T{clock}{offset}").astimezone(UTC)
+        return stamp.isoformat().replace("+00:00", "Z")
+    hours, _, minutes = offset.partition(":")  # out of datetime's range: keep the offset
+    return f"{_iso_date(day)}T{clock}{hours}:{minutes or '00'}"
+
+
+_OFFSET = re.compile(r"[+-]\d\d(:\d\d(:\d\d)?)?$")
 
 
 def _bool(t: str) -> bool:
@@ -96,17 +134,30 @@ def _bool(t: str) -> bool:
 
 
 def _tstz(t: str) -> str:
-    if t.endswith("+00"):  # the common case, session TimeZone is UTC
+    if t[4:5] == "-" and t[-3:] == "+00":  # the common case: years 1-9999, TimeZone UTC
         return f"{t[:10]}T{t[11:-3]}Z"
-    return timestamp_to_iso(t, assume_utc=True)
+    return timestamp_to_iso(t)
 
 
-_ts = _tstz
+def _ts(t: str) -> str:
+    if t[4:5] == "-" and t[-1].isdigit():  # the common case: years 1-9999
+        return f"{t[:10]}T{t[11:]}Z"
+    return timestamp_to_iso(t)
+
+
+def _date(t: str) -> str:
+    return t if len(t) == 10 or t[-1] == "y" else _iso_date(t)  # 'infinity' stays
+
+
+def _float(t: str) -> float | str:
+    """NaN and infinities as the strings 'NaN', 'Infinity', '-Infinity' (JSON has no such
+    numbers: Debezium's JsonConverter writes these strings too)."""
+    return float(t) if t[-1].isdigit() else t
 
 
 CONVERTERS: dict[int, Any] = {
-    16: _bool, 20: int, 21: int, 23: int, 26: int, 700: float, 701: float,
-    1114: _ts, 1184: _tstz,
+    16: _bool, 20: int, 21: int, 23: int, 26: int, 700: _float, 701: _float,
+    1082: _date, 1114: _ts, 1184: _tstz,
 }
 
 
@@ -120,6 +171,7 @@ class PgOutputDecoder:
 
     def __init__(self) -> None:
         self.relations: dict[int, Relation] = {}
+        self.problems: list[str] = []  # values of the current message no converter could read
 
     def decode(self, data: bytes) -> Begin | Commit | Change | Truncate | Relation | None:
         kind = data[0:1]
@@ -128,7 +180,7 @@ class PgOutputDecoder:
             if data[5:6] != b"N":
                 raise DecodeError("insert without new tuple")
             after, _ = self._tuple(data, 6, rel)
-            return Change("c", rel, None, after)
+            return self._change("c", rel, None, after)
         if kind == b"U":
             rel = self._relation(_I32.unpack_from(data, 1)[0])
             pos, before = 5, None
@@ -141,13 +193,13 @@ class PgOutputDecoder:
                 for name, value in after.items():
                     if value is _UNCHANGED:
                         after[name] = before.get(name)
-            return Change("u", rel, before, _drop_unchanged(after))
+            return self._change("u", rel, before, _drop_unchanged(after))
         if kind == b"D":
             rel = self._relation(_I32.unpack_from(data, 1)[0])
             if data[5:6] not in (b"K", b"O"):
                 raise DecodeError("delete without old tuple")
             before, _ = self._tuple(data, 6, rel)
-            return Change("d", rel, _drop_unchanged(before), None)
+            return self._change("d", rel, _drop_unchanged(before), None)
         if kind == b"B":
             final_lsn, ts, xid = _BEGIN.unpack_from(data, 1)
             return Begin(final_lsn, _ts_ms(ts), xid)
@@ -163,6 +215,14 @@ class PgOutputDecoder:
         if kind in (b"Y", b"O", b"M"):
             return None  # type, origin and logical messages carry nothing we publish
         raise DecodeError(f"unknown pgoutput message {kind!r}")
+
+    def _change(self, op: str, rel: Relation, before: dict[str, Any] | None,
+                after: dict[str, Any] | None) -> Change:
+        if not self.problems:
+            return Change(op, rel, before, after)
+        error = "; ".join(self.problems)
+        self.problems = []
+        return Change(op, rel, before, after, error)
 
     def _relation(self, rel_id: int) -> Relation:
         try:
@@ -189,8 +249,7 @@ class PgOutputDecoder:
         self.relations[rel_id] = rel
         return rel
 
-    @staticmethod
-    def _tuple(data: bytes, pos: int, rel: Relation) -> tuple[dict[str, Any], int]:
+    def _tuple(self, data: bytes, pos: int, rel: Relation) -> tuple[dict[str, Any], int]:
         (ncols,) = _I16.unpack_from(data, pos)
         pos += 2
         row: dict[str, Any] = {}
@@ -201,8 +260,12 @@ class PgOutputDecoder:
                 (length,) = unpack(data, pos + 1)
                 start = pos + 5
                 pos = start + length
-                text = data[start:pos].decode()
-                row[name] = text if fn is None else fn(text)
+                try:
+                    text = data[start:pos].decode()
+                    row[name] = text if fn is None else fn(text)
+                except (ValueError, IndexError) as exc:  # kept as text, the change dead-lettered
+                    row[name] = data[start:pos].decode(errors="replace")
+                    self.problems.append(f"column {name!r} value {row[name]!r}: {exc}")
             elif kind == 110:  # 'n'
                 row[name] = None
                 pos += 1

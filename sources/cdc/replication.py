@@ -20,6 +20,10 @@ from psycopg2.extras import LogicalReplicationConnection, ReplicationCursor
 from schemas.settings import Settings
 
 IDLE_CONFIRM_S = 1.0
+# The text output the converters read (sources/cdc/pgoutput.py), whatever the server's defaults
+SESSION_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO", "IntervalStyle": "postgres",
+                    "extra_float_digits": "1"}
+SESSION_OPTIONS = " ".join(f"-c {k}={v}" for k, v in SESSION_SETTINGS.items())
 
 
 class ReplicationStream:
@@ -28,7 +32,7 @@ class ReplicationStream:
     def __init__(self, settings: Settings) -> None:
         self.conn = psycopg2.connect(
             settings.erp_dsn(), connection_factory=LogicalReplicationConnection,
-            options="-c TimeZone=UTC", application_name="topllantas-cdc")
+            options=SESSION_OPTIONS, application_name="topllantas-cdc")
         self.cursor: ReplicationCursor = self.conn.cursor()
         self.cursor.start_replication(
             slot_name=settings.cdc_slot, decode=False, status_interval=1,

@@ -54,7 +54,7 @@ async def erp_state(dsn: str) -> dict[str, dict[bytes, dict[str, Any]]]:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             for table, spec in catalogue.cdc_tables.items():
                 rows: dict[bytes, dict[str, Any]] = {}
-                async for row in table_rows(conn, catalogue.cdc_schema, table):
+                async for row, _error in table_rows(conn, catalogue.cdc_schema, table):
                     rows[orjson.dumps({c: row[c] for c in spec.key_columns})] = row
                 out[table] = rows
     finally:

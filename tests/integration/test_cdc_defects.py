@@ -1,0 +1,127 @@
+"""Issue 27's CDC defects on the real broker and PostgreSQL: values outside the everyday range,
+primary-key changes, replica identity and TOAST, a PostgreSQL restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+
+from schemas.settings import Settings
+from sinks.dlq import DeadLetter
+from sources.cdc.capture import CdcSource
+from sources.cdc.slot import SlotManager
+from tests.integration.cdc_state import snapshot_done
+from tests.integration.kafka_read import Record, read_all
+from tests.integration.test_cdc import caught_up
+from tests.stack_fixture import TestStack
+
+pytestmark = pytest.mark.integration
+
+
+@asynccontextmanager
+async def cdc_running(stack: TestStack) -> AsyncIterator[asyncpg.Connection]:
+    """CDC in this process until the block ends; the block gets an ERP connection. CDC must
+    still be running at the end: a CDC that stopped on data fails the test with its error."""
+    settings = stack.settings()
+    stop = asyncio.Event()
+    task = asyncio.create_task(CdcSource(settings).run(stop))
+    conn = await asyncpg.connect(stack.erp_dsn)
+    try:
+        await _until_done(snapshot_done(conn, settings.cdc_slot), task)
+        yield conn
+        await _until_done(caught_up(stack, timeout=30), task)
+        assert not task.done(), "CDC stopped"
+    finally:
+        await conn.close()
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def _until_done(wait: Any, cdc: asyncio.Task) -> None:
+    """`wait`, unless CDC dies first (then its exception)."""
+    waiting = asyncio.ensure_future(wait)
+    await asyncio.wait([waiting, cdc], return_when=asyncio.FIRST_COMPLETED)
+    if cdc.done() and not waiting.done():
+        waiting.cancel()
+        cdc.result()
+        raise AssertionError("CDC stopped")
+    waiting.result()
+
+
+def latest(stack: TestStack, table: str, op: str | None = None) -> dict[bytes, dict]:
+    """The last event per key on `table`'s topic (of `op` only, when given)."""
+    out: dict[bytes, dict] = {}
+    for r in read_all(stack.bootstrap_servers, [f"erp.public.{table}"], idle=1.0):
+        if r.value is not None and r.key is not None:
+            event = orjson.loads(r.value)
+            if op is None or event["op"] == op:
+                out[r.key] = event
+    return out
+
+
+def key(id_: int) -> bytes:
+    return orjson.dumps({"id": id_})
+
+
+ODD_TIMES = ["infinity", "-infinity", "0044-03-15 12:00:00+00 BC", "12345-01-01 00:00:00+00"]
+# Debezium's conventions: the infinities as strings, ISO-8601 expanded years (1 BC is 0000)
+ODD_TIMES_PUBLISHED = ["infinity", "-infinity", "-0043-03-15T12:00:00Z",
+                       "+12345-01-01T00:00:00Z"]
+ODD_DATES = {"infinity": "infinity", "0044-03-15 BC": "-0043-03-15",
+             "12345-01-01": "+12345-01-01"}
+
+
+async def test_defect1_infinity_timestamp_does_not_stop_cdc(fresh_stack: TestStack) -> None:
+    async with cdc_running(fresh_stack) as conn:
+        products = [r["id"] for r in await conn.fetch(
+            "SELECT id FROM products ORDER BY id LIMIT $1", len(ODD_TIMES))]
+        for id_, text in zip(products, ODD_TIMES, strict=True):
+            await conn.execute("UPDATE products SET updated_at = $2::text::timestamptz "
+                               "WHERE id = $1", id_, text)
+        warehouse = await conn.fetchval("SELECT min(id) FROM warehouses")
+        await conn.execute("UPDATE warehouses SET lat = 'NaN', lon = '-Infinity' WHERE id = $1",
+                           warehouse)
+        orders = [r["id"] for r in await conn.fetch(
+            "SELECT id FROM sales_orders ORDER BY id LIMIT $1", len(ODD_DATES))]
+        for id_, text in zip(orders, ODD_DATES, strict=True):
+            await conn.execute("UPDATE sales_orders SET delivery_date = $2::text::date "
+                               "WHERE id = $1", id_, text)
+        await conn.execute("INSERT INTO brands (id, name, tier) VALUES (991, 'Después', 'media')")
+    assert key(991) in latest(fresh_stack, "brands")  # a later change on another table
+    assert_odd_values(fresh_stack, products, warehouse, orders, op="u")
+
+    settings = fresh_stack.settings()  # `cdc resnapshot`, then a run: a fresh snapshot
+    await drop_slot(settings)
+    async with cdc_running(fresh_stack):
+        pass
+    assert_odd_values(fresh_stack, products, warehouse, orders, op="r")
+
+
+def assert_odd_values(stack: TestStack, products: list[int], warehouse: int, orders: list[int],
+                      op: str) -> None:
+    events = latest(stack, "products", op)
+    assert [events[key(i)]["after"]["updated_at"] for i in products] == ODD_TIMES_PUBLISHED
+    after = latest(stack, "warehouses", op)[key(warehouse)]["after"]
+    assert (after["lat"], after["lon"]) == ("NaN", "-Infinity")  # not null
+    events = latest(stack, "sales_orders", op)
+    assert [events[key(i)]["after"]["delivery_date"] for i in orders] == list(ODD_DATES.values())
+
+
+async def drop_slot(settings: Settings) -> None:
+    source = CdcSource(settings)
+    conn = await source.connect()
+    try:
+        await SlotManager(conn, settings, list(source.catalogue.cdc_tables)).drop()
+    finally:
+        await conn.close()
+
+
+def dead_letters(stack: TestStack, table: str) -> list[tuple[Record, DeadLetter]]:
+    records = read_all(stack.bootstrap_servers, [f"erp.public.{table}.dlq"], idle=1.0)
+    return [(r, DeadLetter.from_record(list(r.headers), r.key, r.value)) for r in records]

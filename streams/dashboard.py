@@ -5,7 +5,8 @@
     POST /analytics/inventory-daily/        emit today's `analytics.inventory_daily` now
     GET  /analytics/dimensions/{kind}/{id}/ the versions of one dimension the joins use
 
-Token: `Authorization: Bearer <token>` or `?token=<token>`; anything else gets a 401 page.
+Token: `Authorization: Bearer <token>` or `?token=<token>`; anything else gets a 401 page
+(streams/web_access.py guards every page of the worker).
 
 What is whose:
 - business counters (sales, alerts, deliveries, agent, messages, errors) are kept per source
@@ -21,7 +22,6 @@ What is whose:
 from __future__ import annotations
 
 import asyncio
-import hmac
 import inspect
 import logging
 import time
@@ -294,13 +294,6 @@ def scheduled_jobs() -> list[Job]:
 # ------------------------------------------------------------------------------- pages
 
 
-def authorized(request: Request) -> bool:
-    expected = settings.dashboard_token.get_secret_value().encode()
-    header = request.headers.get("Authorization", "")
-    given = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
-    return bool(expected) and hmac.compare_digest(given.encode(), expected)
-
-
 def render_page(data: dict[str, Any]) -> str:
     page = (PAGE_DIR / "index.html").read_text()
     initial = orjson.dumps(data).decode().replace("</", "<\\/")
@@ -311,15 +304,11 @@ def render_page(data: dict[str, Any]) -> str:
 
 @app.page("/dashboard/")
 async def dashboard_page(web: View, request: Request) -> Response:
-    if not authorized(request):
-        return web.html((PAGE_DIR / "unauthorized.html").read_text(), status=401)
     return web.html(render_page(dashboard_data()), headers={"Cache-Control": "no-store"})
 
 
 @app.page("/dashboard/data.json")
 async def dashboard_json(web: View, request: Request) -> Response:
-    if not authorized(request):
-        return web.json({"error": "token requerido"}, status=401)
     return web.json(dashboard_data(), headers={"Cache-Control": "no-store"})
 
 
@@ -328,16 +317,12 @@ class InventorySnapshotView(View):
     """POST: emit today's end-of-day inventory rows now (reason "manual")."""
 
     async def post(self, request: Request) -> Response:
-        if not authorized(request):
-            return self.json({"error": "token requerido"}, status=401)
         partitions = await request_inventory_snapshot("manual")
         return self.json({"requested": partitions})
 
 
 @app.page("/analytics/dimensions/{kind}/{ident}/")
 async def dimension_versions(web: View, request: Request, kind: str, ident: str) -> Response:
-    if not authorized(request):
-        return web.json({"error": "token requerido"}, status=401)
     history = dimensions.get(f"{kind}:{ident}")
     if history is None:
         return web.json({"error": "dimensión desconocida"}, status=404)

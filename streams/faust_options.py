@@ -8,6 +8,7 @@ import socket
 
 from schemas.settings import get_settings
 from streams import transport
+from streams.web_access import web_options
 
 
 def canonical_url(configured: str | None, web_host: str, web_port: int) -> str:
@@ -42,6 +43,7 @@ def faust_settings() -> dict:
         # costs the broker and the worker's sender; Faust's default is 0 (a request per record).
         "producer_linger": settings.faust_producer_linger_ms / 1000,
         "Worker": "streams.worker:QuietWorker",
+        **web_options(),  # every page but /metrics needs the token; Faust's own pages off
     }
     if settings.embedded_broker:
         # Tansu 0.6 quirks: a partition's end offset is the first offset of its last batch + 1,

@@ -15,6 +15,10 @@ from ops.supervisor import Supervisor
 from ops.topics_admin import apply_catalogue
 from tests.stack_fixture import TestStack, test_stack
 
+# The worker's pages other than /metrics need the token (streams/web_access.py).
+PAGES_TOKEN = "test-pages-token"
+PAGES_AUTH = {"Authorization": f"Bearer {PAGES_TOKEN}"}
+
 
 @pytest.fixture(scope="module")
 def fresh_stack() -> Iterator[TestStack]:
@@ -35,6 +39,7 @@ def process_env(stack: TestStack, **extra: str) -> dict[str, str]:
         "ERP_SINK_DATABASE_URL": stack.sink_dsn,
         "FAUST_WEB_PORT": str(free_port()),
         "CDC_POLL_INTERVAL_MS": "20",
+        "DASHBOARD_TOKEN": PAGES_TOKEN,
     }
     env.update(extra)
     return env

@@ -249,7 +249,7 @@ async def test_deliveries_and_the_end_of_day_inventory(pipeline: Pipeline) -> No
                                     {str(delivery)}, lambda r: r["status"] == "entregada")
     assert stops[str(delivery)]["on_time"] is True
 
-    status, body = pipeline.get("/analytics/inventory-daily/", token=None)
+    status, body = pipeline.get("/analytics/inventory-daily/")
     assert status == 405  # GET is not the trigger
     request = urllib.request.Request(pipeline.url("/analytics/inventory-daily/"), method="POST",
                                      headers={"Authorization": f"Bearer {TOKEN}"})

@@ -16,7 +16,7 @@ from confluent_kafka import Producer
 from ops.erp.simulate import simulate_day
 from ops.supervisor import Supervisor, wait_for
 from sinks.dlq import DeadLetter
-from tests.integration.conftest import process_env
+from tests.integration.conftest import PAGES_AUTH, process_env
 from tests.integration.kafka_read import read_all
 from tests.integration.test_cdc import caught_up
 from tests.stack_fixture import TestStack
@@ -27,7 +27,8 @@ pytestmark = pytest.mark.integration
 def position(port: str, product_id: int, warehouse_id: int) -> dict | None:
     url = f"http://127.0.0.1:{port}/inventory/{product_id}/{warehouse_id}/"
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=PAGES_AUTH),
+                                    timeout=5) as response:
             return json.load(response)
     except (urllib.error.HTTPError, urllib.error.URLError, ConnectionError):
         return None

@@ -26,7 +26,7 @@ from processors.routing.defaults import (
     MEXICO_CITY,
 )
 from schemas.routes import RouteDayEvent, RoutePlanEvent, VehiclePosition, day_key
-from tests.integration.conftest import process_env
+from tests.integration.conftest import PAGES_AUTH, process_env
 from tests.integration.kafka_read import read_all
 from tests.integration.test_sink_agents import at_least, eventually
 from tests.integration.test_sinks_email import Mailbox
@@ -207,7 +207,7 @@ async def test_plan_replan_and_track_a_delivery_day(
 
         # the dispatcher's view of the vehicle, from the worker that owns it
         page = httpx.get(f"http://127.0.0.1:{env['FAUST_WEB_PORT']}/routes/vehicles/"
-                         f"{vehicle.vehicle_id}/", timeout=5)
+                         f"{vehicle.vehicle_id}/", timeout=5, headers=PAGES_AUTH)
         assert page.status_code == 200, page.text
         day = page.json()[route_date.isoformat()]
         assert day["stops"] == [s.sales_order_id for s in vehicle.stops]

@@ -39,7 +39,7 @@ from schemas.commands import (
     OutboundMessage,
     PurchaseLine,
 )
-from tests.integration.conftest import process_env
+from tests.integration.conftest import PAGES_AUTH, PAGES_TOKEN, process_env
 from tests.integration.kafka_read import read_all
 from tests.integration.test_analytics_enrichment import TOKEN, Pipeline, web_up
 from tests.integration.test_cdc import caught_up
@@ -100,16 +100,18 @@ async def test_partitions_move_between_two_workers_and_nothing_goes_wrong(
     # each key is answered by the worker that owns its partition; the other one redirects there
     for product_id, warehouse_id in list(await erp_stock(fresh_stack))[:12]:
         path = f"/inventory/{product_id}/{warehouse_id}/"
-        answers = {port: httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+        answers = {port: httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5,
+                                   headers=PAGES_AUTH)
                    for port in (first, second)}
         assert sorted(r.status_code for r in answers.values()) == [200, 307], answers
         owner = next(port for port, r in answers.items() if r.status_code == 200)
         moved = next(r for r in answers.values() if r.status_code == 307)
         assert moved.headers["location"] == f"http://127.0.0.1:{owner}{path}"
     for port in (first, second):  # a malformed or unknown key: 404 from either worker
-        assert httpx.get(f"http://127.0.0.1:{port}/inventory/abc/1/", timeout=5).status_code == 404
+        assert httpx.get(f"http://127.0.0.1:{port}/inventory/abc/1/", timeout=5,
+                         headers=PAGES_AUTH).status_code == 404
         unknown = httpx.get(f"http://127.0.0.1:{port}/inventory/999999/1/", timeout=5,
-                            follow_redirects=True)
+                            params={"token": PAGES_TOKEN}, follow_redirects=True)
         assert unknown.status_code == 404 and "unknown" in unknown.json()["error"]
 
     # the first worker leaves while the ERP sells: its partitions move to the second

@@ -71,6 +71,10 @@ class InventoryConfig:
     - `discrete_below_units`: expected lead-time demand below which the reorder point comes
       from a discrete (Poisson / negative binomial) distribution instead of the normal one;
       0 turns it off.
+    - `shortage_cost`: MXN per unit of demand not served. When set, each item's service level
+      is its critical ratio B / (B + h·c·T) (`item_service_level`) instead of its class's:
+      cheap, fast items get high service, expensive slow ones less, which buys more fill rate
+      per peso of stock than one level per class.
     """
 
     service_levels: Mapping[str, float] = field(
@@ -84,6 +88,7 @@ class InventoryConfig:
     opportunity_window_days: float = 30.0
     hysteresis_days: float = 1.0
     discrete_below_units: float = 30.0
+    shortage_cost: float | None = None
 
     def __post_init__(self) -> None:
         for cls, level in self.service_levels.items():
@@ -91,6 +96,8 @@ class InventoryConfig:
                 raise ValueError(f"service level of class {cls} must be in [0.5, 1), got {level}")
         if self.review_period_days < 0 or self.holding_cost_rate < 0 or self.ordering_cost < 0:
             raise ValueError("review period, holding cost rate and ordering cost must be >= 0")
+        if self.shortage_cost is not None and self.shortage_cost <= 0:
+            raise ValueError("shortage_cost must be positive when set")
         if self.overstock_months <= 0 or self.no_movement_days <= 0:
             raise ValueError("overstock_months and no_movement_days must be positive")
 
@@ -246,22 +253,21 @@ class PolicyLevels:
 def policy_levels(demand: DemandStats, terms: SupplyTerms, abc_class: str,
                   config: InventoryConfig) -> PolicyLevels:
     """SS, ROP, Q* and S of the module docstring."""
-    level = config.service_level(abc_class)
-    z = service_z(level)
     d, sd = demand.mean, demand.std
-    lr = terms.lead_time_days + config.review_period_days
-    sigma = math.sqrt(lr * sd * sd + d * d * terms.lead_time_sd_days ** 2)
-    expected = d * lr
-    if 0 < expected < config.discrete_below_units:
-        rop_units = discrete_quantile(expected, sigma * sigma, level)
-        ss = max(0.0, rop_units - expected)
-    else:
-        ss = max(0.0, z * sigma)
     annual = d * DAYS_PER_YEAR
     unit_holding = config.holding_cost_rate * terms.unit_cost
     cap = d * config.overstock_days
     eoq = math.sqrt(2 * annual * config.ordering_cost / unit_holding) if unit_holding > 0 else cap
     eoq = min(eoq, cap) if cap > 0 else eoq
+    level = item_service_level(config, abc_class, terms, d, eoq)
+    z = service_z(level)
+    lr = terms.lead_time_days + config.review_period_days
+    sigma = math.sqrt(lr * sd * sd + d * d * terms.lead_time_sd_days ** 2)
+    expected = d * lr
+    if 0 < expected < config.discrete_below_units:
+        ss = max(0.0, discrete_quantile(expected, sigma * sigma, level) - expected)
+    else:
+        ss = max(0.0, z * sigma)
     rop = math.ceil(expected + ss - _EPS)
     return PolicyLevels(
         service_level=level, z=z, daily_demand=d, demand_std=sd,
@@ -269,6 +275,20 @@ def policy_levels(demand: DemandStats, terms: SupplyTerms, abc_class: str,
         safety_stock=math.ceil(ss - _EPS), reorder_point=rop, eoq=eoq,
         order_up_to=rop + max(1, math.ceil(eoq - _EPS)),
     )
+
+
+def item_service_level(config: InventoryConfig, abc_class: str, terms: SupplyTerms,
+                       daily_demand: float, eoq: float) -> float:
+    """The class's service level; with `shortage_cost` set, the item's own critical ratio
+    B / (B + h·c·T) instead, T the cycle (the longest of Q*, the minimum order and the review
+    period, in years): one more unit of stock costs h·c a year and is at risk once a cycle."""
+    if config.shortage_cost is None:
+        return config.service_level(abc_class)
+    cycle_units = max(eoq, float(terms.min_order_qty), daily_demand * config.review_period_days)
+    cycle_days = cycle_units / daily_demand if daily_demand > 0 else DAYS_PER_YEAR
+    holding = config.holding_cost_rate * terms.unit_cost * cycle_days / DAYS_PER_YEAR
+    level = config.shortage_cost / (config.shortage_cost + holding) if holding > 0 else 0.999
+    return min(max(level, 0.5), 0.999)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,12 +32,18 @@ from openai import AsyncOpenAI, DefaultAioHttpClient
 from openai.types.chat import ChatCompletion, ChatCompletionMessage
 
 from processors.sales_agent.catalog import CatalogReader
-from processors.sales_agent.guard import check_reply, collect_evidence
+from processors.sales_agent.guard import check_reply
 from processors.sales_agent.prompt import chat_messages, correction_message
 from processors.sales_agent.session import TurnSession
 from processors.sales_agent.state import ConversationState
 from processors.sales_agent.tool_args import tool_specs
-from processors.sales_agent.turn import LlmAnswer, LlmUnavailable, TurnOutcome, run_turn
+from processors.sales_agent.turn import (
+    GuardVerdict,
+    LlmAnswer,
+    LlmUnavailable,
+    TurnOutcome,
+    run_turn,
+)
 from schemas.settings import Settings
 from schemas.whatsapp import InboundMessage
 
@@ -118,6 +124,7 @@ class OpenAIResponder:
     async def _answer(self, session: TurnSession, watch: _Stopwatch) -> LlmAnswer:
         messages = chat_messages(session.state, session.now)
         regenerated = False
+        verdicts: list[GuardVerdict] = []
         for _ in range(self.config.max_rounds):
             message = await self._complete(messages, watch)
             if message.tool_calls:
@@ -133,13 +140,15 @@ class OpenAIResponder:
             text = (message.content or "").strip()
             if not text:
                 raise LlmUnavailable("empty_answer", watch.seconds)
-            violations = check_reply(text, collect_evidence(session.results()))
+            violations = check_reply(text, session.evidence())
+            verdicts.append(GuardVerdict(source="llm_regenerated" if regenerated else "llm",
+                                         passed=not violations, violations=violations))
             if not violations:
-                return LlmAnswer(text=text, regenerated=regenerated, llm_s=watch.seconds,
-                                 calls=watch.calls)
+                return LlmAnswer(text=text, regenerated=regenerated, verdicts=verdicts,
+                                 llm_s=watch.seconds, calls=watch.calls)
             if regenerated:
                 return LlmAnswer(text=None, violations=violations, regenerated=True,
-                                 llm_s=watch.seconds, calls=watch.calls)
+                                 verdicts=verdicts, llm_s=watch.seconds, calls=watch.calls)
             log.info("sales agent: LLM answer rejected by the guard (%s); regenerating",
                      "; ".join(f"{v.kind} {v.text}" for v in violations))
             messages += [{"role": "assistant", "content": text}, correction_message(violations)]

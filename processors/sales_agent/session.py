@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from processors.sales_agent import delivery, reschedule
 from processors.sales_agent.catalog import CatalogReader
 from processors.sales_agent.faq import answer as faq_answer
+from processors.sales_agent.guard_evidence import Evidence, collect_evidence
 from processors.sales_agent.pricing import (
     discount_pct,
     line_total,
@@ -169,6 +170,11 @@ class TurnSession:
         finally:
             self.tools_s += perf_counter() - started
         return record.result
+
+    def evidence(self) -> Evidence:
+        """What a reply of this turn may state: the results, and the customer's own numbers."""
+        said = next((t.text for t in reversed(self.state.turns) if t.role == "customer"), None)
+        return collect_evidence(self.results(), customer_text=said)
 
     def results(self) -> list[ToolResult]:
         return [r.result for r in self.records if r.result is not None]

@@ -13,11 +13,11 @@ from datetime import datetime
 from time import perf_counter
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from processors.sales_agent import dialog, replies
 from processors.sales_agent.catalog import CatalogReader
-from processors.sales_agent.guard import Violation, check_reply, collect_evidence
+from processors.sales_agent.guard import Evidence, Violation, check_reply
 from processors.sales_agent.replies import Reply
 from processors.sales_agent.session import TurnSession
 from processors.sales_agent.state import ConversationState, LastOutputs
@@ -37,9 +37,18 @@ INTERACTIVE_BODY_MAX = 1024  # WhatsApp limit on the text of a message with butt
 TurnPath = Literal["llm", "deterministic", "template_fallback", "human", "duplicate"]
 
 
+class GuardVerdict(BaseModel):
+    """The grounding guard's verdict on one candidate reply of the turn."""
+
+    source: Literal["llm", "llm_regenerated", "template", "safe"]
+    passed: bool
+    violations: list[Violation] = Field(default_factory=list)
+
+
 class LlmAnswer(BaseModel):
     text: str | None  # None: the answer failed the grounding guard twice
     violations: list[Violation] = Field(default_factory=list)
+    verdicts: list[GuardVerdict] = Field(default_factory=list)
     regenerated: bool = False
     llm_s: float = 0.0
     calls: int = 0
@@ -65,6 +74,8 @@ class LlmResponder(Protocol):
 
 
 class TurnOutcome(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     state: ConversationState
     replies: list[OutboundMessage]
     order: CreateSalesOrder | None = None
@@ -74,6 +85,8 @@ class TurnOutcome(BaseModel):
     path: TurnPath
     fallback_reason: str | None = None
     violations: list[Violation] = Field(default_factory=list)
+    guard_verdicts: list[GuardVerdict] = Field(default_factory=list)
+    evidence: Evidence | None = Field(None, exclude=True)  # what the sent text was checked on
     tool_calls: list[str] = Field(default_factory=list)
     llm_calls: int = 0
     llm_s: float = 0.0
@@ -144,11 +157,9 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
         reply = await dialog.respond(session, understanding)
     tools_s += session.tools_s
 
-    violations = check_reply(reply.text, collect_evidence(session.results()))
-    if violations:
-        log.error("sales agent: templated reply failed the guard (%s); sent a safe reply",
-                  "; ".join(v.text for v in violations))
-        reply = replies.not_understood()
+    evidence = session.evidence()
+    verdicts = [*answer.verdicts]
+    reply = _guarded(reply, evidence, "llm" if path == "llm" else "template", verdicts)
 
     final = session.state.with_turn("agent", reply.text, now)
     messages = _outbound(inbound, reply, now, path)
@@ -161,8 +172,28 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
         handoff=handoff,
         handoff_reason=final.handoff_reason if handoff else None, path=path,
         fallback_reason=fallback_reason, violations=answer.violations,
+        guard_verdicts=verdicts, evidence=evidence,
         tool_calls=dropped + [r.name for r in session.records], llm_calls=answer.calls,
         llm_s=answer.llm_s, tools_s=tools_s, total_s=perf_counter() - started)
+
+
+def _guarded(reply: Reply, evidence: Evidence, source: Literal["llm", "template"],
+             verdicts: list[GuardVerdict]) -> Reply:
+    """The reply to send: `reply` if the guard passes it, else the safe reply. Every reply this
+    turn sends is checked here, whatever produced it, and the verdicts are kept."""
+    violations = check_reply(reply.text, evidence)
+    verdicts.append(GuardVerdict(source=source, passed=not violations, violations=violations))
+    if not violations:
+        return reply
+    log.error("sales agent: %s reply failed the guard (%s); sent a safe reply", source,
+              "; ".join(v.text for v in violations))
+    safe = replies.not_understood()
+    safe_violations = check_reply(safe.text, evidence)
+    verdicts.append(GuardVerdict(source="safe", passed=not safe_violations,
+                                 violations=safe_violations))
+    if safe_violations:  # a figure in the fixed safe text: a bug, never sent
+        raise AssertionError(f"the safe reply fails the guard: {safe_violations}")
+    return safe
 
 
 def _session(state: ConversationState, reader: CatalogReader, now: datetime, message_id: str,

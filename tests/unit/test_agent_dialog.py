@@ -353,8 +353,13 @@ async def test_every_templated_reply_passes_the_guard() -> None:
         message = _inbound(TALLER, text)
         outcome = await run_turn(state, message, catalog, now=NOW)
         state = outcome.state
+        # The guard's own verdict on the templated reply, not what was sent after a swap.
+        assert [(v.source, v.passed) for v in outcome.guard_verdicts] == [("template", True)], (
+            text, outcome.guard_verdicts)
+        assert outcome.evidence is not None
         for reply in outcome.replies:
             assert reply.text and len(reply.buttons) <= 3
+            assert check_reply(reply.text, outcome.evidence) == [], (text, reply.text)
     assert state is not None and state.handoff
 
 
@@ -369,7 +374,9 @@ async def test_search_args_and_guard_on_session_results() -> None:
     assert pct == Decimal(8)
     evidence = collect_evidence(session.results())
     assert check_reply("Michelin a $2,657.88 c/u", evidence) == []
-    assert check_reply("Michelin a $2,889 c/u", evidence) == []  # list price is a fact too
+    # The list price quoted as a workshop's price is an escape; called the list price, a fact.
+    assert [v.kind for v in check_reply("Michelin a $2,889 c/u", evidence)] == ["price"]
+    assert check_reply("Michelin: precio de lista $2,889, tu precio $2,657.88", evidence) == []
     assert check_reply("Michelin a $2,500 c/u", evidence) != []
     with pytest.raises(ToolError, match="no such quote"):
         await session.run(ReserveOrderArgs(quote_id="Q-ABCDEF12"))

@@ -37,6 +37,7 @@ from sources.cdc.snapshot import table_rows
 
 log = logging.getLogger("topllantas.cdc")
 COMMIT = ord("C")  # pgoutput Commit message
+NEW_KEY, OLD_KEY = "__debezium.newkey", "__debezium.oldkey"  # headers of a key change
 
 
 class Unpublishable(ValueError):
@@ -300,6 +301,11 @@ class CdcSource:
             try:
                 if change.error is not None:
                     raise Unpublishable(change.error)
+                if change.op == "u" and builder.key_changed(rel.table, change.before,
+                                                            change.after):
+                    n += self._emit_key_change(change, topic, begin, commit, builder, writer,
+                                               counts)
+                    continue
                 row = change.after or change.before or {}
                 key, partition = builder.key(rel.table, row), builder.partition(rel.table, row)
                 value = builder.value(
@@ -316,6 +322,28 @@ class CdcSource:
             counts[rel.table, change.op] += 1
             n += 1
         return n
+
+    def _emit_key_change(self, change: Change, topic: str, begin: Begin, commit: Commit,
+                         builder: EnvelopeBuilder, writer: KafkaWriter,
+                         counts: Counter[tuple[str, str]]) -> int:
+        """An update of the primary key, as Debezium publishes it: a delete and a tombstone
+        under the old key (header `__debezium.newkey`), then a create under the new key
+        (header `__debezium.oldkey`), so the old key leaves the compacted topic."""
+        rel, before, after = change.relation, change.before, change.after
+        assert before is not None and after is not None
+        old_key, new_key = builder.key(rel.table, before), builder.key(rel.table, after)
+        old_partition = builder.partition(rel.table, before)
+        new_partition = builder.partition(rel.table, after)
+        common: dict[str, Any] = {"table": rel.table, "schema": rel.schema, "xid": begin.xid,
+                                  "commit_ts_ms": commit.commit_ts_ms, "lsn": commit.commit_lsn}
+        deleted = builder.value(op="d", before=before, after=None, **common)
+        created = builder.value(op="c", before=None, after=after, **common)
+        writer.produce(topic, old_key, deleted, old_partition, [(NEW_KEY, new_key)])
+        writer.produce(topic, old_key, None, old_partition)
+        writer.produce(topic, new_key, created, new_partition, [(OLD_KEY, old_key)])
+        counts[rel.table, "d"] += 1
+        counts[rel.table, "c"] += 1
+        return 2
 
     def _dead_letter(self, writer: KafkaWriter, builder: EnvelopeBuilder, topic: str, op: str,
                      table: str, before: dict[str, Any] | None, after: dict[str, Any] | None,

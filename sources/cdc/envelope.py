@@ -29,6 +29,13 @@ class EnvelopeBuilder:
         columns = self.tables[table].key_columns
         return orjson.dumps({c: row[c] for c in columns})
 
+    def key_changed(self, table: str, before: dict[str, Any] | None,
+                    after: dict[str, Any] | None) -> bool:
+        """An update that moved the row to another primary key."""
+        if before is None or after is None:
+            return False
+        return any(before.get(c) != after.get(c) for c in self.tables[table].key_columns)
+
     def partition(self, table: str, row: dict[str, Any]) -> int | None:
         """The partition of a record of `row`, when its table is partitioned by another key
         (topics.yaml `partition_by`); None: the producer's partitioner hashes its key."""

@@ -125,3 +125,23 @@ async def drop_slot(settings: Settings) -> None:
 def dead_letters(stack: TestStack, table: str) -> list[tuple[Record, DeadLetter]]:
     records = read_all(stack.bootstrap_servers, [f"erp.public.{table}.dlq"], idle=1.0)
     return [(r, DeadLetter.from_record(list(r.headers), r.key, r.value)) for r in records]
+
+
+async def test_defect4_primary_key_change_deletes_and_tombstones_the_old_key(
+        fresh_stack: TestStack) -> None:
+    async with cdc_running(fresh_stack) as conn:
+        old = await conn.fetchval("SELECT min(id) FROM vehicle_fitments")
+        new = old + 900_000
+        await conn.execute("UPDATE vehicle_fitments SET id = $2 WHERE id = $1", old, new)
+    records = [r for r in read_all(fresh_stack.bootstrap_servers,
+                                   ["erp.public.vehicle_fitments"], idle=1.0)
+               if r.key in (key(old), key(new))]
+    streamed = [r for r in records if r.value is None
+                or orjson.loads(r.value)["source"]["snapshot"] == "false"]
+    shape = [(r.key, r.value and orjson.loads(r.value)["op"]) for r in streamed]
+    assert shape == [(key(old), "d"), (key(old), None), (key(new), "c")]
+    deleted, _, created = (r.value and orjson.loads(r.value) for r in streamed)
+    assert deleted["before"]["id"] == old and deleted["after"] is None
+    assert created["before"] is None and created["after"]["id"] == new
+    assert dict(streamed[0].headers)["__debezium.newkey"] == key(new)
+    assert dict(streamed[2].headers)["__debezium.oldkey"] == key(old)

@@ -37,6 +37,8 @@ class Supplier(Row):
     lead_time_sd_days: Decimal = Decimal(0)
     min_order_qty: int = 1
     pack_multiple: int = 1
+    min_order_value: Decimal = Decimal(0)  # MXN; an order below it is refused
+    free_freight_value: Decimal = Decimal(0)  # MXN; from this order value on, freight is free
 
 
 class Product(Row):
@@ -196,6 +198,23 @@ class StockMove(Row):
     created_at: datetime
 
 
+class StockTransfer(Row):
+    """A transfer between branches: `en_transito` (out of the sender, in transit at the
+    receiver), then `recibido` (on hand at the receiver) or `cancelado` (back at the sender)."""
+
+    id: int
+    product_id: int
+    from_warehouse_id: int
+    to_warehouse_id: int
+    qty: int
+    status: str = "en_transito"
+    transit_days: Decimal = Decimal(1)
+    created_at: datetime
+    received_at: datetime | None = None
+    created_by: str = "erp"
+    idempotency_key: str | None = None
+
+
 ROW_MODELS: dict[str, type[Row]] = {
     "brands": Brand,
     "categories": Category,
@@ -214,4 +233,5 @@ ROW_MODELS: dict[str, type[Row]] = {
     "vehicles": Vehicle,
     "deliveries": Delivery,
     "stock_moves": StockMove,
+    "stock_transfers": StockTransfer,
 }

@@ -86,14 +86,16 @@ def generate_catalogue(seed: int = 7, n_products: int = 2400, n_customers: int =
     cat.add("categories", ["id", "name"], [(i + 1, n) for i, n in enumerate(ref.CATEGORIES)])
     supplier_of_brand: dict[str, int] = {}
     suppliers = []
-    for i, (name, brands, lead, sd, moq, pack) in enumerate(ref.SUPPLIERS):
+    for i, (name, brands, lead, sd, moq, pack, min_value, free_freight) in enumerate(
+            ref.SUPPLIERS):
         suppliers.append((i + 1, name, f"compras@{name.split()[0].lower()}.mx",
                           f"52{81 + i}55500{i:02d}", Decimal(str(lead)), Decimal(str(sd)),
-                          moq, pack))
+                          moq, pack, Decimal(min_value), Decimal(free_freight)))
         for b in brands:
             supplier_of_brand[b] = i + 1
     cat.add("suppliers", ["id", "name", "email", "phone", "lead_time_days", "lead_time_sd_days",
-                          "min_order_qty", "pack_multiple"], suppliers)
+                          "min_order_qty", "pack_multiple", "min_order_value",
+                          "free_freight_value"], suppliers)
 
     products, breaks, weights = _products(rng, n_products, supplier_of_brand)
     cat.add("products", ["id", "sku", "brand_id", "category_id", "supplier_id", "model", "width",

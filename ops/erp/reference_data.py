@@ -31,15 +31,17 @@ BRANDS: list[tuple[str, str, float, list[str]]] = [
     ("Toyo", "media", 1.05, ["Proxes Sport", "Open Country A/T III"]),
 ]
 
-# suppliers: name, brands supplied, lead time days, lead-time sd, min order qty, pack multiple
-SUPPLIERS: list[tuple[str, list[str], float, float, int, int]] = [
-    ("Michelin México", ["Michelin", "BFGoodrich"], 12, 3, 20, 4),
-    ("Bridgestone de México", ["Bridgestone", "Firestone"], 10, 2, 16, 4),
-    ("Goodyear-Euzkadi Distribución", ["Goodyear", "Euzkadi"], 8, 2, 12, 4),
-    ("Pirelli Neumáticos", ["Pirelli"], 21, 5, 24, 4),
-    ("Continental Tire de México", ["Continental", "General Tire"], 14, 4, 16, 4),
-    ("Importadora Asia Llantas", ["Hankook", "Kumho", "Yokohama", "Falken", "Toyo"], 30, 8, 40, 8),
-    ("Llantas Tornel", ["Tornel"], 5, 1, 8, 2),
+# suppliers: name, brands supplied, lead time days, lead-time sd, min order qty, pack multiple,
+# minimum order value (MXN), free-freight order value (MXN)
+SUPPLIERS: list[tuple[str, list[str], float, float, int, int, int, int]] = [
+    ("Michelin México", ["Michelin", "BFGoodrich"], 12, 3, 20, 4, 25000, 60000),
+    ("Bridgestone de México", ["Bridgestone", "Firestone"], 10, 2, 16, 4, 20000, 50000),
+    ("Goodyear-Euzkadi Distribución", ["Goodyear", "Euzkadi"], 8, 2, 12, 4, 15000, 40000),
+    ("Pirelli Neumáticos", ["Pirelli"], 21, 5, 24, 4, 30000, 75000),
+    ("Continental Tire de México", ["Continental", "General Tire"], 14, 4, 16, 4, 20000, 50000),
+    ("Importadora Asia Llantas", ["Hankook", "Kumho", "Yokohama", "Falken", "Toyo"], 30, 8, 40, 8,
+     40000, 90000),
+    ("Llantas Tornel", ["Tornel"], 5, 1, 8, 2, 8000, 20000),
 ]
 
 CATEGORIES = ["Auto", "SUV y Camioneta", "Pickup y Carga ligera", "Alto desempeño"]

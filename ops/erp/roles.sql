@@ -44,6 +44,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO topllantas_sink;
 GRANT INSERT, UPDATE ON public.purchase_orders, public.purchase_order_lines,
     public.sales_orders, public.sales_order_lines, public.deliveries TO topllantas_sink;
 GRANT UPDATE (reserved, updated_at) ON public.stock TO topllantas_sink;
+GRANT INSERT, UPDATE (status, received_at) ON public.stock_transfers TO topllantas_sink;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO topllantas_sink;
 GRANT SELECT, INSERT ON topllantas.applied_commands TO topllantas_sink;
 GRANT SELECT, INSERT, UPDATE ON topllantas.sent_messages TO topllantas_sink;

@@ -35,6 +35,13 @@ CREATE TABLE IF NOT EXISTS suppliers (
     min_order_qty       integer NOT NULL DEFAULT 1 CHECK (min_order_qty >= 1),
     pack_multiple       integer NOT NULL DEFAULT 1 CHECK (pack_multiple >= 1)
 );
+-- Order terms by value (MXN): below min_order_value the supplier takes no order; from
+-- free_freight_value on it pays the freight. Added by ALTER so an older ERP gets them too.
+ALTER TABLE suppliers
+    ADD COLUMN IF NOT EXISTS min_order_value numeric(12,2) NOT NULL DEFAULT 0
+        CHECK (min_order_value >= 0),
+    ADD COLUMN IF NOT EXISTS free_freight_value numeric(12,2) NOT NULL DEFAULT 0
+        CHECK (free_freight_value >= 0);
 
 CREATE TABLE IF NOT EXISTS products (
     id              integer PRIMARY KEY,
@@ -201,6 +208,79 @@ CREATE TABLE IF NOT EXISTS stock_moves (
     ref             text,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
+
+-- Transfers between branches. A transfer is created `en_transito`: the sending branch's on-hand
+-- goes down and the receiving branch's in-transit up at once (refused when the sending branch
+-- lacks available stock); `recibido` moves it into the receiving branch's on-hand, `cancelado`
+-- back to the sender. The trigger below is the ERP's own logic, so every writer (the pipeline's
+-- ERP sink, `erp simulate`) moves stock the same way, and CDC sees the stock rows change.
+CREATE SEQUENCE IF NOT EXISTS stock_transfers_id_seq START 700000;
+CREATE TABLE IF NOT EXISTS stock_transfers (
+    id                  bigint PRIMARY KEY DEFAULT nextval('stock_transfers_id_seq'),
+    product_id          integer NOT NULL REFERENCES products(id),
+    from_warehouse_id   integer NOT NULL REFERENCES warehouses(id),
+    to_warehouse_id     integer NOT NULL REFERENCES warehouses(id),
+    qty                 integer NOT NULL CHECK (qty > 0),
+    status              text NOT NULL DEFAULT 'en_transito'
+                        CHECK (status IN ('en_transito', 'recibido', 'cancelado')),
+    transit_days        numeric(5,2) NOT NULL DEFAULT 1 CHECK (transit_days > 0),
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    received_at         timestamptz,
+    created_by          text NOT NULL DEFAULT 'erp',
+    idempotency_key     text UNIQUE,
+    CHECK (from_warehouse_id <> to_warehouse_id)
+);
+CREATE INDEX IF NOT EXISTS stock_transfers_open_idx ON stock_transfers (created_at)
+    WHERE status = 'en_transito';
+
+CREATE OR REPLACE FUNCTION public.stock_transfer_moves() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE ref text := 'TR-' || NEW.id;
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.status = OLD.status THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' AND NEW.status <> 'en_transito' THEN
+        RAISE EXCEPTION 'a stock transfer starts en_transito, not %', NEW.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.status <> 'en_transito' THEN
+        RAISE EXCEPTION 'stock transfer % is already %', NEW.id, OLD.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        UPDATE stock SET on_hand = on_hand - NEW.qty, updated_at = now()
+         WHERE product_id = NEW.product_id AND warehouse_id = NEW.from_warehouse_id
+           AND on_hand - reserved >= NEW.qty;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'warehouse % has fewer than % available of product %',
+                NEW.from_warehouse_id, NEW.qty, NEW.product_id USING ERRCODE = 'check_violation';
+        END IF;
+        INSERT INTO stock (product_id, warehouse_id, on_hand, in_transit)
+        VALUES (NEW.product_id, NEW.to_warehouse_id, 0, NEW.qty)
+        ON CONFLICT (product_id, warehouse_id) DO UPDATE
+            SET in_transit = stock.in_transit + NEW.qty, updated_at = now();
+        INSERT INTO stock_moves (product_id, warehouse_id, qty, kind, ref)
+        VALUES (NEW.product_id, NEW.from_warehouse_id, -NEW.qty, 'traspaso', ref);
+    ELSE
+        UPDATE stock SET in_transit = in_transit - NEW.qty,
+                         on_hand = on_hand + CASE WHEN NEW.status = 'recibido' THEN NEW.qty
+                                                  ELSE 0 END,
+                         updated_at = now()
+         WHERE product_id = NEW.product_id AND warehouse_id = NEW.to_warehouse_id;
+        IF NEW.status = 'cancelado' THEN
+            UPDATE stock SET on_hand = on_hand + NEW.qty, updated_at = now()
+             WHERE product_id = NEW.product_id AND warehouse_id = NEW.from_warehouse_id;
+        END IF;
+        INSERT INTO stock_moves (product_id, warehouse_id, qty, kind, ref)
+        VALUES (NEW.product_id, CASE WHEN NEW.status = 'recibido' THEN NEW.to_warehouse_id
+                                     ELSE NEW.from_warehouse_id END, NEW.qty, 'traspaso', ref);
+    END IF;
+    RETURN NEW;
+END $$;
+DROP TRIGGER IF EXISTS stock_transfer_moves ON stock_transfers;
+CREATE TRIGGER stock_transfer_moves AFTER INSERT OR UPDATE OF status ON stock_transfers
+    FOR EACH ROW EXECUTE FUNCTION public.stock_transfer_moves();
 
 -- Full before-images on UPDATE/DELETE for every CDC'd table (Debezium's `before`).
 DO $$

@@ -5,8 +5,9 @@ Each transaction is what the ERP itself would commit, so CDC sees ordinary chang
 Pace: by default the seeded history's own (its last 90 days' orders per day, spread over the
 day), times `speed` (720 = a business day every two minutes). An explicit `rate` (transactions
 per second) sets the speed instead. Open purchase orders are received once their supplier's lead
-time has passed on the simulated clock (`speed` × wall time since the order was created), so a
-simulated week does not run out of stock while orders are on their way.
+time, and transfers between branches once their transit time, has passed on the simulated clock
+(`speed` × wall time since they were created), so a simulated week does not run out of stock
+while orders are on their way.
 """
 
 from __future__ import annotations
@@ -126,11 +127,18 @@ class Business:
         return "cancellation"
 
     async def receive_due(self) -> Counter[str]:
-        """Receive every open purchase order whose lead time has passed on the simulated clock."""
+        """Receive every open purchase order whose supplier lead time, and every transfer whose
+        transit time, has passed on the simulated clock."""
         done: Counter[str] = Counter()
         while await self._receive_one_po():
             done["receipt"] += 1
-        return done
+        # The ERP's trigger moves the stock (schema.sql, stock_transfer_moves).
+        done["transfer_receipt"] += int((await self.conn.execute(
+            "UPDATE stock_transfers SET status = 'recibido', received_at = now() "
+            "WHERE status = 'en_transito' "
+            "AND extract(epoch FROM now() - created_at) * $1 >= transit_days * 86400",
+            self.speed)).split()[-1])
+        return +done
 
     async def _receive_one_po(self) -> bool:
         async with self.conn.transaction():

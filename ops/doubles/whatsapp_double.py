@@ -1,11 +1,13 @@
 """A WhatsApp Cloud API double: a real HTTP server on loopback that answers like the Graph API.
 
 It checks what Meta checks (bearer token, `/{version}/{phone_number_id}/messages`, body shape and
-limits, the 24-hour rule with error 131047), answers with Meta's response and error shapes, can
-be told to fail the next N requests (HTTP 429 / 130429, 131056, 500) or to enforce the pair rate
-limit per recipient (131056), keeps a log of accepted messages (`GET /_double/messages`,
-`/_double/` as a page) and calls our webhook back, signed with the app secret, with status events
-(sent, delivered, read) and simulated customer replies.
+limits of text, template, reply-button and list messages, the 24-hour rule with error 131047:
+free-form only within 24 h of the user's last message, templates always), enforces Meta's pair
+rate limit per recipient by default (about one message per 6 s, a short burst tolerated; 131056),
+answers with Meta's response and error shapes, can be told to fail the next N requests (HTTP 429
+/ 130429, 131056, 500), keeps a log of accepted messages (`GET /_double/messages`, `/_double/` as
+a page) and calls our webhook back, signed with the app secret, with status events (sent,
+delivered, read) and simulated customer replies (text, button taps, list picks).
 
     python -m ops.doubles.whatsapp_double --port 8765 --webhook-url http://127.0.0.1:8080/webhook/whatsapp
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import json
 import logging
 import re
@@ -30,6 +31,8 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp import web
 
+from ops.doubles.whatsapp_page import render_page
+from ops.doubles.whatsapp_rules import InvalidBody, check_body
 from schemas.settings import Settings
 from sources.whatsapp_webhook.signature import HEADER, sign
 
@@ -37,8 +40,9 @@ log = logging.getLogger(__name__)
 
 FailureKind = Literal["429", "130429", "131056", "500"]
 SERVICE_WINDOW = timedelta(hours=24)
+PAIR_INTERVAL_S = 6.0  # Meta: about one message every 6 s from a business number to one user
+PAIR_BURST = 3  # messages a recipient may get at once before the interval applies
 VERSION = re.compile(r"^v\d+\.\d+$")
-PHONE = re.compile(r"^\+?\d{8,15}$")
 # HTTP status, code, message, details of each failure the double can be told to produce.
 FAILURES: dict[str, tuple[int, int, str, str]] = {
     "429": (429, 130429, "(#130429) Rate limit hit",
@@ -70,6 +74,10 @@ class LoggedMessage:
                       for p in c.get("parameters", [])]
             return f"[{self.body['template']['name']}] " + " | ".join(params)
         interactive = self.body["interactive"]
+        if interactive["type"] == "list":
+            rows = [r["title"] for sec in interactive["action"]["sections"] for r in sec["rows"]]
+            return (f"{interactive['body']['text']}  [{interactive['action']['button']}: "
+                    + " · ".join(rows) + "]")
         titles = [b["reply"]["title"] for b in interactive["action"]["buttons"]]
         return f"{interactive['body']['text']}  " + " ".join(f"[{t}]" for t in titles)
 
@@ -98,7 +106,8 @@ class WhatsAppDouble:
                  webhook_url: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  auto_status: bool = True, status_delay_s: float = 0.05,
                  webhook_retry_s: float = 600.0, webhook_first_retry_s: float = 1.0,
-                 response_delay_s: float = 0.0, pair_interval_s: float = 0.0) -> None:
+                 response_delay_s: float = 0.0, pair_interval_s: float = PAIR_INTERVAL_S,
+                 pair_burst: int = PAIR_BURST) -> None:
         self.access_token = access_token
         self.phone_number_id = phone_number_id
         self.app_secret = app_secret.encode()
@@ -113,10 +122,13 @@ class WhatsAppDouble:
         # Meta answers a send in a few hundred milliseconds, after it accepted the message: a
         # sender stopped meanwhile does not know the message went out.
         self.response_delay_s = response_delay_s
-        # Meta's pair rate limit: a message to a recipient sooner than this after the last one
-        # accepted for it is refused with 131056 (0: no limit).
+        # Meta's pair rate limit, as a token bucket per recipient: `pair_burst` messages at once,
+        # then one per `pair_interval_s`; a message beyond it is refused with 131056 (0: no limit).
+        if pair_interval_s < 0 or pair_burst < 1:
+            raise ValueError("pair_interval_s must be >= 0 and pair_burst >= 1")
         self.pair_interval_s = pair_interval_s
-        self._last_accepted: dict[str, float] = {}
+        self.pair_burst = pair_burst
+        self._pair_tokens: dict[str, tuple[float, float]] = {}  # wa_id -> (tokens, at)
         self.requests = 0
         self.webhook_calls: list[tuple[str, int]] = []  # (event summary, HTTP status)
         self._log: list[LoggedMessage] = []
@@ -197,12 +209,17 @@ class WhatsAppDouble:
 
     async def simulate_inbound(self, phone: str, text: str | None = None,
                                button_id: str | None = None, button_title: str | None = None,
-                               name: str = "Cliente") -> str:
-        """A customer writes (text) or taps a reply button; returns the inbound message id."""
+                               name: str = "Cliente", list_row_id: str | None = None) -> str:
+        """A customer writes (text), taps a reply button or picks a list row; returns the
+        inbound message id."""
         wa_id = _wa_id(phone)
         self._last_inbound[wa_id] = datetime.now(UTC)
         message: dict[str, Any] = {"from": wa_id, "id": _wamid(), "timestamp": _epoch()}
-        if button_id is not None:
+        if list_row_id is not None:
+            message.update(type="interactive", interactive={
+                "type": "list_reply",
+                "list_reply": {"id": list_row_id, "title": button_title or list_row_id}})
+        elif button_id is not None:
             message.update(type="interactive", interactive={
                 "type": "button_reply",
                 "button_reply": {"id": button_id, "title": button_title or button_id}})
@@ -264,31 +281,10 @@ class WhatsAppDouble:
                              "unknown phone number id", "GraphMethodException")
 
     def _accept(self, body: Any) -> LoggedMessage:
-        def invalid(details: str) -> GraphError:
-            return GraphError(400, 100, "(#100) Invalid parameter", details)
-
-        if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
-            raise invalid("messaging_product must be 'whatsapp'")
-        to = body.get("to")
-        if not isinstance(to, str) or not PHONE.match(to):
-            raise invalid("'to' must be a phone number")
-        kind = body.get("type")
-        if kind == "text":
-            text = (body.get("text") or {}).get("body")
-            if not isinstance(text, str) or not 1 <= len(text) <= 4096:
-                raise invalid("text.body must have 1..4096 characters")
-        elif kind == "template":
-            template = body.get("template") or {}
-            if not template.get("name") or not (template.get("language") or {}).get("code"):
-                raise invalid("template needs name and language.code")
-        elif kind == "interactive":
-            _check_interactive(body.get("interactive"), invalid)
-        else:
-            raise invalid(f"unsupported message type {kind!r}")
-        context = body.get("context")
-        if context is not None and not (isinstance(context, dict) and isinstance(
-                context.get("message_id"), str) and context["message_id"]):
-            raise invalid("context.message_id must be a message id")
+        try:
+            to, kind = check_body(body)
+        except InvalidBody as exc:
+            raise GraphError(400, 100, "(#100) Invalid parameter", str(exc)) from None
         wa_id = _wa_id(to)
         if kind != "template":
             last = self._last_inbound.get(wa_id)
@@ -296,12 +292,18 @@ class WhatsAppDouble:
                 raise GraphError(400, 131047, "Re-engagement message",
                                  "Message failed to send because more than 24 hours have passed "
                                  "since the customer last replied to this number.")
-        if self.pair_interval_s:
-            now, last = time.monotonic(), self._last_accepted.get(wa_id)
-            if last is not None and now - last < self.pair_interval_s:
-                raise GraphError(*FAILURES["131056"])
-            self._last_accepted[wa_id] = now
+        self._take_pair_token(wa_id)
         return LoggedMessage(_wamid(), wa_id, kind, body, datetime.now(UTC).isoformat())
+
+    def _take_pair_token(self, wa_id: str) -> None:
+        if not self.pair_interval_s:
+            return
+        now = time.monotonic()
+        tokens, at = self._pair_tokens.get(wa_id, (float(self.pair_burst), now))
+        tokens = min(float(self.pair_burst), tokens + (now - at) / self.pair_interval_s)
+        if tokens < 1.0:
+            raise GraphError(*FAILURES["131056"])
+        self._pair_tokens[wa_id] = (tokens - 1.0, now)
 
     # ------------------------------------------------------------------ webhook calls
     async def _lifecycle(self, wamid: str) -> None:
@@ -370,48 +372,20 @@ class WhatsAppDouble:
         body = await request.json()
         message_id = await self.simulate_inbound(
             body["phone"], text=body.get("text"), button_id=body.get("button_id"),
-            button_title=body.get("button_title"))
+            button_title=body.get("button_title"), list_row_id=body.get("list_row_id"))
         return web.json_response({"id": message_id})
 
     async def _reset(self, request: web.Request) -> web.Response:
         self._log.clear()
         self._failures.clear()
         self._last_inbound.clear()
+        self._pair_tokens.clear()
         self.requests = 0
         return web.json_response({"ok": True})
 
     async def _page(self, request: web.Request) -> web.Response:
-        rows = "\n".join(
-            f"<tr><td>{html.escape(m.at[11:19])}</td><td>{html.escape(m.to)}</td>"
-            f"<td class='{m.type}'>{m.type}</td><td>{html.escape(m.summary())}</td>"
-            f"<td>{html.escape(' → '.join(m.statuses))}</td>"
-            f"<td><code>{html.escape(m.wamid[:22])}…</code></td></tr>"
-            for m in reversed(self._log))
-        return web.Response(content_type="text/html", text=PAGE.format(
-            count=len(self._log), requests=self.requests, pending=len(self._failures),
-            rows=rows or "<tr><td colspan=6>no messages yet</td></tr>"))
-
-
-def _check_interactive(interactive: Any, invalid: Any) -> None:
-    if not isinstance(interactive, dict) or interactive.get("type") != "button":
-        raise invalid("interactive.type must be 'button'")
-    text = (interactive.get("body") or {}).get("text")
-    if not isinstance(text, str) or not 1 <= len(text) <= 1024:
-        raise invalid("interactive.body.text must have 1..1024 characters")
-    buttons = (interactive.get("action") or {}).get("buttons")
-    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
-        raise invalid("interactive buttons must be 1..3")
-    ids: set[str] = set()
-    for button in buttons:
-        reply = button.get("reply") if isinstance(button, dict) else None
-        if (not isinstance(reply, dict) or button.get("type") != "reply"
-                or not reply.get("id") or not reply.get("title")):
-            raise invalid("each button needs type 'reply' with reply.id and reply.title")
-        if len(reply["title"]) > 20:
-            raise invalid(f"button title {reply['title']!r} longer than 20 characters")
-        ids.add(reply["id"])
-    if len(ids) != len(buttons):
-        raise invalid("button ids must be unique")
+        return web.Response(content_type="text/html",
+                            text=render_page(self._log, self.requests, len(self._failures)))
 
 
 def _wa_id(phone: str) -> str:
@@ -426,30 +400,13 @@ def _epoch() -> str:
     return str(int(time.time()))
 
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
-<title>WhatsApp double · TopLlantas</title>
-<style>
- body {{ font-family: system-ui, sans-serif; margin: 2rem; background: #f0f2f5; color: #111; }}
- h1 {{ color: #075e54; margin-bottom: .2rem; }}
- table {{ border-collapse: collapse; width: 100%; background: #fff; }}
- th, td {{ padding: .45rem .7rem; border-bottom: 1px solid #e4e6eb; text-align: left; }}
- th {{ background: #128c7e; color: #fff; }}
- td.template {{ color: #8e44ad; }} td.interactive {{ color: #d35400; }}
- td.text {{ color: #075e54; }}
- .meta {{ color: #555; margin-bottom: 1rem; }}
-</style></head><body>
-<h1>WhatsApp Cloud API double</h1>
-<div class="meta">{count} messages accepted · {requests} requests ·
- {pending} failures pending</div>
-<table><tr><th>time</th><th>to</th><th>type</th><th>content</th><th>statuses</th><th>id</th></tr>
-{rows}
-</table></body></html>"""
 
 
 async def _serve(args: argparse.Namespace) -> None:
     double = WhatsAppDouble.from_settings(Settings(), webhook_url=args.webhook_url,
-                                          host=args.host, port=args.port)
+                                          host=args.host, port=args.port,
+                                          pair_interval_s=args.pair_interval,
+                                          pair_burst=args.pair_burst)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
@@ -465,6 +422,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--webhook-url", default=None,
                         help="our webhook, called back with statuses and customer replies")
+    parser.add_argument("--pair-interval", type=float, default=PAIR_INTERVAL_S,
+                        help="Meta's pair rate limit: seconds per message to one recipient "
+                             "(0 = no limit)")
+    parser.add_argument("--pair-burst", type=int, default=PAIR_BURST,
+                        help="messages a recipient may get at once before the interval applies")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
     asyncio.run(_serve(args))

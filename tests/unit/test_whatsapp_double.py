@@ -36,6 +36,11 @@ def _text(body: str = "Hola") -> dict[str, Any]:
     return {"messaging_product": "whatsapp", "to": TO, "type": "text", "text": {"body": body}}
 
 
+def _template() -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "to": TO, "type": "template",
+            "template": {"name": "hola", "language": {"code": "es_MX"}}}
+
+
 def _buttons(*titles: str, ids: list[str] | None = None) -> dict[str, Any]:
     ids = ids or [f"b{i}" for i in range(len(titles))]
     return {"messaging_product": "whatsapp", "to": TO, "type": "interactive", "interactive": {
@@ -62,9 +67,7 @@ async def test_free_form_outside_the_window_is_131047_but_a_template_goes(
     error = answer["error"]
     assert (error["code"], error["type"]) == (131047, "OAuthException")
     assert "24 hours" in error["error_data"]["details"] and error["fbtrace_id"]
-    template = {"messaging_product": "whatsapp", "to": TO, "type": "template",
-                "template": {"name": "hola", "language": {"code": "es_MX"}}}
-    assert (await _send(double, template))[0] == 200
+    assert (await _send(double, _template()))[0] == 200
 
 
 @pytest.mark.parametrize(("body", "details"), [
@@ -180,7 +183,7 @@ async def test_a_webhook_call_answered_with_an_error_is_retried_once_more() -> N
 async def test_the_pair_rate_limit_refuses_a_recipient_too_soon_and_only_that_recipient() -> None:
     other = "5215587654321"
     async with WhatsAppDouble(access_token=TOKEN, phone_number_id=PHONE_ID,
-                              pair_interval_s=0.5) as double:
+                              pair_interval_s=0.5, pair_burst=1) as double:
         for phone in (TO, other):
             double.open_window(phone)
         assert (await _send(double, _text()))[0] == 200
@@ -190,3 +193,63 @@ async def test_the_pair_rate_limit_refuses_a_recipient_too_soon_and_only_that_re
         await asyncio.sleep(0.5)
         assert (await _send(double, _text()))[0] == 200
     assert [m["to"] for m in double.messages] == [TO, other, TO]
+
+
+async def test_the_pair_rate_limit_is_on_by_default_with_a_short_burst(
+        double: WhatsAppDouble) -> None:
+    assert (double.pair_interval_s, double.pair_burst) == (6.0, 3)
+    double.open_window(TO)
+    answers = [await _send(double, _text(f"aviso {i}")) for i in range(5)]
+    assert [a[0] for a in answers] == [200, 200, 200, 400, 400]
+    assert answers[3][1]["error"]["code"] == 131056
+    # a template is no exception to the pair rate
+    status, answer = await _send(double, _template())
+    assert (status, answer["error"]["code"]) == (400, 131056)
+
+
+async def test_the_burst_refills_one_message_per_interval() -> None:
+    async with WhatsAppDouble(access_token=TOKEN, phone_number_id=PHONE_ID,
+                              pair_interval_s=0.3, pair_burst=2) as double:
+        double.open_window(TO)
+        assert [(await _send(double, _text()))[0] for _ in range(3)] == [200, 200, 400]
+        await asyncio.sleep(0.35)  # one message's worth, not two
+        assert [(await _send(double, _text()))[0] for _ in range(2)] == [200, 400]
+    assert len(double.messages) == 3
+
+
+def _list(rows: int = 3, **action: Any) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "to": TO, "type": "interactive", "interactive": {
+        "type": "list", "body": {"text": "12 productos en crítico"}, "action": {
+            "button": "Ver productos", **action, "sections": action.get("sections") or [{
+                "title": "Michelin México", "rows": [
+                    {"id": f"r{i}", "title": f"205/55R16 #{i}", "description": "Sin existencia"}
+                    for i in range(rows)]}]}}}
+
+
+async def test_a_list_message_of_up_to_ten_rows_is_accepted(double: WhatsAppDouble) -> None:
+    double.open_window(TO)
+    status, _ = await _send(double, _list(10))
+    assert status == 200
+    assert "[Ver productos: 205/55R16 #0" in double.messages[0]["summary"]
+
+
+@pytest.mark.parametrize(("body", "details"), [
+    (_list(11), "at most 10 rows"),
+    (_list(2, button="Ver los productos del día"), "action.button"),
+    (_list(2, sections=[{"rows": [{"id": "a", "title": "x"}]},
+                        {"rows": [{"id": "b", "title": "y"}]}]), "each needs a title"),
+    (_list(2, sections=[{"rows": [{"id": "a", "title": "x" * 25}]}]), "1..24"),
+    (_list(2, sections=[{"rows": [{"id": "a", "title": "x"}, {"id": "a", "title": "y"}]}]),
+     "unique"),
+])
+async def test_list_limits_are_checked(double: WhatsAppDouble, body: dict[str, Any],
+                                       details: str) -> None:
+    double.open_window(TO)
+    status, answer = await _send(double, body)
+    assert (status, answer["error"]["code"]) == (400, 100)
+    assert details in answer["error"]["error_data"]["details"]
+
+
+async def test_a_list_outside_the_window_is_131047(double: WhatsAppDouble) -> None:
+    status, answer = await _send(double, _list(3))
+    assert (status, answer["error"]["code"]) == (400, 131047)

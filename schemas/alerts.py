@@ -14,8 +14,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.events import stock_table_key
+from schemas.whatsapp import InboundMessage
 
 
 class AlertLevel(StrEnum):
@@ -92,4 +96,28 @@ class StockAlert(BaseModel):
 
     @property
     def key(self) -> str:
-        return f"{self.product_id}:{self.warehouse_id}"
+        return stock_table_key(self.product_id, self.warehouse_id)
+
+
+class AlertControl(BaseModel):
+    """`alerts.control` (keyed by stock key): what moves an alert besides stock and demand.
+
+    - `snooze`: `Posponer` on `alert_id` until `until`.
+    - `settle`: evaluate a key whose snapshot inputs have settled.
+    - `clock`: evaluate at `at` (a snooze ended, or the morning re-evaluation).
+    """
+
+    kind: Literal["snooze", "settle", "clock"]
+    at: datetime
+    alert_id: str | None = None
+    until: datetime | None = None
+
+
+class BuyerFeed(BaseModel):
+    """`alerts.by_buyer` (keyed by buyer phone): an alert event, the morning digest's turn, or a
+    buyer's message read again (`retry`) once the feed before it has been read."""
+
+    kind: Literal["alert", "digest", "retry"]
+    at: datetime
+    alert: StockAlert | None = None
+    message: InboundMessage | None = None

@@ -8,6 +8,12 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+def stock_table_key(product_id: int, warehouse_id: int) -> str:
+    """The key of one product × warehouse in the stream tables (`inventory`, `stock_alerts`,
+    `demand_history`, …) and in forecasts: `"<product_id>:<warehouse_id>"`."""
+    return f"{product_id}:{warehouse_id}"
+
+
 class InventoryPosition(BaseModel):
     """Inventory position of one product in one warehouse (`inventory.position`).
 
@@ -33,7 +39,7 @@ class InventoryPosition(BaseModel):
 
     @property
     def key(self) -> str:
-        return f"{self.product_id}:{self.warehouse_id}"
+        return stock_table_key(self.product_id, self.warehouse_id)
 
 
 class OnOrderLine(BaseModel):

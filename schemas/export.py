@@ -14,10 +14,11 @@ from schemas.topics import load_catalogue
 JSON_DIR = Path(__file__).resolve().parent / "json"
 
 
-def _resolve(dotted: str) -> object | None:
+def _resolve(dotted: str) -> object:
+    """The model a topic's `value` names; every contract lives in `schemas/`."""
     module, _, name = dotted.rpartition(".")
     if not module.startswith("schemas."):
-        return None
+        raise ValueError(f"topics.yaml names {dotted}: every topic's contract lives in schemas/")
     try:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
@@ -29,7 +30,7 @@ def render_all() -> dict[str, str]:
     out: dict[str, str] = {}
     for spec in load_catalogue().topics.values():
         model = _resolve(spec.value)
-        if model is None or f"{spec.value}.json" in out:
+        if f"{spec.value}.json" in out:
             continue
         schema = (model.model_json_schema() if isinstance(model, type)
                   and issubclass(model, BaseModel) else TypeAdapter(model).json_schema())

@@ -44,7 +44,7 @@ from processors.inventory.buyer_messages import (
     respond,
 )
 from processors.inventory.demand import MEXICO_CITY
-from schemas.alerts import StockAlert
+from schemas.alerts import AlertControl, BuyerFeed, StockAlert
 from schemas.commands import CommandEnvelope
 from schemas.erp import Buyer
 from schemas.whatsapp import InboundMessage
@@ -53,12 +53,7 @@ from streams.dead_letters import dead_letter
 from streams.dimensions import buyer_by_phone, buyers, product_label, supplier_name
 from streams.inventory import EVENTS, stock_key
 from streams.messages import send_message
-from streams.stock_alerts import (
-    AlertControl,
-    BuyerFeed,
-    alert_control,
-    alerts_by_buyer,
-)
+from streams.stock_alerts import alert_control, alerts_by_buyer
 from streams.topics import raw_topic
 
 log = logging.getLogger(__name__)

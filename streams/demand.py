@@ -20,13 +20,14 @@ from pydantic import ValidationError
 from processors.change_events import BadEvent, decode_row_change
 from processors.inventory.demand import (
     DemandHistory,
-    LineDemand,
     SalesOrderState,
     apply_line_demand,
     apply_sales_change,
     local_day,
     sweepable,
 )
+from schemas.demand import LineDemand
+from schemas.events import stock_table_key
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.inventory import EVENTS, stock_key
@@ -96,7 +97,7 @@ async def maintain_demand(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         try:
             line = LineDemand.model_validate_json(event.value)
-            key = f"{line.product_id}:{line.warehouse_id}"
+            key = stock_table_key(line.product_id, line.warehouse_id)
             stored = demand_table.get(key)
             history = (DemandHistory.from_dict(stored) if stored
                        else DemandHistory(line.product_id, line.warehouse_id))

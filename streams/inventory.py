@@ -22,7 +22,7 @@ from processors.inventory.position import (
     apply_po_change,
     apply_stock_change,
 )
-from schemas.events import InventoryPosition, OnOrderLine
+from schemas.events import InventoryPosition, OnOrderLine, stock_table_key
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.metrics import EVENTS
@@ -107,7 +107,7 @@ async def update_inventory(event: faust.EventT, product_id: int, warehouse_id: i
     from the position at once: one agent per stock key, no hop through the broker.
     Raises BadEvent / ValidationError / ValueError on a malformed record, before writing.
     """
-    key = f"{product_id}:{warehouse_id}"
+    key = stock_table_key(product_id, warehouse_id)
     stored = inventory.get(key)
     state = (InventoryState.from_dict(stored) if stored
              else InventoryState(product_id, warehouse_id))

@@ -40,32 +40,37 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Literal
 
 from prometheus_client import Counter
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from processors.change_events import BadEvent
-from processors.inventory.alerts import AlertState, decide, snooze
 from processors.inventory.buyer_messages import alert_message
-from processors.inventory.demand import (
-    MEXICO_CITY,
-    DailyDemand,
-    days_from_value,
-    days_to_value,
-    demand_stats,
-    forecast_stats,
-    local_day,
+from processors.inventory.demand import MEXICO_CITY
+from processors.inventory.evaluation import (
+    AlertInputs,
+    Pending,
+    Step,
+    decided_on,
+    evaluate,
+    pending_of,
+    plan_sweep,
+    replayed_alert,
+    take_control,
+    take_demand,
+    take_forecast,
+    take_position,
 )
-from processors.inventory.policy import InventoryConfig, evaluate_policy
-from processors.inventory.position import InventoryState, decision_basis, undecided
+from processors.inventory.policy import InventoryConfig, SupplyTerms
+from processors.inventory.position import InventoryState, undecided
 from processors.inventory.supply import SupplyTermsCache
-from schemas.alerts import AlertLevel, StockAlert
-from schemas.events import InventoryPosition
+from schemas.alerts import AlertControl, AlertLevel, BuyerFeed, StockAlert
+from schemas.demand import DailyDemand
+from schemas.erp import Product
+from schemas.events import InventoryPosition, stock_table_key
 from schemas.forecasts import DemandForecast
-from schemas.whatsapp import InboundMessage
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.dimensions import (
@@ -118,138 +123,23 @@ ALERT_EVENTS = EVENTS.labels(agent="stock_alerts")
 alert_table = app.Table("stock_alerts", default=None, partitions=catalogue[POSITIONS].partitions)
 
 
-class AlertControl(BaseModel):
-    """`alerts.control` (keyed by stock key): what moves an alert besides stock and demand.
-
-    - `snooze`: `Posponer` on `alert_id` until `until`.
-    - `settle`: evaluate a key whose snapshot inputs have settled.
-    - `clock`: evaluate at `at` (a snooze ended, or the morning re-evaluation).
-    """
-
-    kind: Literal["snooze", "settle", "clock"]
-    at: datetime
-    alert_id: str | None = None
-    until: datetime | None = None
+def _supply(product_id: int) -> tuple[Product, SupplyTerms] | None:
+    """The product and its supply terms from the dimension GlobalTables; None while a row is
+    missing."""
+    product_row = products.get(str(product_id))
+    if product_row is None:
+        return None
+    return SUPPLY.terms(product_row, lambda supplier_id: suppliers.get(str(supplier_id)),
+                        price_breaks.get(str(product_id)))
 
 
-class BuyerFeed(BaseModel):
-    """`alerts.by_buyer` (keyed by buyer phone): an alert event, the morning digest's turn, or a
-    buyer's message read again (`retry`) once the feed before it has been read."""
-
-    kind: Literal["alert", "digest", "retry"]
-    at: datetime
-    alert: StockAlert | None = None
-    message: InboundMessage | None = None
-
-
-# --------------------------------------------------------------------------- alert inputs
-
-
-@dataclass
-class AlertInputs:
-    """What the alert of one product×warehouse is decided from besides its position (read from
-    the event, or from the co-partitioned `inventory` table), and its AlertState.
-
-    `clock_ms` is event time (the newest input's time); `dirty` marks inputs recorded but not
-    evaluated yet (snapshot inputs, or dimension rows still missing); `demand_touched_ms` and
-    `position_touched_ms` are the worker's time of the last snapshot input of each kind;
-    `partition` is the key's partition (for the timers). Daily demand is kept by day ordinal
-    (`days_to_value`);
-    `forecast` is the latest forecast's days (ordinals), means and deviations; `sent` the newest
-    alert published and the record that caused it (see `_publish`); `decided_on` the
-    `decision_basis` of the position the stored state was decided from (see `undecided`).
-    """
-
-    product_id: int
-    warehouse_id: int
-    partition: int
-    days: dict[int, int] = field(default_factory=dict)
-    clock_ms: int = 0
-    dirty: bool = False
-    demand_touched_ms: int = 0
-    position_touched_ms: int = 0
-    forecast: dict[str, list[float]] | None = None
-    state: AlertState | None = None
-    sent: dict[str, Any] | None = None
-    decided_on: list[int] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"p": self.product_id, "w": self.warehouse_id, "pt": self.partition,
-                "d": days_to_value(self.days), "c": self.clock_ms,
-                "dirty": self.dirty, "td": self.demand_touched_ms,
-                "tp": self.position_touched_ms, "f": self.forecast,
-                "st": self.state.to_dict() if self.state else None, "sent": self.sent,
-                "q": self.decided_on}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AlertInputs:
-        return cls(d["p"], d["w"], d["pt"], days_from_value(d["d"]), d["c"], d["dirty"], d["td"],
-                   d["tp"], d["f"], AlertState.from_dict(d["st"]) if d["st"] else None,
-                   d.get("sent"), d.get("q"))
-
-    def remember_sent(self, alert: StockAlert, cause: tuple[str, int, int]) -> None:
-        """The newest alert published, and the input record (topic, partition, offset) that
-        caused it: replayed after a crash, that record publishes the alert again."""
-        self.sent = {"cause": list(cause), "alert": alert.model_dump_json()}
-
-    def advance(self, at: datetime | None) -> None:
-        if at is not None:
-            self.clock_ms = max(self.clock_ms, int(at.timestamp() * 1000))
-
-    def defer_position(self) -> None:
-        self.dirty = True
-        self.position_touched_ms = int(time.time() * 1000)
-
-    def defer_demand(self) -> None:
-        self.dirty = True
-        self.demand_touched_ms = int(time.time() * 1000)
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """What one input asks for: evaluate (with the event's position, if it carried one), and
-    whether the recorded inputs changed (so the table must be written even without an alert)."""
-
-    evaluate: bool
-    changed: bool
-    position: InventoryPosition | None = None
-
-
-def _take_position(inputs: AlertInputs, position: InventoryPosition) -> Step:
-    """A streamed position is evaluated; a snapshot one (no LSN) only recorded."""
-    if position.source_lsn > 0:
-        return Step(evaluate=True, changed=False, position=position)
-    inputs.advance(position.updated_at)
-    inputs.defer_position()
-    return Step(evaluate=False, changed=True)
-
-
-def _take_input(inputs: AlertInputs, topic: str, value: bytes) -> Step:
+def _take(inputs: AlertInputs, topic: str, value: bytes) -> Step:
+    now_ms = int(time.time() * 1000)
     if topic == DEMAND:
-        daily = DailyDemand.model_validate_json(value)
-        inputs.days = {day.toordinal(): qty for day, qty in daily.days.items()}
-        inputs.clock_ms = max(inputs.clock_ms, daily.as_of_ms)
-        if daily.snapshot:
-            inputs.defer_demand()
-        return Step(evaluate=not daily.snapshot, changed=True)
+        return take_demand(inputs, DailyDemand.model_validate_json(value), now_ms)
     if topic == FORECASTS:
-        forecast = DemandForecast.model_validate_json(value)
-        inputs.forecast = {"d": [day.toordinal() for day in forecast.dates],
-                           "m": forecast.mean, "s": forecast.sigma}
-        inputs.advance(forecast.generated_at)
-        return Step(evaluate=not inputs.dirty, changed=True)
-    control = AlertControl.model_validate_json(value)
-    if control.kind == "snooze":
-        state = inputs.state
-        if control.until is None or state is None or control.alert_id not in (
-                state.alert_id, state.notified_alert_id):
-            return Step(evaluate=False, changed=False)
-        inputs.state = snooze(state, control.until)
-        return Step(evaluate=False, changed=inputs.state != state)
-    if control.kind == "settle":
-        return Step(evaluate=inputs.dirty, changed=False)
-    inputs.advance(control.at)
-    return Step(evaluate=True, changed=True)
+        return take_forecast(inputs, DemandForecast.model_validate_json(value))
+    return take_control(inputs, AlertControl.model_validate_json(value))
 
 
 def _current_position(key: str) -> InventoryPosition | None:
@@ -257,37 +147,10 @@ def _current_position(key: str) -> InventoryPosition | None:
     return InventoryState.from_dict(stored).position() if stored else None
 
 
-def _decide(inputs: AlertInputs, position: InventoryPosition, record_ms: int
-            ) -> tuple[AlertState, StockAlert | None] | None:
-    """None when the product's supply rows are not known yet. The alert's time is event time:
-    the newest of the position's `updated_at` and the recorded inputs' times (the record's own
-    time only when no input carried one)."""
-    product_row = products.get(str(inputs.product_id))
-    if product_row is None:
-        return None
-    supply = SUPPLY.terms(product_row, lambda supplier_id: suppliers.get(str(supplier_id)),
-                          price_breaks.get(str(inputs.product_id)))
-    if supply is None:
-        return None
-    product, terms = supply
-    inputs.advance(position.updated_at)
-    now = datetime.fromtimestamp((inputs.clock_ms or record_ms) / 1000, UTC)
-    today = local_day(now)
-    stats = demand_stats(inputs.days, today)
-    if inputs.forecast:
-        ahead = forecast_stats([date.fromordinal(int(d)) for d in inputs.forecast["d"]],
-                               inputs.forecast["m"], inputs.forecast["s"], today,
-                               terms.lead_time_days)
-        if ahead is not None:
-            stats = stats.with_forecast(*ahead)
-    result = evaluate_policy(stats, terms, product.abc_class, position, CONFIG)
-    return decide(inputs.state, position, result, now, CONFIG)
-
-
 @app.agent(alert_source)
 async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
     """Inventory position, policy and alert state machine per product×warehouse; `alerts.stock`
-    only on a change."""
+    only on a change (processors/inventory/evaluation.py decides)."""
     async for event in stream.events():
         if event.value is None:
             continue  # tombstone of a compacted topic
@@ -295,41 +158,34 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
         cause = (message.topic, message.partition, message.offset)
         try:
             product_id, warehouse_id = parse_stock_key(event.key)
-            key = f"{product_id}:{warehouse_id}"
+            key = stock_table_key(product_id, warehouse_id)
             stored = alert_table.get(key)
-            if stored and stored.get("sent") and tuple(stored["sent"]["cause"]) == cause:
-                await _publish(StockAlert.model_validate_json(stored["sent"]["alert"]), event.key)
+            replayed = replayed_alert(stored, cause)
+            if replayed is not None:
+                await _publish(replayed, event.key)
             position = None
             if message.topic in INVENTORY_TOPICS:
                 update = await update_inventory(event, product_id, warehouse_id)
-                if update is None or not undecided(*update, stored and stored.get("q")):
+                if update is None or not undecided(*update, decided_on(stored)):
                     continue  # nothing new to decide
                 position = update[0]
             inputs = (AlertInputs.from_dict(stored) if stored
                       else AlertInputs(product_id, warehouse_id, message.partition))
-            step = (_take_position(inputs, position) if position is not None
-                    else _take_input(inputs, message.topic, event.value))
+            step = (take_position(inputs, position, int(time.time() * 1000))
+                    if position is not None else _take(inputs, message.topic, event.value))
         except (BadEvent, ValidationError, ValueError) as exc:
             await dead_letter(event, exc,
                               "inventory" if message.topic in INVENTORY_TOPICS else "alerts")
             continue
-        changed = step.changed or stored is None
         position = step.position or (_current_position(key) if step.evaluate else None)
+        changed, alert = step.changed or stored is None, None
         if position is not None:
-            outcome = _decide(inputs, position, int(message.timestamp * 1000))
-            if outcome is None:
-                changed = changed or not inputs.dirty
-                inputs.dirty = True
-            else:
-                state, alert = outcome
-                changed = changed or inputs.dirty or state != inputs.state
-                inputs.state, inputs.dirty = state, False
-                inputs.decided_on = decision_basis(position)
-                if alert is not None:
-                    await _publish(alert, event.key)
-                    inputs.remember_sent(alert, cause)
-                    changed = True
-                    ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()
+            decided, alert = evaluate(inputs, position, _supply(product_id),
+                                      int(message.timestamp * 1000), cause, CONFIG)
+            changed = changed or decided
+        if alert is not None:
+            await _publish(alert, event.key)
+            ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()
         if changed:
             alert_table[key] = inputs.to_dict()
         ALERT_EVENTS.inc()
@@ -350,10 +206,6 @@ async def _tick(kind: Literal["settle", "clock"], keys: list[tuple[int, int, int
                                  partition=partition)
 
 
-def _active_partitions() -> set[int]:
-    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == DEMAND}
-
-
 async def _demand_path_caught_up() -> bool:
     """This worker has read its partitions of every topic on the way from the ERP's sales to the
     alert inputs to their end: a pause in arriving history is not mistaken for its end (the
@@ -362,40 +214,27 @@ async def _demand_path_caught_up() -> bool:
                for lags in (await partition_lags(DEMAND_PATH)).values() for lag in lags)
 
 
+def _active_rows() -> list[Pending]:
+    """The timers' view of this worker's keys."""
+    active = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == DEMAND}
+    rows = [pending_of(stored) for stored in list(alert_table.values()) if stored is not None]
+    return [row for row in rows if row.where[2] in active]
+
+
 @app.timer(interval=SWEEP_INTERVAL_S)
 async def sweep_alerts() -> None:
     """Settle ticks once this worker's snapshot inputs are quiet; clock ticks for ended snoozes."""
-    active = _active_partitions()
     now = datetime.now(UTC)
-    now_ms = int(now.timestamp() * 1000)
-    settle: list[tuple[int, int, int]] = []
-    ended: list[tuple[int, int, int]] = []
-    newest_demand = newest_position = 0
-    for stored in list(alert_table.values()):
-        if stored is None or stored["pt"] not in active:
-            continue
-        where = (stored["p"], stored["w"], stored["pt"])
-        if stored["dirty"]:
-            settle.append(where)
-            newest_demand = max(newest_demand, stored["td"])
-            newest_position = max(newest_position, stored["tp"])
-        snoozed_until = stored["st"]["s"] if stored["st"] else None
-        if snoozed_until and datetime.fromisoformat(snoozed_until) <= now:
-            ended.append(where)
-    quiet = (now_ms - newest_demand >= SETTLE_S * 1000 if newest_demand
-             else now_ms - newest_position >= SETTLE_WITHOUT_DEMAND_S * 1000)
-    if settle and quiet and await _demand_path_caught_up():
-        await _tick("settle", settle, now)
-    await _tick("clock", ended, now)
+    sweep = plan_sweep(_active_rows(), now, SETTLE_S, SETTLE_WITHOUT_DEMAND_S)
+    if sweep.settle and await _demand_path_caught_up():
+        await _tick("settle", sweep.settle, now)
+    await _tick("clock", sweep.ended, now)
 
 
 @app.crontab("30 6 * * *", timezone=MEXICO_CITY)
 async def morning_reevaluation() -> None:
     """Re-evaluate every key of this worker at today's date, before the 07:00 digest."""
-    active = _active_partitions()
-    keys = [(s["p"], s["w"], s["pt"]) for s in list(alert_table.values())
-            if s is not None and s["pt"] in active]
-    await _tick("clock", keys, datetime.now(UTC))
+    await _tick("clock", [row.where for row in _active_rows()], datetime.now(UTC))
 
 
 # --------------------------------------------------------------------------- buyers
@@ -409,8 +248,9 @@ async def _publish(alert: StockAlert, key: bytes) -> None:
     Not waited for: the state that remembers the alert may reach its changelog before the
     records reach the broker. Faust flushes the producer before it commits an input offset, so
     after a crash the input record that caused the alert is read again, and the agent, finding
-    it as the cause in `AlertInputs.sent`, publishes the alert again. (Of two alerts of one key
-    within the unacknowledged window, only the newer, which supersedes the other, comes back.)
+    it as the cause in `AlertInputs.sent` (`replayed_alert`), publishes the alert again. (Of two
+    alerts of one key within the unacknowledged window, only the newer, which supersedes the
+    other, comes back.)
     """
     await stock_alert_events.send(key=key, value=alert.model_dump_json().encode())
     label = product_label(alert.product_id)

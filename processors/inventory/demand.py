@@ -33,44 +33,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
-
 from processors.inventory.policy import DemandStats
+from schemas.demand import DailyDemand, LineDemand
 
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
 DEMAND_STATUSES = frozenset({"reservado", "confirmado", "entregado"})
 """Order statuses whose lines are demand; quotes, cancelled and returned orders are not."""
 RETENTION_DAYS = 120
 TRAILING_WINDOW_DAYS = 90
-
-
-class LineDemand(BaseModel):
-    """The absolute contribution of one sales order line to its product × warehouse
-    (`demand.line_contributions`, keyed like the stock key)."""
-
-    line_id: int
-    order_id: int
-    product_id: int
-    warehouse_id: int
-    day: date
-    qty: int
-    at_ms: int
-    snapshot: bool = False
-
-
-class DailyDemand(BaseModel):
-    """Units sold per local day over the last `RETENTION_DAYS` days of one product × warehouse
-    (`demand.daily`, keyed like the stock key). Days without sales are absent.
-
-    `as_of_ms` is the commit time of the newest change applied; `snapshot` is True when the
-    change that produced this record came from a CDC snapshot.
-    """
-
-    product_id: int
-    warehouse_id: int
-    days: dict[date, int]
-    as_of_ms: int
-    snapshot: bool = False
 
 
 def local_day(at: datetime | str) -> date:

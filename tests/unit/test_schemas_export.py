@@ -19,3 +19,12 @@ def test_every_topic_value_names_a_contract() -> None:
     assert "schemas.cdc.ChangeEvent.json" in rendered
     assert "schemas.commands.OutboundMessage.json" in rendered
     assert "erp.stock.json" in rendered
+
+
+def test_every_topic_of_the_catalogue_is_exported() -> None:
+    from schemas.topics import load_catalogue
+
+    rendered = render_all()
+    missing = sorted(spec.value for spec in load_catalogue().topics.values()
+                     if f"{spec.value}.json" not in rendered)
+    assert missing == [], f"topics whose contract is not exported: {missing}"

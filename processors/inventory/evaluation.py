@@ -1,0 +1,260 @@
+"""The stock alert of one product × warehouse, from its recorded inputs (pure).
+
+The stream glue (`streams/stock_alerts.py`) keeps one `AlertInputs` per stock key in the table
+`stock_alerts` and, for each input record, calls one `take_*` function (which records the input
+and says whether to evaluate), then `evaluate` with the key's position and supply terms. Every
+time is passed in: `now_ms` is the worker's clock (only used to tell when snapshot inputs went
+quiet), `record_ms` the input record's timestamp; the alert itself is stamped with event time.
+
+Stored rows use the field names of `AlertInputs`; code outside this module reads them only
+through `AlertInputs.from_dict`, `pending_of`, `replayed_alert` and `decided_on`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from processors.inventory.alerts import AlertState, decide, snooze
+from processors.inventory.demand import (
+    days_from_value,
+    days_to_value,
+    demand_stats,
+    forecast_stats,
+    local_day,
+)
+from processors.inventory.policy import InventoryConfig, SupplyTerms, evaluate_policy
+from processors.inventory.position import decision_basis
+from schemas.alerts import AlertControl, StockAlert
+from schemas.demand import DailyDemand
+from schemas.erp import Product
+from schemas.events import InventoryPosition
+from schemas.forecasts import DemandForecast
+
+Cause = tuple[str, int, int]
+"""The input record (topic, partition, offset) that caused an alert."""
+KeyAt = tuple[int, int, int]
+"""product id, warehouse id, partition."""
+
+
+@dataclass
+class AlertInputs:
+    """What the alert of one product×warehouse is decided from besides its position, and its
+    AlertState.
+
+    `clock_ms` is event time (the newest input's time); `dirty` marks inputs recorded but not
+    evaluated yet (snapshot inputs, or dimension rows still missing); `demand_touched_ms` and
+    `position_touched_ms` are the worker's time of the last snapshot input of each kind;
+    `partition` is the key's partition (for the timers). `days` is daily demand by day ordinal;
+    `forecast` the latest forecast's days (ordinals), means and deviations; `sent` the newest
+    alert published and the record that caused it; `decided_on` the `decision_basis` of the
+    position the stored state was decided from (see `position.undecided`).
+    """
+
+    product_id: int
+    warehouse_id: int
+    partition: int
+    days: dict[int, int] = field(default_factory=dict)
+    clock_ms: int = 0
+    dirty: bool = False
+    demand_touched_ms: int = 0
+    position_touched_ms: int = 0
+    forecast: dict[str, list[float]] | None = None
+    state: AlertState | None = None
+    sent: dict[str, Any] | None = None
+    decided_on: list[int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"product_id": self.product_id, "warehouse_id": self.warehouse_id,
+                "partition": self.partition, "days": days_to_value(self.days),
+                "clock_ms": self.clock_ms, "dirty": self.dirty,
+                "demand_touched_ms": self.demand_touched_ms,
+                "position_touched_ms": self.position_touched_ms, "forecast": self.forecast,
+                "state": self.state.to_dict() if self.state else None, "sent": self.sent,
+                "decided_on": self.decided_on}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AlertInputs:
+        state = d["state"]
+        return cls(d["product_id"], d["warehouse_id"], d["partition"], days_from_value(d["days"]),
+                   d["clock_ms"], d["dirty"], d["demand_touched_ms"], d["position_touched_ms"],
+                   d["forecast"], AlertState.from_dict(state) if state else None, d["sent"],
+                   d["decided_on"])
+
+    def remember_sent(self, alert: StockAlert, cause: Cause) -> None:
+        """The newest alert published, and the input record that caused it: replayed after a
+        crash, that record publishes the alert again (`replayed_alert`)."""
+        self.sent = {"cause": list(cause), "alert": alert.model_dump_json()}
+
+    def advance(self, at: datetime | None) -> None:
+        if at is not None:
+            self.clock_ms = max(self.clock_ms, int(at.timestamp() * 1000))
+
+    def defer_position(self, now_ms: int) -> None:
+        self.dirty = True
+        self.position_touched_ms = now_ms
+
+    def defer_demand(self, now_ms: int) -> None:
+        self.dirty = True
+        self.demand_touched_ms = now_ms
+
+
+def replayed_alert(stored: Mapping[str, Any] | None, cause: Cause) -> StockAlert | None:
+    """The alert `cause` published before, when the stored row remembers it (a replay)."""
+    sent = stored.get("sent") if stored else None
+    if sent and tuple(sent["cause"]) == cause:
+        return StockAlert.model_validate_json(sent["alert"])
+    return None
+
+
+def decided_on(stored: Mapping[str, Any] | None) -> list[int] | None:
+    """The stored row's `decision_basis`, read without parsing the whole row."""
+    return stored.get("decided_on") if stored else None
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one input asks for: evaluate (with the event's position, if it carried one), and
+    whether the recorded inputs changed (so the table must be written even without an alert)."""
+
+    evaluate: bool
+    changed: bool
+    position: InventoryPosition | None = None
+
+
+def take_position(inputs: AlertInputs, position: InventoryPosition, now_ms: int) -> Step:
+    """A streamed position is evaluated; a snapshot one (no LSN) only recorded."""
+    if position.source_lsn > 0:
+        return Step(evaluate=True, changed=False, position=position)
+    inputs.advance(position.updated_at)
+    inputs.defer_position(now_ms)
+    return Step(evaluate=False, changed=True)
+
+
+def take_demand(inputs: AlertInputs, daily: DailyDemand, now_ms: int) -> Step:
+    """Streamed demand is evaluated; snapshot demand only recorded."""
+    inputs.days = {day.toordinal(): qty for day, qty in daily.days.items()}
+    inputs.clock_ms = max(inputs.clock_ms, daily.as_of_ms)
+    if daily.snapshot:
+        inputs.defer_demand(now_ms)
+    return Step(evaluate=not daily.snapshot, changed=True)
+
+
+def take_forecast(inputs: AlertInputs, forecast: DemandForecast) -> Step:
+    inputs.forecast = {"d": [day.toordinal() for day in forecast.dates],
+                       "m": forecast.mean, "s": forecast.sigma}
+    inputs.advance(forecast.generated_at)
+    return Step(evaluate=not inputs.dirty, changed=True)
+
+
+def take_control(inputs: AlertInputs, control: AlertControl) -> Step:
+    """A snooze of the current (or notified) alert; a settle tick evaluates recorded snapshot
+    inputs; a clock tick evaluates at its time."""
+    if control.kind == "snooze":
+        state = inputs.state
+        if control.until is None or state is None or control.alert_id not in (
+                state.alert_id, state.notified_alert_id):
+            return Step(evaluate=False, changed=False)
+        inputs.state = snooze(state, control.until)
+        return Step(evaluate=False, changed=inputs.state != state)
+    if control.kind == "settle":
+        return Step(evaluate=inputs.dirty, changed=False)
+    inputs.advance(control.at)
+    return Step(evaluate=True, changed=True)
+
+
+# --------------------------------------------------------------------------- decision
+
+
+def decide_alert(inputs: AlertInputs, position: InventoryPosition, product: Product,
+                 terms: SupplyTerms, record_ms: int, config: InventoryConfig
+                 ) -> tuple[AlertState, StockAlert | None]:
+    """The new alert state and the alert to publish, if any. The alert's time is event time:
+    the newest of the position's `updated_at` and the recorded inputs' times (the record's own
+    time only when no input carried one)."""
+    inputs.advance(position.updated_at)
+    now = datetime.fromtimestamp((inputs.clock_ms or record_ms) / 1000, UTC)
+    today = local_day(now)
+    stats = demand_stats(inputs.days, today)
+    if inputs.forecast:
+        ahead = forecast_stats([date.fromordinal(int(d)) for d in inputs.forecast["d"]],
+                               inputs.forecast["m"], inputs.forecast["s"], today,
+                               terms.lead_time_days)
+        if ahead is not None:
+            stats = stats.with_forecast(*ahead)
+    result = evaluate_policy(stats, terms, product.abc_class, position, config)
+    return decide(inputs.state, position, result, now, config)
+
+
+def evaluate(inputs: AlertInputs, position: InventoryPosition,
+             supply: tuple[Product, SupplyTerms] | None, record_ms: int, cause: Cause,
+             config: InventoryConfig) -> tuple[bool, StockAlert | None]:
+    """Decide and record the outcome in `inputs`: whether they changed, and the alert to
+    publish. Without supply terms (dimension rows not known yet) the key stays dirty, to be
+    evaluated by a later tick."""
+    if supply is None:
+        changed = not inputs.dirty
+        inputs.dirty = True
+        return changed, None
+    state, alert = decide_alert(inputs, position, *supply, record_ms, config)
+    changed = inputs.dirty or state != inputs.state
+    inputs.state, inputs.dirty = state, False
+    inputs.decided_on = decision_basis(position)
+    if alert is not None:
+        inputs.remember_sent(alert, cause)
+    return changed or alert is not None, alert
+
+
+# --------------------------------------------------------------------------- timers
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """What the timers read of one stored row."""
+
+    where: KeyAt
+    dirty: bool
+    demand_touched_ms: int
+    position_touched_ms: int
+    snoozed_until: datetime | None
+
+
+def pending_of(stored: Mapping[str, Any]) -> Pending:
+    state = stored["state"]
+    until = state["s"] if state else None
+    return Pending((stored["product_id"], stored["warehouse_id"], stored["partition"]),
+                   stored["dirty"], stored["demand_touched_ms"], stored["position_touched_ms"],
+                   datetime.fromisoformat(until) if until else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """Keys to settle (their snapshot inputs are quiet) and keys whose snooze ended."""
+
+    settle: list[KeyAt]
+    ended: list[KeyAt]
+
+
+def plan_sweep(rows: Iterable[Pending], now: datetime, settle_s: float,
+               settle_without_demand_s: float) -> Sweep:
+    """Dirty keys are settled once no snapshot demand came for `settle_s` (or, when none came
+    at all, once snapshot positions were quiet for `settle_without_demand_s`)."""
+    now_ms = int(now.timestamp() * 1000)
+    settle: list[KeyAt] = []
+    ended: list[KeyAt] = []
+    newest_demand = newest_position = 0
+    for row in rows:
+        if row.dirty:
+            settle.append(row.where)
+            newest_demand = max(newest_demand, row.demand_touched_ms)
+            newest_position = max(newest_position, row.position_touched_ms)
+        if row.snoozed_until is not None and row.snoozed_until <= now:
+            ended.append(row.where)
+    quiet = (now_ms - newest_demand >= settle_s * 1000 if newest_demand
+             else now_ms - newest_position >= settle_without_demand_s * 1000)
+    return Sweep(settle if quiet else [], ended)

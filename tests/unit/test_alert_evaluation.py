@@ -1,0 +1,133 @@
+"""The stock flow's decision per key (processors/inventory/evaluation.py), without a worker.
+
+Demand is 10 every day for 90 days (no deviation), L = 4: critical below d̄·L = 40.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from processors.inventory.evaluation import (
+    AlertInputs,
+    decided_on,
+    evaluate,
+    pending_of,
+    plan_sweep,
+    replayed_alert,
+    take_control,
+    take_demand,
+    take_forecast,
+    take_position,
+)
+from processors.inventory.policy import InventoryConfig, SupplyTerms
+from schemas.alerts import AlertControl, AlertLevel
+from schemas.demand import DailyDemand
+from schemas.erp import Product
+from schemas.events import InventoryPosition
+from schemas.forecasts import DemandForecast
+
+CONFIG = InventoryConfig()
+T0 = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
+TODAY = date(2026, 5, 4)
+PRODUCT = Product(id=101, sku="X", brand_id=1, category_id=1, supplier_id=7, model="m", width=205,
+                  aspect_ratio=55, rim=16, tire_size="205/55R16", load_index=91, speed_index="V",
+                  cost=Decimal(1000), list_price=Decimal(1500), weight_kg=Decimal(9),
+                  abc_class="B")
+TERMS = SupplyTerms(supplier_id=7, unit_cost=1000.0, lead_time_days=4.0, pack_multiple=4,
+                    min_order_qty=8)
+SUPPLY = (PRODUCT, TERMS)
+CAUSE = ("erp.public.stock", 0, 41)
+
+
+def position(on_hand: int, lsn: int = 100, at: datetime = T0) -> InventoryPosition:
+    return InventoryPosition(product_id=101, warehouse_id=2, on_hand=on_hand, reserved=0,
+                             on_order=0, updated_at=at, source_lsn=lsn)
+
+
+def steady_demand(snapshot: bool = False) -> DailyDemand:
+    days = {TODAY - timedelta(days=i): 10 for i in range(1, 91)}
+    return DailyDemand(product_id=101, warehouse_id=2, days=days,
+                       as_of_ms=int(T0.timestamp() * 1000), snapshot=snapshot)
+
+
+def inputs_with_demand() -> AlertInputs:
+    inputs = AlertInputs(101, 2, partition=3)
+    take_demand(inputs, steady_demand(), now_ms=0)
+    return inputs
+
+
+def test_a_streamed_drop_alerts_once_and_survives_a_round_trip() -> None:
+    inputs = inputs_with_demand()
+    step = take_position(inputs, position(30), now_ms=5)
+    assert step.evaluate and step.position is not None
+    changed, alert = evaluate(inputs, step.position, SUPPLY, 0, CAUSE, CONFIG)
+    assert changed and alert is not None and alert.level is AlertLevel.CRITICO
+    assert alert.at == T0  # event time, not the record's or the worker's
+    stored = inputs.to_dict()
+    assert replayed_alert(stored, CAUSE) == alert
+    assert replayed_alert(stored, ("erp.public.stock", 0, 42)) is None
+    assert decided_on(stored) == [30, 0, 0, 0, 100]
+    again = AlertInputs.from_dict(stored)
+    assert again == inputs
+    changed, repeat = evaluate(again, position(29, lsn=101), SUPPLY, 0, CAUSE, CONFIG)
+    assert repeat is None and not changed
+
+
+def test_snapshot_inputs_are_recorded_then_settled() -> None:
+    inputs = AlertInputs(101, 2, partition=3)
+    assert not take_demand(inputs, steady_demand(snapshot=True), now_ms=1_000).evaluate
+    step = take_position(inputs, position(10, lsn=0), now_ms=2_000)
+    assert not step.evaluate and step.changed and inputs.dirty
+    assert (inputs.demand_touched_ms, inputs.position_touched_ms) == (1_000, 2_000)
+    settle = AlertControl(kind="settle", at=T0)
+    assert take_control(inputs, settle).evaluate
+    changed, alert = evaluate(inputs, position(10, lsn=0), SUPPLY, 0, CAUSE, CONFIG)
+    assert changed and alert is not None and alert.level is AlertLevel.CRITICO
+    assert not inputs.dirty and not take_control(inputs, settle).evaluate
+
+
+def test_missing_supply_rows_leave_the_key_dirty_without_an_alert() -> None:
+    inputs = inputs_with_demand()
+    assert evaluate(inputs, position(10), None, 0, CAUSE, CONFIG) == (True, None)
+    assert inputs.dirty
+    assert evaluate(inputs, position(10), None, 0, CAUSE, CONFIG) == (False, None)
+
+
+def test_snooze_only_for_the_current_alert() -> None:
+    inputs = inputs_with_demand()
+    _, alert = evaluate(inputs, position(48), SUPPLY, 0, CAUSE, CONFIG)
+    assert alert is not None
+    until = T0 + timedelta(days=1)
+    other = AlertControl(kind="snooze", at=T0, alert_id="stk-other", until=until)
+    assert take_control(inputs, other).changed is False
+    mine = AlertControl(kind="snooze", at=T0, alert_id=alert.alert_id, until=until)
+    assert take_control(inputs, mine).changed
+    assert inputs.state is not None and inputs.state.snoozed_until == until
+
+
+def test_a_forecast_replaces_trailing_demand_over_the_lead_time() -> None:
+    inputs = inputs_with_demand()
+    dates = [TODAY + timedelta(days=i) for i in range(1, 15)]
+    forecast = DemandForecast(product_id=101, warehouse_id=2, generated_at=T0, dates=dates,
+                              mean=[40.0] * 14, p10=[30.0] * 14, p90=[50.0] * 14,
+                              sigma=[5.0] * 14, model="x", series_class="smooth",
+                              backtest_mase=None, history_days=700)
+    assert take_forecast(inputs, forecast).evaluate
+    _, alert = evaluate(inputs, position(150), SUPPLY, 0, CAUSE, CONFIG)
+    assert alert is not None and alert.level is AlertLevel.CRITICO  # 150 < 40 × 4
+
+
+def test_sweep_settles_only_quiet_keys_and_ends_snoozes() -> None:
+    now = T0
+    now_ms = int(now.timestamp() * 1000)
+    dirty = AlertInputs(101, 2, partition=3, dirty=True, demand_touched_ms=now_ms - 20_000)
+    snoozed = inputs_with_demand()
+    evaluate(snoozed, position(48), SUPPLY, 0, CAUSE, CONFIG)
+    assert snoozed.state is not None and snoozed.state.alert_id is not None
+    take_control(snoozed, AlertControl(kind="snooze", at=T0, alert_id=snoozed.state.alert_id,
+                                       until=now - timedelta(seconds=1)))
+    rows = [pending_of(dirty.to_dict()), pending_of(snoozed.to_dict())]
+    sweep = plan_sweep(rows, now, settle_s=15, settle_without_demand_s=60)
+    assert sweep.settle == [(101, 2, 3)] and sweep.ended == [(101, 2, 3)]
+    assert plan_sweep(rows, now, settle_s=30, settle_without_demand_s=60).settle == []

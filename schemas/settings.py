@@ -20,6 +20,28 @@ class StackNotRunning(RuntimeError):
     """No explicit endpoint is configured and the embedded stack is not up."""
 
 
+class InsecureSettings(RuntimeError):
+    """A process would listen beyond loopback with an empty or development secret."""
+
+
+# The development defaults below: fine on loopback, refused on any other address.
+DEV_SECRETS = frozenset({"dev-app-secret", "dev-verify-token", "dev-dashboard-token", "change-me"})
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def weak_secrets(host: str, secrets: dict[str, SecretStr | None]) -> None:
+    """Raise `InsecureSettings` naming the secrets (variables) that are empty or a development
+    default, when `host` is not a loopback address (`0.0.0.0`, a LAN address, a host name)."""
+    if host in LOOPBACK or host.startswith("127."):
+        return
+    weak = [name for name, value in secrets.items()
+            if value is None or value.get_secret_value() in DEV_SECRETS | {""}]
+    if weak:
+        raise InsecureSettings(
+            f"refusing to listen on {host}: {', '.join(weak)} empty or a development default; "
+            "set a strong secret, or bind 127.0.0.1")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_prefix="")
 
@@ -104,6 +126,15 @@ class Settings(BaseSettings):
     analytics_retention_days: int = Field(35, alias="ANALYTICS_RETENTION_DAYS", ge=29)
 
     # ------------------------------------------------------------------ derived
+    def check_worker_bind(self) -> None:
+        """A worker's web server beyond loopback needs a real DASHBOARD_TOKEN."""
+        weak_secrets(self.faust_web_host, {"DASHBOARD_TOKEN": self.dashboard_token})
+
+    def check_webhook_bind(self, host: str) -> None:
+        """The webhook beyond loopback needs a real app secret and verify token."""
+        weak_secrets(host, {"WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+                            "WHATSAPP_WEBHOOK_VERIFY_TOKEN": self.whatsapp_verify_token})
+
     @property
     def stack_file(self) -> Path:
         return self.state_dir / "stack.json"

@@ -22,6 +22,7 @@ def canonical_url(configured: str | None, web_host: str, web_port: int) -> str:
 
 def faust_settings() -> dict:
     settings = get_settings()
+    settings.check_worker_bind()  # beyond loopback only with a real DASHBOARD_TOKEN
     options: dict = {
         "broker": f"kafka://{settings.bootstrap_servers()}",
         "store": "memory://",

@@ -7,7 +7,7 @@ import logging
 
 import typer
 
-from schemas.settings import Settings
+from schemas.settings import InsecureSettings, Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -21,5 +21,8 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         try:
             asyncio.run(run_webhook(Settings(), host, port))
+        except InsecureSettings as exc:
+            typer.echo(f"webhook: {exc}", err=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             pass

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
                        "routes, analytics), as their own Faust app; default: WORKER_FLOWS or all."),
     ) -> None:
         """Start a Faust worker (same as `faust -A streams.app worker`)."""
-        from schemas.settings import get_settings
+        from schemas.settings import InsecureSettings, get_settings
         from streams.flows import UnknownFlow, parse_flows
 
         if flows is not None:
@@ -27,6 +27,11 @@ def register(app: typer.Typer) -> None:
                 raise typer.BadParameter(str(exc), param_hint="--flows") from None
             os.environ["WORKER_FLOWS"] = flows
             get_settings.cache_clear()
+        try:
+            get_settings().check_worker_bind()
+        except InsecureSettings as exc:
+            typer.echo(f"worker: {exc}", err=True)
+            raise typer.Exit(2) from None
         from streams.app import app as faust_app
 
         # Faust parses sys.argv itself: hand it only its own options.

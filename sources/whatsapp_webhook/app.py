@@ -1,15 +1,19 @@
 """The WhatsApp webhook ingress: Meta's callbacks onto `whatsapp.inbound` / `whatsapp.status`.
 
 GET answers the subscription handshake. POST checks the signature over the raw body (401 and
-nothing enqueued when it is missing or wrong), bounds the body (413), parses it (400 with the
-reason), drops ids seen recently (Meta redelivers), enqueues every event and waits for the
-broker's acknowledgement before answering 200. When the broker does not acknowledge, it answers
-503 so that Meta delivers again. Unreadable single items go to the topic's dead-letter topic.
+nothing enqueued when it is missing or wrong), bounds the body (413), parses it, drops ids seen
+recently (Meta redelivers), enqueues every event and waits for the broker's acknowledgement
+before answering 200. When the broker does not acknowledge, it answers 503 so that Meta delivers
+again. Each item is validated alone: one that cannot be read goes to its topic's dead-letter
+topic with the reason and the batch's good items are enqueued. A signed body that cannot be read
+at all (not JSON, nested too deep for the parser, not a notification) goes whole to
+`whatsapp.inbound.dlq`: redelivering it would only fail again, so the answer is 200 there too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
@@ -24,7 +28,11 @@ from schemas.topics import load_catalogue
 from sinks.dlq import dead_letter_headers, dlq_topic
 from sinks.kafka import aiokafka_producer
 from sources.whatsapp_webhook.dedupe import RecentIds
-from sources.whatsapp_webhook.notifications import InvalidNotification, parse_notification
+from sources.whatsapp_webhook.notifications import (
+    InvalidNotification,
+    Notification,
+    parse_notification,
+)
 from sources.whatsapp_webhook.signature import HEADER, signature_valid
 
 log = logging.getLogger(__name__)
@@ -56,7 +64,8 @@ class WebhookIngress:
     async def verify(self, request: web.Request) -> web.Response:
         query = request.query
         token = query.get("hub.verify_token", "").encode()
-        if query.get("hub.mode") == "subscribe" and hmac.compare_digest(token, self._verify_token):
+        if (self._verify_token and query.get("hub.mode") == "subscribe"
+                and hmac.compare_digest(token, self._verify_token)):
             return web.Response(text=query.get("hub.challenge", ""))
         return web.Response(status=403, text="verification failed")
 
@@ -67,13 +76,21 @@ class WebhookIngress:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _problem(413, f"body larger than {MAX_BODY} bytes")
-        if not signature_valid(self._app_secret, body, request.headers.get(HEADER)):
+        if not (self._app_secret  # an empty key signs nothing: anyone could compute it
+                and signature_valid(self._app_secret, body, request.headers.get(HEADER))):
             return _problem(401, f"missing or invalid {HEADER}")
         try:
             notification = parse_notification(json.loads(body), datetime.now(UTC))
-        except (ValueError, InvalidNotification) as exc:
-            return _problem(400, f"invalid notification: {exc}")
+        except (ValueError, RecursionError, InvalidNotification) as exc:
+            reason = f"invalid notification: {type(exc).__name__}: {exc}"
+            events = [Event(f"b:{hashlib.sha256(body).hexdigest()}",
+                            dlq_topic(self.inbound_topic), None, body,
+                            dead_letter_headers(reason, self.inbound_topic, None, None, STAGE))]
+            return await self._enqueue_fresh(events, dead_lettered=1)
+        events = self._events(notification)
+        return await self._enqueue_fresh(events, dead_lettered=len(notification.rejects))
 
+    def _events(self, notification: Notification) -> list[Event]:
         events: list[Event] = []
         for msg in notification.messages:
             events.append(Event(f"m:{msg.message_id}", self.inbound_topic,
@@ -84,9 +101,12 @@ class WebhookIngress:
                                 []))
         for kind, item, reason in notification.rejects:
             topic = self.inbound_topic if kind == "message" else self.status_topic
-            events.append(Event(f"r:{kind}:{item.get('id')}", dlq_topic(topic), None,
-                                json.dumps(item).encode(),
-                                dead_letter_headers(reason, topic, None, None, STAGE)))
+            raw = json.dumps(item).encode()  # keyed by content: two id-less items are two
+            events.append(Event(f"r:{kind}:{hashlib.sha256(raw).hexdigest()}", dlq_topic(topic),
+                                None, raw, dead_letter_headers(reason, topic, None, None, STAGE)))
+        return events
+
+    async def _enqueue_fresh(self, events: list[Event], dead_lettered: int) -> web.Response:
         fresh = [e for e in events if self._recent.add(e.dedupe_key)]
         try:
             await self._enqueue(fresh)
@@ -96,8 +116,9 @@ class WebhookIngress:
             log.warning("webhook enqueue failed (%s: %s); answering 503 so Meta retries",
                         type(exc).__name__, exc)
             return _problem(503, "could not enqueue, retry later")
-        return web.json_response({"enqueued": len(fresh),
-                                  "duplicates": len(events) - len(fresh)})
+        answer = {"enqueued": len(fresh), "duplicates": len(events) - len(fresh)}
+        return web.json_response({**answer, "dead_lettered": dead_lettered}
+                                 if dead_lettered else answer)
 
     async def _enqueue(self, events: list[Event]) -> None:
         futures = [await self._producer.send(e.topic, e.value, key=e.key,
@@ -131,7 +152,9 @@ def webhook_producer(settings: Settings) -> AIOKafkaProducer:
 
 
 async def run_webhook(settings: Settings, host: str, port: int) -> None:
-    """Serve the webhook until cancelled, with its own producer."""
+    """Serve the webhook until cancelled, with its own producer. Refuses (`InsecureSettings`)
+    to listen beyond loopback with an empty or development app secret or verify token."""
+    settings.check_webhook_bind(host)
     producer = webhook_producer(settings)
     await producer.start()
     runner = web.AppRunner(build_webhook_app(settings, producer), access_log=None)

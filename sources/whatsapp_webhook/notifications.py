@@ -1,6 +1,8 @@
 """Meta's webhook notification (`whatsapp_business_account`) to our `InboundMessage` and
 `StatusUpdate` events. Pure; a payload that is not a notification raises `InvalidNotification`,
-and single items that cannot be read are returned as rejects (for the dead-letter topic).
+and single items that cannot be read, whatever is odd about them (a field of the wrong type, a
+timestamp no date can hold), are returned as rejects (for the dead-letter topic), each item
+validated alone so that the good ones of the same batch go through.
 """
 
 from __future__ import annotations
@@ -42,12 +44,12 @@ def parse_notification(payload: Any, received_at: datetime) -> Notification:
             for item in _items(value, "messages"):
                 try:
                     out.messages.append(_message(item, names, received_at))
-                except (KeyError, TypeError, ValueError) as exc:
+                except Exception as exc:  # any odd item is this item's reject, not the batch's
                     out.rejects.append(("message", item, _reason(exc)))
             for item in _items(value, "statuses"):
                 try:
                     out.statuses.append(_status(item))
-                except (KeyError, TypeError, ValueError) as exc:
+                except Exception as exc:
                     out.rejects.append(("status", item, _reason(exc)))
     return out
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import asyncpg
 
+from ops.bench.agent_guard import record as record_guard_escapes
 from ops.bench.agent_pipeline import pipeline_rows
 from ops.bench.report import percentile, report
 from ops.erp.seed import seed_erp
@@ -61,6 +62,7 @@ def main(runs: int = 3, quick: bool = False) -> None:
         "turns": TURNS, "load_average_1m": [round(load_before, 2), round(load_after, 2)],
         "note": "p50/p99 are medians over runs; the scripted LLM runs in its own process on "
                 "the same machine, so it competes for the same cores as the ERP and the agent"})
+    record_guard_escapes()
 
 
 async def _seed(dsn: str) -> None:

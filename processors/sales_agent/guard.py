@@ -92,6 +92,7 @@ _MONEY_AFTER = re.compile(
 _QUANTITY_AFTER = re.compile(r"\s*(?:llantas?|piezas?|pzas?|unidades|neum[aá]ticos?|rines|"
                              r"d[ií]as?|horas?|minutos?|a[nñ]os?|meses|km|psi|semanas?)\b",
                              re.I)
+_QUANTITY_BEFORE = re.compile(r"(?:\b(?:por|para|de)\s+)?\b(?:las|los)\s*$|(?:\bx|×)\s*$", re.I)
 _FOREIGN_AFTER = re.compile(rf"\s*(?:mil\s+)?(?:{_FOREIGN})(?![a-z])", re.I)
 _FOREIGN_BEFORE = re.compile(r"(?:us\$|u\$s|usd|€|eur)\s*$", re.I)
 _PERCENT_AFTER = re.compile(r"\s*(?:%|por\s*ciento|porciento)", re.I)
@@ -240,7 +241,8 @@ class _Checker:
         if _PERCENT_AFTER.match(after):
             return "discount", any(v.normalize() in self.evidence.percents
                                    for v in mention.values)
-        quantity = _QUANTITY_AFTER.match(after) is not None
+        quantity = (_QUANTITY_AFTER.match(after) is not None
+                    or _QUANTITY_BEFORE.search(before) is not None)
         money = not quantity and (
             _MONEY_BEFORE.search(before) is not None or _MONEY_AFTER.match(after) is not None
             or re.search(r"[.,]\d{2}$", mention.text) is not None)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 import re
+
+from rapidfuzz import fuzz, process
 
 from processors.sales_agent.text import words
 
@@ -31,12 +32,18 @@ BRAND_ALIASES: dict[str, str] = {
     "toyo": "Toyo", "toyo tires": "Toyo",
     "dunlop": "Dunlop", "nexen": "Nexen", "cooper": "Cooper", "sumitomo": "Sumitomo",
     "westlake": "Westlake", "maxxis": "Maxxis", "kenda": "Kenda",
+    "bf goodrich ko2": "BFGoodrich", "bfg": "BFGoodrich", "good rich": "BFGoodrich",
+    "hankuk": "Hankook", "janko": "Hankook",
 }
 
 _MULTIWORD = sorted((a for a in BRAND_ALIASES if " " in a), key=len, reverse=True)
 _SINGLE = [a for a in BRAND_ALIASES if " " not in a]
 # Ordinary Spanish words too close to a brand for fuzzy matching.
-_NOT_BRANDS = {"general", "contado", "primera", "tornillo", "cambiar", "michoacan"}
+_NOT_BRANDS = {"general", "contado", "primera", "tornillo", "cambiar", "michoacan",
+               "continuar", "continua", "continuo", "tornillos", "firmes", "cooperar",
+               "generales", "toyota", "pireo", "yokos", "confirmo", "confirmar", "contigo",
+               "contacto", "contactar", "contar", "dunlap", "hancock", "mitsubishi"}
+FUZZY_CUTOFF = 86.0
 
 
 def find_brand(folded: str) -> str | None:
@@ -50,7 +57,17 @@ def find_brand(folded: str) -> str | None:
             return BRAND_ALIASES[token]
     for token in tokens:
         if len(token) >= 6 and token not in _NOT_BRANDS:
-            close = difflib.get_close_matches(token, _SINGLE, n=1, cutoff=0.84)
+            close = process.extractOne(token, _SINGLE, scorer=fuzz.ratio,
+                                       score_cutoff=FUZZY_CUTOFF)
             if close:
                 return BRAND_ALIASES[close[0]]
     return None
+
+
+def brand_spans(folded: str) -> list[tuple[int, int]]:
+    """Spans of the words that name a brand (exact or close), for the intent features."""
+    spans = [m.span() for alias in _MULTIWORD for m in re.finditer(rf"\b{alias}\b", folded)]
+    for match in re.finditer(r"[a-z0-9]+", folded):
+        if find_brand(match.group()) is not None:
+            spans.append(match.span())
+    return spans

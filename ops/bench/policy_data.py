@@ -56,10 +56,10 @@ class Dataset:
         return self.period_days > 1
 
 
-def reference(seed: int = 7) -> Dataset:
+def reference(seed: int = 7, n_products: int = 2400) -> Dataset:
     from ops.bench.stock import HISTORY_DAYS, HORIZON_DAYS, load_catalogue
 
-    cat = load_catalogue(n_products=2400, seed=seed)
+    cat = load_catalogue(n_products=n_products, seed=seed)
     days = cat.demand.shape[1]
     dates = pd.date_range("2025-01-01", periods=days, freq="D")
     return Dataset("reference", cat.demand, cat.items, [f"{p}:{w}" for p, w in cat.keys],
@@ -121,10 +121,12 @@ def abc_classes(value: np.ndarray) -> list[str]:
     return out
 
 
-def load(name: str, seed: int, data: Path | None = None,
-         calendar: Path | None = None) -> Dataset:
+def load(name: str, seed: int, data: Path | None = None, calendar: Path | None = None,
+         quick: bool = False) -> Dataset:
+    """A data set by name; the reference catalogue is the same for every seed (its lead-time
+    draws differ), a quick run takes 400 of its products."""
     if name == "reference":
-        return reference()
+        return reference(n_products=400 if quick else 2400)
     if name == "carparts":
         return from_file(CARPARTS, seed, name="carparts")
     if name == "m5":

@@ -34,6 +34,7 @@ class ForecastEstimator:
     refit_every: int
     fallback: DemandEstimator
     review_days: float
+    cache_dir: Path | None = CACHE_DIR
     _fits: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -48,18 +49,22 @@ class ForecastEstimator:
             return ForecastConfig.monthly(horizon=horizon, use_prophet=False)
         return ForecastConfig.daily(horizon=horizon, use_prophet=False)
 
-    def _cache_path(self) -> Path:
+    def _cache_path(self) -> Path | None:
+        if self.cache_dir is None:
+            return None
         digest = hashlib.sha1(self.dataset.demand.tobytes()).hexdigest()[:12]
-        return CACHE_DIR / f"{self.dataset.name}-{self.refit_every}-{digest}.pkl"
+        return self.cache_dir / f"{self.dataset.name}-{self.refit_every}-{digest}.pkl"
 
     def _load(self) -> None:
         path = self._cache_path()
-        if path.exists():
+        if path is not None and path.exists():
             self._fits = pickle.loads(path.read_bytes())
 
     def _save(self) -> None:
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        self._cache_path().write_bytes(pickle.dumps(self._fits))
+        path = self._cache_path()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(pickle.dumps(self._fits))
 
     def _fit(self, origin: int, history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Forecast mean and σ (items × horizon) from the periods before `origin`."""

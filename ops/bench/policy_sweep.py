@@ -3,7 +3,7 @@
 - policy (the code the live stock flow runs, `PolicyStrategy`), three families whose union is
   its frontier (one policy, several knobs):
   - `class`: one service level per ABC segment, 0.70–0.995 (uniform, and A above/below C);
-  - `critical ratio`: `InventoryConfig.shortage_cost` B swept from 0.05 to 50 times the median
+  - `critical ratio`: `InventoryConfig.shortage_cost` B swept from 0.002 to 50 times the median
     unit cost, each item at B / (B + h·c·T); with the planning ordering cost K at 0
     (order-up-to every review) and at its real value (EOQ cycles);
 - min/max: (min days, max days) on a grid from 0 to a year (monthly data: 0–18 months of min,
@@ -39,7 +39,8 @@ from processors.inventory.strategies import (
 CLASS_LEVELS = (0.70, 0.80, 0.90, 0.95, 0.98, 0.995)
 SEGMENT_PATTERNS = ({"A": 0.90, "B": 0.95, "C": 0.98}, {"A": 0.95, "B": 0.98, "C": 0.995},
                     {"A": 0.80, "B": 0.90, "C": 0.95}, {"A": 0.98, "B": 0.95, "C": 0.90})
-SHORTAGE_MULTIPLES = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+SHORTAGE_MULTIPLES = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0,
+                      50.0)
 NB_LEVELS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 DAILY_MIN_DAYS = (0, 7, 15, 30, 45, 60, 90, 120, 180, 270, 365)
 DAILY_SPREAD_DAYS = (15, 30, 60, 90)

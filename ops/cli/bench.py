@@ -7,6 +7,7 @@ JSON under `ops/bench/results/` through `ops.bench.report`.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import typer
 
@@ -38,3 +39,20 @@ def _make(name: str, doc: str) -> None:
 
 for _name, _doc in BENCHMARKS.items():
     _make(_name, _doc)
+
+
+@app.command(name="policy")
+def policy(
+    runs: int = typer.Option(3, help="Seeds (lead-time draws, synthetic terms); medians."),
+    quick: bool = typer.Option(False, help="One seed, 400 reference products: a smoke run."),
+    data: Path | None = typer.Option(  # noqa: B008
+        None, exists=True, dir_okay=False,
+        help="A demand file in a `forecast backtest` layout (car parts, M5, ds/y) instead of "
+             "the reference catalogue, car parts and M5."),
+    calendar: Path | None = typer.Option(  # noqa: B008
+        None, exists=True, dir_okay=False, help="M5 calendar for --data."),
+) -> None:
+    """Replenishment policy vs the best-tuned min/max and a plain NB rule: frontiers."""
+    from ops.bench.policy import main
+
+    main(runs=runs, quick=quick, data=data, calendar=calendar)

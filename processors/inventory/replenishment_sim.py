@@ -184,7 +184,7 @@ def run(demand: np.ndarray, items: Sequence[SimItem], strategy: Strategy,
                 periods = min(config.max_lead_periods, max(1, round(drawn / pdays)))
                 arrivals[i, day + periods] += qty
                 on_order[i] += qty
-                orders += 1
+                orders += day >= config.warmup
                 if config.record_orders:
                     log.append((day, i, qty))
         value_start = float(on_hand @ cost)

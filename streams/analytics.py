@@ -76,9 +76,9 @@ from schemas.settings import get_settings
 from schemas.whatsapp import InboundMessage
 from streams import metrics
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter
+from streams.dead_letters import dead_letter, decoded
 from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
-from streams.topics import raw_topic
+from streams.topics import raw_source, raw_topic
 
 log = logging.getLogger("topllantas.analytics")
 LATEST = 2**62  # an LSN after every change: "the latest version"
@@ -94,11 +94,6 @@ INSIGHTS_DOMAIN = "insights"
 # the sales-order topics, their retries and sweeps, and the counters (topics.yaml: co-partitioned)
 COUNTER_PARTITIONS = catalogue[LINE_RETRIES].partitions
 RETENTION_DAYS = get_settings().analytics_retention_days
-
-
-def _raw_source(*names: str) -> faust.TopicT:
-    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw")
 
 
 dimension_events = raw_topic(DIMENSION_EVENTS)
@@ -195,16 +190,13 @@ def _streamed(change: Change) -> int | None:
 # ------------------------------------------------------------------------------ dimensions
 
 
-@app.agent(_raw_source(*DIMENSION_TABLES))
+@app.agent(raw_source(*DIMENSION_TABLES))
 async def route_dimensions(stream):  # type: ignore[no-untyped-def]
     """Dimension changes onto `analytics.dimension_events`, keyed by dimension (`kind:id`)."""
     async for event in stream.events():
         started = perf_counter()
-        try:
-            change = decode_change(event.value, DIMENSION_TABLES[event.message.topic])
-        except BadEvent as exc:
-            await dead_letter(event, exc, "analytics.dimension_router")
-            continue
+        change = await decoded(event, "analytics.dimension_router",
+                               decode_change, DIMENSION_TABLES[event.message.topic])
         if change is None:
             continue
         if change.op == "t":
@@ -269,7 +261,7 @@ def latest(key: str) -> dict[str, Any] | None:
 # ------------------------------------------------------------------------------ sales lines
 
 
-@app.agent(_raw_source(*ORDER_TABLES, LINE_RETRIES, SWEEPS))
+@app.agent(raw_source(*ORDER_TABLES, LINE_RETRIES, SWEEPS))
 async def enrich_sales(stream):  # type: ignore[no-untyped-def]
     """The order's state from its header and lines (one partition holds both) and the retries
     of lines that waited for a dimension; every line that can be joined goes to
@@ -366,7 +358,7 @@ async def _sweep_orders(event: faust.EventT) -> None:
 # ------------------------------------------------------------------------ daily inventory
 
 
-@app.agent(_raw_source("inventory.position", SNAPSHOT_REQUESTS))
+@app.agent(raw_source("inventory.position", SNAPSHOT_REQUESTS))
 async def daily_inventory(stream):  # type: ignore[no-untyped-def]
     """Latest position per product×warehouse; a snapshot request emits a partition's rows."""
     async for event in stream.events():
@@ -420,15 +412,13 @@ async def end_of_day_inventory() -> None:
 # --------------------------------------------------------------------- alerts, deliveries
 
 
-@app.agent(_raw_source("alerts.stock"))
+@app.agent(raw_source("alerts.stock"))
 async def enrich_alerts(stream):  # type: ignore[no-untyped-def]
     """Stock alerts with names; counts alerts per day and open alerts per level."""
     async for event in stream.events():
         started = perf_counter()
-        try:
-            alert = StockAlert.model_validate_json(event.value)
-        except ValidationError as exc:
-            await dead_letter(event, exc, "analytics.alerts")
+        alert = await decoded(event, "analytics.alerts", StockAlert.model_validate_json)
+        if alert is None:
             continue
         known = alert_levels.get(alert.key) or {"level": None, "event_id": None}
         if known["event_id"] == alert.event_id:
@@ -444,15 +434,13 @@ async def enrich_alerts(stream):  # type: ignore[no-untyped-def]
         _observe("analytics_alerts", started)
 
 
-@app.agent(_raw_source(DELIVERIES))
+@app.agent(raw_source(DELIVERIES))
 async def track_deliveries(stream):  # type: ignore[no-untyped-def]
     """One `analytics.deliveries` record per stop change; counts deliveries on time."""
     async for event in stream.events():
         started = perf_counter()
-        try:
-            change = decode_change(event.value, "deliveries")
-        except BadEvent as exc:
-            await dead_letter(event, exc, "analytics.deliveries")
+        change = await decoded(event, "analytics.deliveries", decode_change, "deliveries")
+        if change is None:
             continue
         if change is None or change.op == "t":
             continue
@@ -469,7 +457,7 @@ async def track_deliveries(stream):  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------- agent and messages
 
 
-@app.agent(_raw_source(*BUSINESS))
+@app.agent(raw_source(*BUSINESS))
 async def count_business(stream):  # type: ignore[no-untyped-def]
     """Conversations, sales closed by the agent, messages sent and failures, per day/hour."""
     async for event in stream.events():
@@ -510,15 +498,13 @@ def _count_command(event: faust.EventT, result: CommandResult) -> None:
         _count(event, "agent", local_day(result.at).isoformat(), ("sales_closed",))
 
 
-@app.agent(_raw_source("forecasts.insights"))
+@app.agent(raw_source("forecasts.insights"))
 async def collect_insights(stream):  # type: ignore[no-untyped-def]
     """Keep the newest forecast run's insights, with product and branch names."""
     async for event in stream.events():
         started = perf_counter()
-        try:
-            insight = DemandInsight.model_validate_json(event.value)
-        except ValidationError as exc:
-            await dead_letter(event, exc, "analytics.insights")
+        insight = await decoded(event, "analytics.insights", DemandInsight.model_validate_json)
+        if insight is None:
             continue
         product = latest(dimension_key("product", insight.product_id)) or {}
         branch = latest(dimension_key("warehouse", insight.warehouse_id)) or {}

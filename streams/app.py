@@ -11,7 +11,7 @@ import importlib
 
 from schemas.settings import get_settings
 from schemas.topics import load_catalogue
-from streams.agent_errors import DeadLetteringApp
+from streams.dead_letters import DeadLetteringApp
 from streams.faust_options import faust_settings
 from streams.flow_control import keep_fetched_on_resume
 from streams.flows import app_id, modules, parse_flows

@@ -32,7 +32,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from prometheus_client import Counter
-from pydantic import ValidationError
 
 from processors.inventory.buyer_messages import (
     BuyerResponse,
@@ -49,12 +48,12 @@ from schemas.commands import CommandEnvelope
 from schemas.erp import Buyer
 from schemas.whatsapp import InboundMessage
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter
+from streams.dead_letters import decoded
 from streams.dimensions import buyer_by_phone, buyers, product_label, supplier_name
 from streams.inventory import EVENTS, stock_key
 from streams.messages import send_message
 from streams.stock_alerts import alert_control, alerts_by_buyer
-from streams.topics import raw_topic
+from streams.topics import raw_source, raw_topic
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +65,7 @@ INBOUND = "whatsapp.inbound"
 FEED = "alerts.by_buyer"
 
 erp_commands = raw_topic("erp.commands")
-buyer_source = app.topic(INBOUND, FEED, key_type=bytes, value_type=bytes, key_serializer="raw",
-                         value_serializer="raw")
+buyer_source = raw_source(INBOUND, FEED)
 
 buyer_alerts = app.Table("buyer_alerts", default=None, partitions=catalogue[INBOUND].partitions)
 """`<phone>|<product_id>:<warehouse_id>` -> the open StockAlert (JSON) the buyer can act on."""
@@ -84,18 +82,15 @@ async def buyer_loop(stream):  # type: ignore[no-untyped-def]
         if event.value is None or not event.key:
             continue
         phone = event.key.decode()
-        try:
-            if event.message.topic == FEED:
-                feed = BuyerFeed.model_validate_json(event.value)
-            else:
-                message = InboundMessage.model_validate_json(event.value)
-        except ValidationError as exc:
-            await dead_letter(event, exc, "buyer_loop")
-            continue
-        if event.message.topic == FEED:
-            await _on_feed(phone, feed)
+        feed = event.message.topic == FEED
+        record = await decoded(event, "buyer_loop", (
+            BuyerFeed if feed else InboundMessage).model_validate_json)
+        if isinstance(record, BuyerFeed):
+            await _on_feed(phone, record)
+        elif isinstance(record, InboundMessage):
+            await _on_message(record, retried=False)
         else:
-            await _on_message(message, retried=False)
+            continue
         EVENTS.labels(agent="buyer_loop").inc()
 
 

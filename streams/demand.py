@@ -32,7 +32,7 @@ from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.inventory import EVENTS, stock_key
 from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
-from streams.topics import raw_topic
+from streams.topics import raw_source, raw_topic
 
 log = logging.getLogger("topllantas.demand")
 ORDERS = catalogue.cdc_topic("sales_orders").name
@@ -40,8 +40,7 @@ ORDER_LINES = catalogue.cdc_topic("sales_order_lines").name
 TABLE_OF = {ORDERS: "sales_orders", ORDER_LINES: "sales_order_lines"}
 ORDER_PARTITIONS = catalogue.cdc_topic("sales_orders").partitions
 
-sales_source = app.topic(ORDERS, ORDER_LINES, SWEEPS, key_type=bytes, value_type=bytes,
-                         key_serializer="raw", value_serializer="raw")
+sales_source = raw_source(ORDERS, ORDER_LINES, SWEEPS)
 line_contributions = raw_topic("demand.line_contributions")
 daily_demand = raw_topic("demand.daily")
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import faust
 import orjson
 
-from processors.change_events import BadEvent, Change, decode_change
+from processors.change_events import Change, decode_change
 from processors.inventory.buyer_messages import ProductLabel
 from schemas.erp import Brand, Buyer, Product
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter
+from streams.dead_letters import decoded
 from streams.metrics import EVENTS
-from streams.topics import raw_topic
+from streams.topics import raw_source, raw_topic
 
 DIMENSIONS = {catalogue.cdc_topic(t).name: t
               for t in ("products", "brands", "suppliers", "buyers", "warehouses")}
@@ -30,10 +30,8 @@ PRICE_BREAK_EVENTS = "dimensions.price_breaks"
 ALL_PRICE_BREAKS = b'{"product_id":null}'  # key of a truncate: every product's breaks
 
 price_break_events = raw_topic(PRICE_BREAK_EVENTS)
-price_break_source = app.topic(PRICE_BREAKS, key_type=bytes, value_type=bytes,
-                               key_serializer="raw", value_serializer="raw")
-dimension_source = app.topic(*DIMENSIONS, PRICE_BREAK_EVENTS, key_type=bytes, value_type=bytes,
-                             key_serializer="raw", value_serializer="raw")
+price_break_source = raw_source(PRICE_BREAKS)
+dimension_source = raw_source(*DIMENSIONS, PRICE_BREAK_EVENTS)
 
 price_break_sets = app.Table("price_break_sets", default=None,
                              partitions=catalogue[PRICE_BREAK_EVENTS].partitions)
@@ -65,11 +63,8 @@ TABLE_OF: dict[str, faust.GlobalTable] = {
 async def route_price_breaks(stream):  # type: ignore[no-untyped-def]
     """Re-key supplier price breaks by product (a truncate goes to every partition)."""
     async for event in stream.events():
-        try:
-            change = decode_change(event.value, "supplier_price_breaks")
-        except BadEvent as exc:
-            await dead_letter(event, exc, "dimensions.price_break_router")
-            continue
+        change = await decoded(event, "dimensions.price_break_router",
+                               decode_change, "supplier_price_breaks")
         if change is None:
             continue
         if change.op == "t":
@@ -86,12 +81,8 @@ async def load_dimensions(stream):  # type: ignore[no-untyped-def]
     """Products, brands, suppliers, buyers, warehouses and price breaks into GlobalTables."""
     async for event in stream.events():
         topic = event.message.topic
-        try:
-            table = "supplier_price_breaks" if topic == PRICE_BREAK_EVENTS else DIMENSIONS[topic]
-            change = decode_change(event.value, table)
-        except BadEvent as exc:
-            await dead_letter(event, exc, "dimensions")
-            continue
+        table = "supplier_price_breaks" if topic == PRICE_BREAK_EVENTS else DIMENSIONS[topic]
+        change = await decoded(event, "dimensions", decode_change, table)
         if change is None:
             continue
         if topic == PRICE_BREAK_EVENTS:

@@ -24,10 +24,10 @@ from processors.inventory.position import (
 )
 from schemas.events import InventoryPosition, OnOrderLine, stock_table_key
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter
+from streams.dead_letters import decoded
 from streams.metrics import EVENTS
 from streams.table_pages import elsewhere
-from streams.topics import raw_topic
+from streams.topics import raw_source, raw_topic
 
 INVENTORY_EVENTS = EVENTS.labels(agent="inventory")
 
@@ -36,9 +36,7 @@ PO = catalogue.cdc_topic("purchase_orders").name
 PO_LINES = catalogue.cdc_topic("purchase_order_lines").name
 TABLE_OF = {STOCK: "stock", PO: "purchase_orders", PO_LINES: "purchase_order_lines"}
 
-po_source = app.topic(
-    PO, PO_LINES, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-)
+po_source = raw_source(PO, PO_LINES)
 po_events = raw_topic("inventory.po_events")
 on_order = raw_topic("inventory.on_order")
 INVENTORY_TOPICS = (STOCK, "inventory.on_order")  # read by the stock-alert agent
@@ -60,11 +58,7 @@ async def route_purchase_orders(stream):  # type: ignore[no-untyped-def]
     """Re-key purchase order headers and lines by PO id."""
     async for event in stream.events():
         topic = event.message.topic
-        try:
-            change = decode_change(event.value, TABLE_OF[topic])
-        except BadEvent as exc:
-            await dead_letter(event, exc, "inventory.po_router")
-            continue
+        change = await decoded(event, "inventory.po_router", decode_change, TABLE_OF[topic])
         if change is None:
             continue
         row = change.row
@@ -77,11 +71,7 @@ async def route_purchase_orders(stream):  # type: ignore[no-untyped-def]
 async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
     """Open quantity per purchase order line, from its header's status and its receipts."""
     async for event in stream.events():
-        try:
-            change = decode_change(event.value)
-        except BadEvent as exc:
-            await dead_letter(event, exc, "inventory.po_state")
-            continue
+        change = await decoded(event, "inventory.po_state", decode_change)
         if change is None:
             continue
         key = event.key.decode()

@@ -15,12 +15,11 @@ from typing import Any
 
 import faust
 from confluent_kafka import murmur2
-from pydantic import ValidationError
 
 from processors.analytics.calendar import MX
 from schemas.events import OrderSweep
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter
+from streams.dead_letters import decoded
 from streams.topics import raw_topic
 
 SWEEPS = "orders.sweeps"
@@ -36,11 +35,7 @@ def order_partition(key: str, partitions: int) -> int:
 
 async def read_request(event: faust.EventT, reader: str) -> OrderSweep | None:
     """The sweep request of `event`; None (and a dead letter) when it is malformed."""
-    try:
-        return OrderSweep.model_validate_json(event.value)
-    except ValidationError as exc:
-        await dead_letter(event, exc, reader)
-        return None
+    return await decoded(event, reader, OrderSweep.model_validate_json)
 
 
 async def sweep(table: faust.Table, owns: Callable[[str], bool],

@@ -22,17 +22,15 @@ only when their ETA window changed (the message key is the order and the window)
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 
-import faust
 import orjson
 from prometheus_client import Counter
 from pydantic import ValidationError
 
-from processors.change_events import BadEvent, Change, decode_change
+from processors.change_events import Change, decode_change
 from processors.routing import (
     HaversineMatrixProvider,
     Route,
@@ -46,11 +44,6 @@ from processors.routing import (
     replan,
 )
 from processors.routing.defaults import (
-    CHANGE_TIME_BUTTON,
-    DELAY_TEMPLATE,
-    DISPATCHER_EMAIL,
-    ETA_ROUND_MIN,
-    ETA_TEMPLATE,
     FALLBACK_TIRE_KG,
     MEXICO_CITY,
     NIGHTLY_CRON,
@@ -60,39 +53,32 @@ from processors.routing.defaults import (
     REPLAN_TIME_LIMIT_S,
     at_minutes,
     depot_of,
-    eta_window,
     stop_of,
     vehicle_of,
 )
+from processors.routing.messages import delay_notices, eta_message, manifest_email, plan_event
 from processors.routing.tracking import Predicted, late, predict_arrivals, remaining_stops
 from processors.routing.write_back import assignment_command
-from schemas.commands import (
-    Button,
-    CommandEnvelope,
-    OutboundMessage,
-    UpdateDeliveryEta,
-)
+from schemas.commands import CommandEnvelope
 from schemas.erp import Customer, Warehouse
 from schemas.erp import Vehicle as ErpVehicle
 from schemas.routes import (
     DeliverableOrder,
-    PlannedStop,
     RouteDayEvent,
     RoutePlanEvent,
     TrackedStop,
     UnassignedDelivery,
     VehiclePosition,
     VehicleRoute,
-    VehicleRoutePlan,
     day_key,
 )
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter
+from streams.dead_letters import dead_letter, decoded
 from streams.dimensions import clear_table, products, warehouses
 from streams.messages import send_message
 from streams.metrics import EVENTS
 from streams.table_pages import elsewhere
-from streams.topics import raw_topic
+from streams.topics import raw_source, raw_topic
 
 log = logging.getLogger("topllantas.routing")
 PLANS = Counter("topllantas_route_plans_total", "Route plans published", ["trigger"])
@@ -104,23 +90,15 @@ DIMENSIONS = {catalogue.cdc_topic(t).name: t for t in ("customers", "vehicles")}
 DAY_EVENTS = "routes.day_events"
 VEHICLE_ROUTES = "routes.vehicle_routes"
 POSITIONS = "fleet.positions"
-MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-          "septiembre", "octubre", "noviembre", "diciembre")
-WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 
 
-def _raw_source(*names: str) -> faust.TopicT:
-    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw")
-
-
-order_source = _raw_source(ORDERS, ORDER_LINES)
-dimension_source = _raw_source(*DIMENSIONS)
+order_source = raw_source(ORDERS, ORDER_LINES)
+dimension_source = raw_source(*DIMENSIONS)
 order_changes = raw_topic("routes.order_changes")
 day_events = raw_topic(DAY_EVENTS)
 plans = raw_topic("routes.plans")
 vehicle_routes = raw_topic(VEHICLE_ROUTES)
-tracking_source = _raw_source(POSITIONS, VEHICLE_ROUTES)
+tracking_source = raw_source(POSITIONS, VEHICLE_ROUTES)
 commands = raw_topic("erp.commands")
 
 delivery_orders = app.Table("delivery_orders", default=None,
@@ -142,10 +120,8 @@ async def route_delivery_orders(stream):  # type: ignore[no-untyped-def]
     """Re-key sales order headers and lines by order id."""
     async for event in stream.events():
         table = "sales_orders" if event.message.topic == ORDERS else "sales_order_lines"
-        try:
-            change = decode_change(event.value, table)
-        except BadEvent as exc:
-            await dead_letter(event, exc, "routing.order_router")
+        change = await decoded(event, "routing.order_router", decode_change, table)
+        if change is None:
             continue
         if change is None or change.op == "t":
             continue
@@ -158,11 +134,7 @@ async def route_delivery_orders(stream):  # type: ignore[no-untyped-def]
 async def track_delivery_orders(stream):  # type: ignore[no-untyped-def]
     """Which branch-day each confirmed delivery order belongs to, with its tires and weight."""
     async for event in stream.events():
-        try:
-            change = decode_change(event.value)
-        except BadEvent as exc:
-            await dead_letter(event, exc, "routing.orders")
-            continue
+        change = await decoded(event, "routing.orders", decode_change)
         if change is None:
             continue
         key = event.key.decode()
@@ -229,11 +201,7 @@ async def load_route_dimensions(stream):  # type: ignore[no-untyped-def]
     """Customers (coordinates, windows, phone) and vehicles (branch, capacity, shift)."""
     async for event in stream.events():
         table_name = DIMENSIONS[event.message.topic]
-        try:
-            change = decode_change(event.value, table_name)
-        except BadEvent as exc:
-            await dead_letter(event, exc, "routing.dimensions")
-            continue
+        change = await decoded(event, "routing.dimensions", decode_change, table_name)
         if change is None:
             continue
         table = DIMENSION_TABLES[table_name]
@@ -252,10 +220,8 @@ async def load_route_dimensions(stream):  # type: ignore[no-untyped-def]
 async def plan_days(stream):  # type: ignore[no-untyped-def]
     """The orders of each branch-day; plans it on request, re-plans it after changes."""
     async for event in stream.events():
-        try:
-            request = RouteDayEvent.model_validate_json(event.value)
-        except ValidationError as exc:
-            await dead_letter(event, exc, "routing.days")
+        request = await decoded(event, "routing.days", RouteDayEvent.model_validate_json)
+        if request is None:
             continue
         key = event.key.decode()
         state = route_days.get(key) or {"orders": {}, "plan": None, "notified": {},
@@ -322,8 +288,10 @@ async def _plan_day(request: RouteDayEvent, state: dict, time_limit_s: float) ->
     else:
         plan = await asyncio.to_thread(plan_routes, problem, settings)
     version = previous.version + 1 if previous else 1
+    plates = {str(v["id"]): v["plate"] for v in list(vehicles.values()) if v}
     event = plan_event(route_date, branch, version, request.requested_by
-                       if request.kind == "plan" else "replan", problem, plan, known, missing)
+                       if request.kind == "plan" else "replan", problem, plan, known, missing,
+                       plates, datetime.now(UTC))
     state["plan"] = event.model_dump(mode="json")
     state["dirty_at"] = None
     await _publish(event, previous, state, known)
@@ -376,44 +344,6 @@ def _as_plan(event: RoutePlanEvent) -> RoutePlan:
     return RoutePlan(routes, (), event.engine)
 
 
-def plan_event(route_date: date, branch: int, version: int, trigger: str,
-               problem: RoutingProblem, plan: RoutePlan, known: dict[int, Customer],
-               missing: list[UnassignedDelivery]) -> RoutePlanEvent:
-    """A planner's plan as the `routes.plans` record: clock times, promised ETA windows."""
-    fleet = {str(v["id"]): v for v in list(vehicles.values()) if v}
-    routes = []
-    for route in plan.routes:
-        stops = []
-        for sequence, visit in enumerate(route.visits, start=1):
-            stop = problem.stops[problem.stop_index(visit.order_id)]
-            eta_start, eta_end = eta_window(visit.service_start, stop.window)
-            stops.append(PlannedStop(
-                sequence=sequence, sales_order_id=int(visit.order_id),
-                customer_id=known[int(visit.order_id)].id, lat=stop.location.lat,
-                lon=stop.location.lon, tires=stop.tires, weight_kg=stop.weight_kg,
-                arrival=at_minutes(route_date, visit.arrival),
-                service_start=at_minutes(route_date, visit.service_start),
-                service_end=at_minutes(route_date, visit.service_end),
-                window_start=at_minutes(route_date, stop.window.start),
-                window_end=at_minutes(route_date, stop.window.end),
-                eta_start=at_minutes(route_date, eta_start),
-                eta_end=at_minutes(route_date, eta_end)))
-        routes.append(VehicleRoutePlan(
-            vehicle_id=int(route.vehicle_id), plate=fleet[route.vehicle_id]["plate"],
-            departure=at_minutes(route_date, route.departure),
-            return_at=at_minutes(route_date, route.return_time), stops=stops, tires=route.tires,
-            weight_kg=route.weight_kg, distance_km=round(route.distance, 3),
-            duration_min=round(route.return_time - route.departure, 1)))
-    unassigned = missing + [
-        UnassignedDelivery(sales_order_id=int(u.order_id), reason=u.reason.value, detail=u.detail)
-        for u in plan.unassigned]
-    return RoutePlanEvent(
-        route_date=route_date, branch=branch, version=version, planned_at=datetime.now(UTC),
-        trigger=trigger, engine=plan.engine, vehicles=routes, unassigned=unassigned,
-        distance_km=round(sum(r.distance_km for r in routes), 3),
-        duration_min=round(sum(r.duration_min for r in routes), 1))
-
-
 async def _publish(event: RoutePlanEvent, previous: RoutePlanEvent | None, state: dict,
                    known: dict[int, Customer]) -> None:
     """The plan, its ERP write-back, customer ETAs that changed, the manifest, vehicle routes."""
@@ -457,58 +387,6 @@ async def _vehicle_route(event: RoutePlanEvent, vehicle_id: int, stops: list[Tra
                           version=event.version, stops=stops)
     await vehicle_routes.send(key=str(vehicle_id).encode(),
                               value=record.model_dump_json().encode())
-
-
-def spanish_date(day: date) -> str:
-    return f"{WEEKDAYS[day.weekday()]} {day.day} de {MONTHS[day.month - 1]}"
-
-
-def eta_message(stop: PlannedStop, customer: Customer, route_date: date, now: datetime
-                ) -> OutboundMessage:
-    start, end = f"{stop.eta_start:%H:%M}", f"{stop.eta_end:%H:%M}"
-    when = spanish_date(route_date)
-    return OutboundMessage(
-        idempotency_key=f"eta:{stop.sales_order_id}:{route_date.isoformat()}:{start}-{end}",
-        to=customer.phone or "",
-        text=(f"Hola {customer.name}, tu pedido {stop.sales_order_id} de TopLlantas llega el "
-              f"{when} entre {start} y {end}. Si esa hora no te acomoda, toca "
-              f"{CHANGE_TIME_BUTTON}."),
-        buttons=[Button(id=f"route:change_time:{stop.sales_order_id}",
-                        title=CHANGE_TIME_BUTTON)],
-        template=ETA_TEMPLATE,
-        template_params=[customer.name, str(stop.sales_order_id), when, start, end],
-        context={"sales_order_id": str(stop.sales_order_id), "kind": "route_eta"},
-        issued_at=now)
-
-
-def manifest_email(event: RoutePlanEvent, known: dict[int, Customer], now: datetime
-                   ) -> OutboundMessage:
-    """The drivers' manifest for dispatch; its key is its content, so a re-plan that changes
-    nothing for the drivers is not sent again."""
-    lines = [f"Rutas del {spanish_date(event.route_date)}, sucursal {event.branch} "
-             f"(versión {event.version}, motor {event.engine})", ""]
-    for vehicle in event.vehicles:
-        lines.append(f"Unidad {vehicle.plate} (#{vehicle.vehicle_id}): sale "
-                     f"{vehicle.departure:%H:%M}, regresa {vehicle.return_at:%H:%M}, "
-                     f"{vehicle.tires} llantas, {vehicle.weight_kg:.0f} kg, "
-                     f"{vehicle.distance_km:.1f} km")
-        for s in vehicle.stops:
-            customer = known[s.sales_order_id]
-            lines.append(f"  {s.sequence}. {s.service_start:%H:%M} pedido {s.sales_order_id} - "
-                         f"{customer.name}, {customer.address}, {customer.city} - "
-                         f"{s.tires} llantas (cliente: {s.eta_start:%H:%M}-{s.eta_end:%H:%M})")
-        lines.append("")
-    if event.unassigned:
-        lines.append("Sin asignar:")
-        lines += [f"  pedido {u.sales_order_id}: {u.reason} {u.detail}".rstrip()
-                  for u in event.unassigned]
-    text = "\n".join(lines)
-    digest = hashlib.sha256(text.split("\n", 1)[1].encode()).hexdigest()[:16]
-    return OutboundMessage(
-        idempotency_key=f"manifest:{event.key}:{digest}", channel="email", to=DISPATCHER_EMAIL,
-        subject=f"Manifiesto de rutas {event.route_date.isoformat()} sucursal {event.branch}",
-        text=text, context={"route_day": event.key, "version": str(event.version)},
-        issued_at=now)
 
 
 # --------------------------------------------------------------------------- tracking
@@ -566,40 +444,12 @@ async def _track(position: VehiclePosition) -> None:
 async def _announce_delay(route: VehicleRoute, prediction: Predicted,
                           position: VehiclePosition) -> None:
     """Customer, dispatcher and the ERP learn once that a stop will be late."""
-    stop, now = prediction.stop, datetime.now(UTC)
-    start_local = prediction.service_start.astimezone(MEXICO_CITY)
-    start = start_local - timedelta(minutes=start_local.minute % ETA_ROUND_MIN,
-                                    seconds=start_local.second,
-                                    microseconds=start_local.microsecond)
-    end = start + timedelta(minutes=2 * ETA_ROUND_MIN)
-    window = f"entre {start:%H:%M} y {end:%H:%M}"
-    order = stop.sales_order_id
-    if stop.phone:
-        message = OutboundMessage(
-            idempotency_key=f"delay:{order}:customer", to=stop.phone,
-            text=(f"Hola {stop.customer_name}, tu pedido {order} de TopLlantas viene con "
-                  f"retraso. Ahora llegamos {window}. Disculpa las molestias."),
-            buttons=[Button(id=f"route:change_time:{order}", title=CHANGE_TIME_BUTTON)],
-            template=DELAY_TEMPLATE,
-            template_params=[stop.customer_name, str(order), f"{start:%H:%M}", f"{end:%H:%M}"],
-            context={"sales_order_id": str(order), "kind": "route_delay"}, issued_at=now)
-        await send_message(message)
-    alert = OutboundMessage(
-        idempotency_key=f"delay:{order}:dispatcher", channel="email", to=DISPATCHER_EMAIL,
-        subject=f"Retraso: pedido {order}, unidad {route.vehicle_id}",
-        text=(f"La unidad {route.vehicle_id} llegará al pedido {order} ({stop.customer_name}) "
-              f"hacia las {prediction.service_start.astimezone(MEXICO_CITY):%H:%M}, "
-              f"{prediction.late_min:.0f} min después de lo prometido "
-              f"({stop.eta_start:%H:%M}-{stop.eta_end:%H:%M}). Última posición "
-              f"{position.lat:.5f}, {position.lon:.5f} a las "
-              f"{position.at.astimezone(MEXICO_CITY):%H:%M}."),
-        context={"sales_order_id": str(order), "kind": "route_delay"}, issued_at=now)
-    await send_message(alert)
-    command = UpdateDeliveryEta(idempotency_key=f"eta:{order}:delay", issued_at=now,
-                                caused_by=f"fleet.positions:{route.vehicle_id}",
-                                sales_order_id=order, eta_start=start, eta_end=end)
+    notices = delay_notices(route, prediction, position, datetime.now(UTC))
+    if notices.customer is not None:
+        await send_message(notices.customer)
+    await send_message(notices.dispatcher)
     await commands.send(key=f"route:{route.route_date.isoformat()}:{route.branch}".encode(),
-                        value=CommandEnvelope(command=command).model_dump_json().encode())
+                        value=CommandEnvelope(command=notices.command).model_dump_json().encode())
     DELAYS.inc()
 
 

@@ -29,12 +29,11 @@ from streams.messages import send_message
 from streams.metrics import AGENT_TURNS as TURNS
 from streams.metrics import LLM_FALLBACKS as FALLBACKS
 from streams.metrics import LLM_SECONDS, TURN_SECONDS
-from streams.topics import raw_topic
+from streams.topics import raw_source, raw_topic
 
 log = logging.getLogger("topllantas.sales_agent")
 
-source = app.topic("whatsapp.inbound", "agent.control", key_type=bytes, value_type=bytes,
-                   key_serializer="raw", value_serializer="raw")
+source = raw_source("whatsapp.inbound", "agent.control")
 commands = raw_topic("erp.commands")
 control = raw_topic("agent.control")
 conversations = app.Table("conversations", default=None,

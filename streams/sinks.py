@@ -27,10 +27,8 @@ from sinks.message_ledger import MessageLedger
 from sinks.outcome import ConsumedRecord, decode_command, route_result
 from sinks.whatsapp.sender import WhatsAppSender
 from sinks.whatsapp.window import MappingCustomerWindow
-from streams.agent_errors import finished
-from streams.agent_loops import apply_in_batches
 from streams.app import app
-from streams.dead_letters import dead_letter
+from streams.dead_letters import apply_in_batches, dead_letter, decoded, finished
 from streams.messages import email_messages, whatsapp_messages
 from streams.metrics import EVENTS
 from streams.topics import raw_topic
@@ -152,10 +150,8 @@ async def _send_in_order(events: list, senders: dict[str, Sender]) -> None:  # t
 async def track_customer_windows(stream):  # type: ignore[no-untyped-def]
     """Every inbound message opens (or extends) that customer's 24-hour window."""
     async for event in stream.events():
-        try:
-            message = InboundMessage.model_validate_json(event.value)
-        except ValidationError as exc:
-            await dead_letter(event, exc, "whatsapp_window")
+        message = await decoded(event, "whatsapp_window", InboundMessage.model_validate_json)
+        if message is None:
             continue
         previous = whatsapp_window.get(message.from_phone)
         sent = message.sent_at.timestamp()

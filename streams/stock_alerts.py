@@ -92,7 +92,7 @@ from streams.inventory import (
 )
 from streams.messages import send_message
 from streams.telemetry import partition_lags
-from streams.topics import raw_topic
+from streams.topics import raw_source, raw_topic
 
 CONFIG = InventoryConfig()
 SUPPLY = SupplyTermsCache()  # derived from the dimension GlobalTables (processors/.../supply.py)
@@ -116,8 +116,7 @@ DEMAND_PATH = {catalogue.cdc_topic("sales_orders").name,
 alert_control = raw_topic(CONTROL)
 stock_alert_events = raw_topic("alerts.stock")
 alerts_by_buyer = raw_topic("alerts.by_buyer")
-alert_source = app.topic(*INVENTORY_TOPICS, DEMAND, FORECASTS, CONTROL, key_type=bytes,
-                         value_type=bytes, key_serializer="raw", value_serializer="raw")
+alert_source = raw_source(*INVENTORY_TOPICS, DEMAND, FORECASTS, CONTROL)
 ALERT_EVENTS = EVENTS.labels(agent="stock_alerts")
 
 alert_table = app.Table("stock_alerts", default=None, partitions=catalogue[POSITIONS].partitions)

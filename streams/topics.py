@@ -13,10 +13,11 @@ def raw_topic(name: str) -> faust.TopicT:
                      value_serializer="raw", partitions=spec.partitions, internal=False)
 
 
-def dlq_topic(name: str) -> faust.TopicT:
-    spec = catalogue[name]
-    return app.topic(spec.dlq_name, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw", partitions=spec.partitions)
+def raw_source(*names: str) -> faust.TopicT:
+    """An agent's source: one or more catalogue topics read as raw bytes (agents decode
+    themselves, so a bad record can be dead-lettered as it came)."""
+    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
+                     value_serializer="raw")
 
 
 def cdc_topic(table: str) -> faust.TopicT:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 
 from streams import transport
-from streams.agent_errors import DeadLetteringApp, finished
-from streams.agent_loops import apply_in_batches
+from streams.dead_letters import DeadLetteringApp, apply_in_batches, finished
 
 IN, OUT = "crash.in", "crash.out"
 BATCH_IN, BATCH_OUT = "crash.batch.in", "crash.batch.out"

@@ -1,4 +1,5 @@
-"""`dead_letter_all`, the dead-lettering of what a bug met in an agent, when the broker refuses the
+"""`dead_letter_until_sent`, the dead-lettering of what a bug met in an agent, when the broker
+refuses the
 dead-letter writes for a while: every record still reaches the dead letters, once and in order,
 after retries that back off, unless the worker is stopping (the broker itself is tested in
 tests/integration/test_agent_errors.py).
@@ -12,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from streams import agent_errors
-from streams.agent_errors import dead_letter_all
+from streams import dead_letters
+from streams.dead_letters import dead_letter_until_sent
 
 
 class FlakyDeadLetters:
@@ -25,11 +26,12 @@ class FlakyDeadLetters:
         self.should_stop = stopping
         self.written: list[int] = []
 
-    async def dead_letter(self, event: Any, exc: BaseException, stage: str) -> None:
+    async def dead_letter(self, event: Any, exc: BaseException, stage: str,
+                          acknowledged: bool = False) -> None:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("broker unreachable")
-        assert stage == "sink: unexpected error" and str(exc) == "bug"
+        assert stage == "sink: unexpected error" and str(exc) == "bug" and acknowledged
         self.written.append(event.message.offset)
 
 
@@ -45,9 +47,9 @@ def test_failed_dead_letter_writes_are_retried_with_backoff_until_every_record_i
     async def no_wait(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(agent_errors.asyncio, "sleep", no_wait)
+    monkeypatch.setattr(dead_letters.asyncio, "sleep", no_wait)
     app = FlakyDeadLetters(failures=7)
-    asyncio.run(dead_letter_all(app, _events(3), RuntimeError("bug"), "sink"))  # type: ignore[arg-type]
+    asyncio.run(dead_letter_until_sent(app, _events(3), RuntimeError("bug"), "sink"))  # type: ignore[arg-type]
     assert app.written == [0, 1, 2]
     assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
 
@@ -55,7 +57,7 @@ def test_failed_dead_letter_writes_are_retried_with_backoff_until_every_record_i
 def test_a_worker_that_is_stopping_gets_the_error_instead_of_retries() -> None:
     app = FlakyDeadLetters(failures=1, stopping=True)
     with pytest.raises(ConnectionError):
-        asyncio.run(dead_letter_all(app, _events(2), RuntimeError("bug"), "sink"))  # type: ignore[arg-type]
+        asyncio.run(dead_letter_until_sent(app, _events(2), RuntimeError("bug"), "sink"))  # type: ignore[arg-type]
     assert app.written == []
 
 
@@ -63,7 +65,7 @@ def test_a_stop_while_waiting_to_retry_ends_the_retries() -> None:
     async def stop_during_retry() -> list[int]:
         app = FlakyDeadLetters(failures=1_000)
         task = asyncio.create_task(
-            dead_letter_all(app, _events(2), RuntimeError("bug"), "sink"))  # type: ignore[arg-type]
+            dead_letter_until_sent(app, _events(2), RuntimeError("bug"), "sink"))  # type: ignore[arg-type]
         await asyncio.sleep(0.05)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -42,7 +42,7 @@ def test_the_worker_command_refuses_an_unknown_flow() -> None:
 
 
 def test_every_topic_an_agent_reads_has_a_dead_letter_topic() -> None:
-    """A record an agent rejects or raises on is dead-lettered (streams/agent_errors.py), never
+    """A record an agent rejects or raises on is dead-lettered (streams/dead_letters.py), never
     only logged: every source topic of every flow's agents is declared `dlq: true`."""
     script = (
         "from streams.app import app, catalogue\n"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -22,6 +21,7 @@ import aiosmtplib
 from schemas.commands import MessageResult, OutboundMessage
 from schemas.settings import Settings
 from sinks.backoff import Backoff
+from sinks.delivery import Attempt, deliver
 from sinks.message_ledger import MessageLedger
 
 log = logging.getLogger(__name__)
@@ -87,37 +87,28 @@ class EmailSender:
             self._ledger.let_go(key)
 
     async def _deliver(self, msg: OutboundMessage) -> MessageResult:
-        key = msg.idempotency_key
         try:
             email = build_email(msg, self._sender)
         except ValueError as exc:
             return await self._fail(msg, f"invalid e-mail: {exc}")
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            await self._ledger.mark_sending(key)
+
+        async def try_once() -> Attempt:
             try:
                 await self._submit(email, msg.to)
             except OutcomeUnknown as exc:
-                reason = f"outcome unknown, not resent (at-most-once): {exc}"
-                await self._ledger.record_unknown(key, reason)
-                return _result(msg, "failed", None, reason)
+                return Attempt("unknown", str(exc))
             except aiosmtplib.SMTPResponseException as exc:
                 reason = f"SMTP {exc.code}: {exc.message}"
-                if not 400 <= exc.code < 500:
-                    return await self._fail(msg, reason)
+                return Attempt("retry" if 400 <= exc.code < 500 else "failed", reason)
             except (aiosmtplib.SMTPException, OSError) as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-            else:
-                await self._ledger.record_sent(key, email["Message-ID"], False)
-                return _result(msg, "sent", email["Message-ID"], None)
-            await self._ledger.hold(key)
-            if self._backoff.exhausted(time.monotonic() - started):
-                return await self._fail(msg, f"gave up after {attempt} attempts: {reason}")
-            delay = self._backoff.delay(attempt)
-            log.warning("e-mail %s not accepted (%s); retrying in %.2f s", key, reason, delay)
-            await self._ledger.wait(key, delay)
+                return Attempt("retry", f"{type(exc).__name__}: {exc}")
+            return Attempt("sent", email["Message-ID"])
+
+        outcome = await deliver(self._ledger, msg.idempotency_key, self._backoff, try_once,
+                                "e-mail")
+        if outcome.kind == "sent":
+            return _result(msg, "sent", outcome.detail, None)
+        return _result(msg, "failed", None, outcome.detail)
 
     async def _submit(self, email: EmailMessage, recipient: str) -> None:
         """Hand the message to the SMTP server; only a failure during DATA is ambiguous."""

@@ -9,7 +9,6 @@ recorded in the durable ledger first (see `sinks.message_ledger` for the at-most
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from schemas.commands import MessageResult, OutboundMessage
 from schemas.settings import Settings
 from sinks.backoff import Backoff
+from sinks.delivery import Attempt, deliver
 from sinks.message_ledger import Claim, MessageLedger
 from sinks.whatsapp.client import WhatsAppClient
 from sinks.whatsapp.errors import DeliveryUnknown, NotSent, WhatsAppApiError
@@ -70,41 +70,31 @@ class WhatsAppSender:
 
     async def _deliver(self, msg: OutboundMessage, body: dict[str, Any],
                        used_template: bool) -> MessageResult:
-        key = msg.idempotency_key
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            await self._ledger.mark_sending(key)
+        async def try_once() -> Attempt:
+            nonlocal body, used_template
+            template = used_template
             try:
                 wamid = await self._client.send(body)
             except DeliveryUnknown as exc:
-                reason = f"outcome unknown, not resent (at-most-once): {exc}"
-                await self._ledger.record_unknown(key, reason)
-                return self._result(msg, "failed", used_template, error=reason)
+                return Attempt("unknown", str(exc), template)
             except NotSent as exc:
-                wait_floor, reason = 0.0, str(exc)
+                return Attempt("retry", str(exc), template)
             except WhatsAppApiError as exc:
-                if exc.reengagement and not used_template and msg.template:
+                if exc.reengagement and not template and msg.template:
                     log.info("message %s: outside the 24-hour window (131047), sending the "
-                             "template instead", key)
+                             "template instead", msg.idempotency_key)
                     body, used_template = fallback_template_body(msg), True
-                    await self._ledger.hold(key)
-                    continue
-                if not exc.retryable:
-                    return await self._fail(msg, exc.describe(), used_template)
-                wait_floor, reason = exc.retry_after_s or 0.0, exc.describe()
-            else:
-                await self._ledger.record_sent(key, wamid, used_template)
-                return self._result(msg, "sent", used_template, provider_message_id=wamid)
-            await self._ledger.hold(key)
-            if self._backoff.exhausted(time.monotonic() - started):
-                return await self._fail(msg, f"gave up after {attempt} attempts: {reason}",
-                                        used_template)
-            delay = self._backoff.delay(attempt, floor_s=wait_floor)
-            log.warning("message %s not accepted (%s); retrying in %.2f s (attempt %d)",
-                        key, reason, delay, attempt)
-            await self._ledger.wait(key, delay)
+                    return Attempt("again", exc.describe(), True)
+                kind = "retry" if exc.retryable else "failed"
+                return Attempt(kind, exc.describe(), template, exc.retry_after_s or 0.0)
+            return Attempt("sent", wamid, template)
+
+        outcome = await deliver(self._ledger, msg.idempotency_key, self._backoff, try_once,
+                                "message")
+        if outcome.kind == "sent":
+            return self._result(msg, "sent", outcome.used_template,
+                                provider_message_id=outcome.detail)
+        return self._result(msg, "failed", outcome.used_template, error=outcome.detail)
 
     async def _fail(self, msg: OutboundMessage, reason: str, use_template: bool) -> MessageResult:
         await self._ledger.record_failed(msg.idempotency_key, reason)

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from schemas.cdc import ChangeEvent
+from schemas.cdc import UNAVAILABLE_VALUE, ChangeEvent
 from schemas.erp import ROW_MODELS
 
 log = logging.getLogger("topllantas.change_events")
@@ -44,8 +44,13 @@ class Change:
         return row
 
 
-def decode_change(value: bytes | None, expected_table: str | None = None) -> Change | None:
-    """Returns None for a tombstone; raises BadEvent for anything malformed or unknown."""
+def decode_change(value: bytes | None, expected_table: str | None = None,
+                  previous: dict[str, Any] | None = None) -> Change | None:
+    """Returns None for a tombstone; raises BadEvent for anything malformed or unknown.
+
+    `previous`: the reader's last image of the row, if it keeps one. An after image with a
+    column the server did not send (an unchanged TOAST value, `UNAVAILABLE_VALUE`) takes the
+    column's value from it; without one, the event is a BadEvent that says so."""
     if value is None:
         return None
     try:
@@ -66,20 +71,38 @@ def decode_change(value: bytes | None, expected_table: str | None = None) -> Cha
         raise BadEvent(f"op {event.op!r} without an after image")
     if event.op == "d" and event.before is None:
         raise BadEvent("delete without a before image")
-    for image in (event.before, event.after):
+    after = event.after
+    if after is not None and UNAVAILABLE_VALUE in after.values():
+        after = merge_unavailable(table, after, previous)
+    for image in (event.before, after):
         if image is not None:
             try:
                 model.model_validate(image)
             except ValidationError as exc:
                 raise BadEvent(f"bad {table} row: {_first_error(exc)}") from None
-    return Change(table, event.op, event.before, event.after, event.source.lsn,
+    return Change(table, event.op, event.before, after, event.source.lsn,
                   event.source.ts_ms, event.source.snapshot != "false")
 
 
-def decode_row_change(value: bytes | None, expected_table: str, reader: str) -> Change | None:
+def merge_unavailable(table: str, image: dict[str, Any], previous: dict[str, Any] | None
+                      ) -> dict[str, Any]:
+    """`image` with each column the server did not send taken from `previous`; BadEvent when
+    there is no earlier value to take."""
+    missing = [c for c, v in image.items() if v == UNAVAILABLE_VALUE]
+    if previous is None or any(previous.get(c, UNAVAILABLE_VALUE) == UNAVAILABLE_VALUE
+                               for c in missing):
+        raise BadEvent(
+            f"{table} change without the value of {', '.join(missing)}: an unchanged large "
+            f"value the server did not send ({UNAVAILABLE_VALUE!r}; the table lacks REPLICA "
+            "IDENTITY FULL) and no earlier image of the row to take it from")
+    return {**image, **{c: previous[c] for c in missing}}
+
+
+def decode_row_change(value: bytes | None, expected_table: str, reader: str,
+                      previous: dict[str, Any] | None = None) -> Change | None:
     """`decode_change` for a reader that keeps state per row: a truncate, which names no row, is
     logged and skipped like a tombstone (None)."""
-    change = decode_change(value, expected_table)
+    change = decode_change(value, expected_table, previous)
     if change is not None and change.op == "t":
         log.warning("truncate of %s ignored by %s: rows keep their last state", change.table,
                     reader)

@@ -21,6 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Op = Literal["c", "u", "d", "r", "t"]
 
+# The value of a column the server did not send: a large (TOASTed) value an update left
+# unchanged, on a table without REPLICA IDENTITY FULL (CDC sets FULL at start, so this is rare).
+# Debezium's default `unavailable.value.placeholder`; consumers take the column's value from
+# their previous image of the row (processors.change_events.decode_change `previous`).
+UNAVAILABLE_VALUE = "__debezium_unavailable_value"
+
 
 class Source(BaseModel):
     """Where and when the change happened (Debezium's `source` block)."""

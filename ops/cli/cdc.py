@@ -23,7 +23,7 @@ def run(metrics_port: int = typer.Option(0, help="Serve Prometheus metrics here 
     from prometheus_client import start_http_server
 
     from sources.cdc.capture import CdcSource
-    from sources.cdc.slot import SlotInvalidated
+    from sources.cdc.slot import ReplicaIdentityRefused, SlotInvalidated
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if metrics_port:
@@ -39,7 +39,7 @@ def run(metrics_port: int = typer.Option(0, help="Serve Prometheus metrics here 
 
     try:
         asyncio.run(main())
-    except SlotInvalidated as exc:
+    except (SlotInvalidated, ReplicaIdentityRefused) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.cdc import UNAVAILABLE_VALUE
+
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PG_EPOCH_MS = int(PG_EPOCH.timestamp() * 1000)
 
@@ -21,6 +23,10 @@ _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
 _BEGIN = struct.Struct("!qqi")
 _COMMIT = struct.Struct("!bqqq")
+
+
+# An unchanged TOAST value the server did not send (a table without REPLICA IDENTITY FULL)
+UNAVAILABLE = UNAVAILABLE_VALUE
 
 
 class DecodeError(ValueError):
@@ -172,6 +178,7 @@ class PgOutputDecoder:
     def __init__(self) -> None:
         self.relations: dict[int, Relation] = {}
         self.problems: list[str] = []  # values of the current message no converter could read
+        self.unchanged = False  # the last tuple read had an unchanged TOAST value
 
     def decode(self, data: bytes) -> Begin | Commit | Change | Truncate | Relation | None:
         kind = data[0:1]
@@ -183,23 +190,25 @@ class PgOutputDecoder:
             return self._change("c", rel, None, after)
         if kind == b"U":
             rel = self._relation(_I32.unpack_from(data, 1)[0])
-            pos, before = 5, None
-            if data[pos:pos + 1] in (b"K", b"O"):
+            pos, before, old = 5, None, data[5:6]
+            if old in (b"K", b"O"):
                 before, pos = self._tuple(data, pos + 1, rel)
             if data[pos:pos + 1] != b"N":
                 raise DecodeError("update without new tuple")
+            self.unchanged = False
             after, _ = self._tuple(data, pos + 1, rel)
-            if before is not None:  # unchanged TOAST values keep their old content
+            if self.unchanged and old == b"O":  # the whole old row holds the TOAST values
+                assert before is not None
                 for name, value in after.items():
-                    if value is _UNCHANGED:
-                        after[name] = before.get(name)
-            return self._change("u", rel, before, _drop_unchanged(after))
+                    if value is UNAVAILABLE:
+                        after[name] = before[name]
+            return self._change("u", rel, before, after)
         if kind == b"D":
             rel = self._relation(_I32.unpack_from(data, 1)[0])
             if data[5:6] not in (b"K", b"O"):
                 raise DecodeError("delete without old tuple")
             before, _ = self._tuple(data, 6, rel)
-            return self._change("d", rel, _drop_unchanged(before), None)
+            return self._change("d", rel, before, None)
         if kind == b"B":
             final_lsn, ts, xid = _BEGIN.unpack_from(data, 1)
             return Begin(final_lsn, _ts_ms(ts), xid)
@@ -270,23 +279,12 @@ class PgOutputDecoder:
                 row[name] = None
                 pos += 1
             elif kind == 117:  # 'u': unchanged TOAST value, not sent
-                row[name] = _UNCHANGED
+                row[name] = UNAVAILABLE
+                self.unchanged = True
                 pos += 1
             else:
                 raise DecodeError(f"unsupported tuple column kind {chr(kind)!r}")
         return row, pos
-
-
-class _Unchanged:
-    def __repr__(self) -> str:
-        return "<unchanged toast>"
-
-
-_UNCHANGED = _Unchanged()
-
-
-def _drop_unchanged(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if v is not _UNCHANGED}
 
 
 def _cstring(data: bytes, pos: int) -> tuple[str, int]:
@@ -303,5 +301,5 @@ def int_to_lsn(value: int) -> str:
     return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
 
 
-__all__ = ["Begin", "Change", "Commit", "DecodeError", "PgOutputDecoder", "Relation",
+__all__ = ["UNAVAILABLE", "Begin", "Change", "Commit", "DecodeError", "PgOutputDecoder", "Relation",
            "Truncate", "convert", "int_to_lsn", "lsn_to_int"]

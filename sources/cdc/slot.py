@@ -7,6 +7,8 @@ be dropped, recreated and re-snapshotted.
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 
 from schemas.settings import Settings
@@ -21,8 +23,18 @@ CREATE TABLE IF NOT EXISTS topllantas.cdc_snapshots (
 """
 
 
+log = logging.getLogger("topllantas.cdc")
+
+
+class ReplicaIdentityRefused(RuntimeError):
+    """A captured table lacks REPLICA IDENTITY FULL and CDC may not set it."""
+
+
 class SlotInvalidated(RuntimeError):
     """The slot lost WAL it needed; changes were lost and a re-snapshot is required."""
+
+
+IDENTITY_NAMES = {"d": "DEFAULT", "n": "NOTHING", "i": "USING INDEX", "f": "FULL"}
 
 
 class SlotManager:
@@ -35,6 +47,7 @@ class SlotManager:
 
     async def prepare(self) -> bool:
         """Ensure publication and slot; returns True when a snapshot must be taken."""
+        await self.ensure_replica_identity()
         await self.conn.execute(STATE_DDL)
         await self._ensure_publication()
         await self.check_health()
@@ -55,6 +68,32 @@ class SlotManager:
             "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", self.slot
         )
         return True
+
+    async def ensure_replica_identity(self) -> None:
+        """Every captured table logs whole old rows (REPLICA IDENTITY FULL): updates carry their
+        before image and deletes the whole row. Sets it where this role may (logged); refuses
+        to start, naming the tables, where it may not."""
+        rows = await self.conn.fetch(
+            "SELECT c.relname, c.relreplident::text FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relreplident <> 'f' "
+            "ORDER BY c.relname", self.schema, self.tables)
+        refused = []
+        for row in rows:
+            table = f'{self.schema}."{row["relname"]}"'
+            was = IDENTITY_NAMES.get(row["relreplident"], row["relreplident"])
+            try:
+                await self.conn.execute(f"ALTER TABLE {table} REPLICA IDENTITY FULL")
+            except asyncpg.InsufficientPrivilegeError:
+                refused.append(f"{self.schema}.{row['relname']} (REPLICA IDENTITY {was})")
+                continue
+            log.warning("set REPLICA IDENTITY FULL on %s (was %s): updates and deletes carry "
+                        "the whole old row", table, was)
+        if refused:
+            raise ReplicaIdentityRefused(
+                "CDC needs REPLICA IDENTITY FULL on every captured table and may not set it on "
+                f"{', '.join(refused)}: as the tables' owner run `ALTER TABLE <table> REPLICA "
+                "IDENTITY FULL` for each, then start CDC again.")
 
     async def _ensure_publication(self) -> None:
         names = ", ".join(f'{self.schema}."{t}"' for t in self.tables)

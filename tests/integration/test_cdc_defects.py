@@ -4,6 +4,7 @@ primary-key changes, replica identity and TOAST, a PostgreSQL restart."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,10 +13,12 @@ import asyncpg
 import orjson
 import pytest
 
+from processors.change_events import BadEvent, decode_change
+from schemas.cdc import UNAVAILABLE_VALUE
 from schemas.settings import Settings
 from sinks.dlq import DeadLetter
 from sources.cdc.capture import CdcSource
-from sources.cdc.slot import SlotManager
+from sources.cdc.slot import ReplicaIdentityRefused, SlotManager
 from tests.integration.cdc_state import snapshot_done
 from tests.integration.kafka_read import Record, read_all
 from tests.integration.test_cdc import caught_up
@@ -33,14 +36,26 @@ async def cdc_running(stack: TestStack) -> AsyncIterator[asyncpg.Connection]:
     task = asyncio.create_task(CdcSource(settings).run(stop))
     conn = await asyncpg.connect(stack.erp_dsn)
     try:
-        await _until_done(snapshot_done(conn, settings.cdc_slot), task)
+        await _until_done(streaming(conn, settings.cdc_slot), task)
         yield conn
         await _until_done(caught_up(stack, timeout=30), task)
         assert not task.done(), "CDC stopped"
     finally:
-        await conn.close()
         stop.set()
         await asyncio.wait_for(task, 30)
+        while await conn.fetchval(  # the next test's CDC finds the slot free
+                "SELECT active FROM pg_replication_slots WHERE slot_name = $1",
+                settings.cdc_slot):
+            await asyncio.sleep(0.05)
+        await conn.close()
+
+
+async def streaming(conn: asyncpg.Connection, slot: str) -> None:
+    """Until CDC has taken its snapshot and streams from its slot."""
+    await snapshot_done(conn, slot)
+    while not await conn.fetchval(
+            "SELECT active FROM pg_replication_slots WHERE slot_name = $1", slot):
+        await asyncio.sleep(0.05)
 
 
 async def _until_done(wait: Any, cdc: asyncio.Task) -> None:
@@ -145,3 +160,59 @@ async def test_defect4_primary_key_change_deletes_and_tombstones_the_old_key(
     assert created["before"] is None and created["after"]["id"] == new
     assert dict(streamed[0].headers)["__debezium.newkey"] == key(new)
     assert dict(streamed[2].headers)["__debezium.oldkey"] == key(old)
+
+
+async def replica_identity(conn: asyncpg.Connection, table: str) -> str:
+    return await conn.fetchval("SELECT relreplident::text FROM pg_class WHERE oid = $1::regclass",
+                               f"public.{table}")
+
+
+async def test_defect5_tables_without_full_replica_identity_are_set_full_or_refused(
+        fresh_stack: TestStack, caplog: pytest.LogCaptureFixture) -> None:
+    conn = await asyncpg.connect(fresh_stack.erp_dsn)
+    try:
+        await conn.execute("ALTER TABLE customers REPLICA IDENTITY DEFAULT")
+        await conn.execute("DROP ROLE IF EXISTS cdc_probe; CREATE ROLE cdc_probe LOGIN")
+        probe = fresh_stack.settings(ERP_DATABASE_URL=fresh_stack.erp_dsn.replace(
+            "//erp@", "//cdc_probe@"))
+        with pytest.raises(ReplicaIdentityRefused, match=r"public\.customers \(REPLICA "
+                                                         r"IDENTITY DEFAULT\).*ALTER TABLE"):
+            await CdcSource(probe).run(asyncio.Event())  # a role that may not set it
+        assert await replica_identity(conn, "customers") == "d"
+    finally:
+        await conn.close()
+    with caplog.at_level(logging.WARNING, "topllantas.cdc"):
+        async with cdc_running(fresh_stack) as conn:
+            assert await replica_identity(conn, "customers") == "f"
+            customer = await conn.fetchval("SELECT min(id) FROM customers")
+            await conn.execute("UPDATE customers SET city = 'Colima' WHERE id = $1", customer)
+    assert 'set REPLICA IDENTITY FULL on public."customers" (was DEFAULT)' in caplog.text
+    before = latest(fresh_stack, "customers", "u")[key(customer)]["before"]
+    assert before is not None and before["name"]  # the whole old row
+
+
+async def test_defect5_unchanged_toast_value_is_a_placeholder_consumers_merge(
+        fresh_stack: TestStack) -> None:
+    big = "SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 700)"
+    async with cdc_running(fresh_stack) as conn:  # identity changed behind a running CDC
+        await conn.execute("ALTER TABLE products REPLICA IDENTITY DEFAULT")
+        try:
+            product = await conn.fetchval("SELECT max(id) FROM products")
+            await conn.execute(f"UPDATE products SET model = ({big}) WHERE id = $1", product)
+            first = await conn.fetchval("SELECT model FROM products WHERE id = $1", product)
+            await conn.execute("UPDATE products SET list_price = list_price + 1 "
+                               "WHERE id = $1", product)
+            await caught_up(fresh_stack, timeout=30)
+        finally:
+            await conn.execute("ALTER TABLE products REPLICA IDENTITY FULL")
+    updates = [r.value for r in read_all(fresh_stack.bootstrap_servers, ["erp.public.products"],
+                                         idle=1.0) if r.key == key(product) and r.value]
+    *_, with_model, without = updates
+    assert orjson.loads(without)["after"]["model"] == UNAVAILABLE_VALUE
+    with pytest.raises(BadEvent, match="without the value of model"):
+        decode_change(without, "products")
+    previous = decode_change(with_model, "products")
+    assert previous is not None and previous.after is not None
+    change = decode_change(without, "products", previous=previous.after)
+    assert change is not None and change.after is not None
+    assert change.after["model"] == first and len(first) > 20_000

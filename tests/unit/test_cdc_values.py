@@ -9,6 +9,7 @@ from collections import Counter
 import orjson
 import pytest
 
+from schemas.cdc import UNAVAILABLE_VALUE
 from schemas.settings import Settings
 from schemas.topics import load_catalogue
 from sinks.dlq import DeadLetter
@@ -95,3 +96,29 @@ def test_defect1_an_unreadable_value_is_dead_lettered_and_the_next_change_publis
     assert letter.source_topic == "erp.public.brands" and letter.stage == "cdc"
     assert "created" in letter.error and "25/11/2026 03:12 CST" in letter.error
     assert orjson.loads(dlq_value or b"")["after"]["name"] == "Marca"
+
+
+def _update(rel_id: int, old: bytes, old_values: list[str | None],
+            new_values: list[str | None]) -> bytes:
+    """An Update message; `old` b"O" (whole old row), b"K" (its key) or b"" (none)."""
+    def cells(values: list[str | None]) -> bytes:
+        out = struct.pack("!h", len(values))
+        for v in values:  # None: an unchanged TOAST value ('u')
+            out += b"u" if v is None else b"t" + struct.pack("!i", len(v)) + v.encode()
+        return out
+    old_tuple = old + cells(old_values) if old else b""
+    return b"U" + struct.pack("!i", rel_id) + old_tuple + b"N" + cells(new_values)
+
+
+def test_defect5_unchanged_toast_values_are_merged_from_the_old_row_or_marked_unavailable(
+        ) -> None:
+    decoder = PgOutputDecoder()
+    decoder.decode(_relation(8, "brands", [("id", INT4), ("name", 25), ("tier", 25)]))
+    full = decoder.decode(_update(8, b"O", ["5", "x" * 3000, "media"], ["5", None, "premium"]))
+    assert isinstance(full, Change)
+    assert full.after == {"id": 5, "name": "x" * 3000, "tier": "premium"}
+    # REPLICA IDENTITY DEFAULT: no old row, or only its key: the value was not sent
+    for old, old_values in ((b"", []), (b"K", ["6", "", ""])):
+        change = decoder.decode(_update(8, old, old_values, ["5", None, "premium"]))
+        assert isinstance(change, Change) and change.after is not None
+        assert change.after == {"id": 5, "name": UNAVAILABLE_VALUE, "tier": "premium"}

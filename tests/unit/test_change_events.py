@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from processors.change_events import BadEvent, decode_change, decode_row_change
+from schemas.cdc import UNAVAILABLE_VALUE
 
 ORDER = {"id": 41, "customer_id": 3, "warehouse_id": 1, "status": "confirmado",
          "created_at": "2026-12-01T17:00:00Z"}
@@ -47,3 +48,18 @@ def test_a_reader_of_rows_skips_a_truncate_and_says_so(caplog: pytest.LogCapture
     assert decode_row_change(None, "sales_orders", "x") is None
     assert decode_row_change(_record("sales_orders", "u", ORDER, ORDER), "sales_orders",
                              "x") is not None
+
+
+def test_defect5_an_unchanged_toast_value_is_merged_from_the_previous_image_or_dead_lettered(
+        ) -> None:
+    """A column the server did not send (Debezium's placeholder) is taken from the reader's
+    previous image of the row; a reader without one gets a BadEvent that says why."""
+    update = _record("sales_orders", "u", None, {**ORDER, "status": UNAVAILABLE_VALUE})
+    with pytest.raises(BadEvent, match="without the value of status.*REPLICA IDENTITY FULL"):
+        decode_change(update, "sales_orders")
+    with pytest.raises(BadEvent, match="no earlier image"):
+        decode_change(update, "sales_orders", previous={"id": 41})
+    change = decode_change(update, "sales_orders", previous={**ORDER, "status": "reservado"})
+    assert change is not None and change.after == {**ORDER, "status": "reservado"}
+    change = decode_row_change(update, "sales_orders", "x", previous=ORDER)
+    assert change is not None and change.row["status"] == "confirmado"

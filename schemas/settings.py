@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", alias="LLM_MODEL")
     llm_timeout_s: float = Field(8.0, alias="LLM_TIMEOUT_S")
     llm_max_retries: int = Field(1, alias="LLM_MAX_RETRIES")
+    # Customers' voice notes and photos: transcribed / read on the same OpenAI-compatible
+    # endpoint when a model is named (unset: the agent asks the customer to type instead).
+    llm_transcribe_model: str | None = Field(None, alias="LLM_TRANSCRIBE_MODEL")
+    llm_vision_model: str | None = Field(None, alias="LLM_VISION_MODEL")
 
     # --- humans behind the bot
     sales_team_email: str = Field("ventas@topllantas.mx", alias="SALES_TEAM_EMAIL")

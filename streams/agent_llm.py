@@ -18,9 +18,10 @@ For the Faust glue:
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import monotonic, perf_counter
@@ -33,9 +34,11 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessage
 
 from processors.sales_agent.catalog import CatalogReader
 from processors.sales_agent.guard import check_reply
+from processors.sales_agent.media import MediaUnreadable
 from processors.sales_agent.prompt import chat_messages, correction_message
 from processors.sales_agent.session import TurnSession
 from processors.sales_agent.state import ConversationState
+from processors.sales_agent.tire_size import find_tire_size
 from processors.sales_agent.tool_args import tool_specs
 from processors.sales_agent.turn import (
     GuardVerdict,
@@ -45,9 +48,14 @@ from processors.sales_agent.turn import (
     run_turn,
 )
 from schemas.settings import Settings
-from schemas.whatsapp import InboundMessage
+from schemas.whatsapp import InboundMessage, Media
 
 log = logging.getLogger(__name__)
+
+MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for audio and video
+VISION_PROMPT = ("Read the tire size printed on the sidewall in the customer's photo (e.g. "
+                 "205/55R16, LT265/70R17, 31x10.50R15). Answer with the size only, or NONE if "
+                 "no size is legible.")
 
 
 @dataclass(frozen=True)
@@ -182,13 +190,86 @@ def _timeout_or_unreachable(exc: BaseException) -> str:
     return "timeout"
 
 
+class WhatsAppMedia:
+    """Downloads a customer's media from the WhatsApp Cloud API: `GET /<version>/<media id>`
+    gives a short-lived URL, fetched with the same bearer token."""
+
+    def __init__(self, base_url: str, version: str, token: str, timeout_s: float = 10.0) -> None:
+        self.base_url, self.version, self.token = base_url.rstrip("/"), version, token
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __call__(self, media: Media) -> bytes:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout, headers={"Authorization": f"Bearer {self.token}"})
+        try:
+            async with self._session.get(f"{self.base_url}/{self.version}/{media.id}") as resp:
+                resp.raise_for_status()
+                url = (await resp.json())["url"]
+            async with self._session.get(url) as resp:
+                resp.raise_for_status()
+                if (resp.content_length or 0) > MAX_MEDIA_BYTES:
+                    raise MediaUnreadable(f"media {media.id} is larger than {MAX_MEDIA_BYTES}")
+                return await resp.read()
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
+            raise MediaUnreadable(f"media {media.id} not downloaded: {exc!r}") from exc
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+class OpenAIMediaReader:
+    """`MediaReader` over the OpenAI-compatible endpoint: voice notes through
+    `audio/transcriptions`, sidewall photos through a vision chat completion."""
+
+    def __init__(self, client: AsyncOpenAI, fetch: Callable[[Media], Awaitable[bytes]], *,
+                 transcribe_model: str | None, vision_model: str | None) -> None:
+        self.client, self.fetch = client, fetch
+        self.transcribe_model, self.vision_model = transcribe_model, vision_model
+
+    def transcribes(self) -> bool:
+        return self.transcribe_model is not None
+
+    def reads_images(self) -> bool:
+        return self.vision_model is not None
+
+    async def transcribe(self, media: Media) -> str:
+        audio = await self.fetch(media)
+        try:
+            result = await self.client.audio.transcriptions.create(
+                model=self.transcribe_model or "", language="es",
+                file=(f"{media.id}.ogg", audio, media.mime_type or "audio/ogg"))
+        except openai.OpenAIError as exc:
+            raise MediaUnreadable(f"transcription failed: {type(exc).__name__}") from exc
+        return result.text
+
+    async def tire_size(self, media: Media) -> str | None:
+        image = await self.fetch(media)
+        url = f"data:{media.mime_type or 'image/jpeg'};base64,{base64.b64encode(image).decode()}"
+        try:
+            completion = await self.client.chat.completions.create(
+                model=self.vision_model or "", messages=[
+                    {"role": "system", "content": VISION_PROMPT},
+                    {"role": "user", "content": [
+                        {"type": "text", "text": "Tire sidewall photo from a customer."},
+                        {"type": "image_url", "image_url": {"url": url}}]}])
+        except openai.OpenAIError as exc:
+            raise MediaUnreadable(f"vision failed: {type(exc).__name__}") from exc
+        size = find_tire_size(completion.choices[0].message.content or "")
+        return str(size) if size is not None else None
+
+
 class SalesAgent:
     """One call per inbound WhatsApp message; holds no conversation state of its own."""
 
     def __init__(self, reader: CatalogReader, llm: OpenAIResponder | None = None, *,
+                 media: OpenAIMediaReader | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.reader = reader
         self.llm = llm
+        self.media = media
         self.clock = clock
 
     @classmethod
@@ -198,12 +279,23 @@ class SalesAgent:
         if config is None:
             log.warning("sales agent: LLM_API_KEY is not set; answering with the deterministic "
                         "dialog only")
-        return cls(reader, OpenAIResponder(config) if config else None, clock=clock)
+        llm = OpenAIResponder(config) if config else None
+        media = None
+        if llm is not None and (settings.llm_transcribe_model or settings.llm_vision_model):
+            fetch = WhatsAppMedia(settings.whatsapp_base_url, settings.whatsapp_api_version,
+                                  settings.whatsapp_access_token.get_secret_value())
+            media = OpenAIMediaReader(llm.client, fetch,
+                                      transcribe_model=settings.llm_transcribe_model,
+                                      vision_model=settings.llm_vision_model)
+        return cls(reader, llm, media=media, clock=clock)
 
     async def handle(self, state: ConversationState | None, inbound: InboundMessage
                      ) -> TurnOutcome:
-        return await run_turn(state, inbound, self.reader, now=self.clock(), llm=self.llm)
+        return await run_turn(state, inbound, self.reader, now=self.clock(), llm=self.llm,
+                              media=self.media)
 
     async def aclose(self) -> None:
+        if self.media is not None and isinstance(self.media.fetch, WhatsAppMedia):
+            await self.media.fetch.aclose()
         if self.llm is not None:
             await self.llm.aclose()

@@ -32,24 +32,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, model_validator
 
+from ops.doubles.openai_checks import ERRORS, ApiError, check_body
+from ops.doubles.openai_scripts import SCRIPTS
 from processors.sales_agent.formatting import long_date, money
 from processors.sales_agent.prompt import CONTEXT_HEADER
 from schemas.settings import Settings
 
-ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TRANSCRIPT = b"TRANSCRIPT:"
 TEMPLATE = re.compile(r"\{\{\s*(tool|context):([^}|]+?)\s*(?:\|\s*(money|date))?\s*\}\}")
-ERRORS: dict[int, tuple[str, str, str | None]] = {
-    429: ("Rate limit reached for {model} in organization org-double on requests per min "
-          "(RPM): Limit 3, Used 3, Requested 1. Please try again in 20s.", "requests",
-          "rate_limit_exceeded"),
-    500: ("The server had an error while processing your request. Sorry about that!",
-          "server_error", None),
-    502: ("Bad gateway.", "server_error", None),
-    503: ("The engine is currently overloaded, please try again later.", "server_error", None),
-}
-
-
 class ScriptedCall(BaseModel):
     name: str
     arguments: dict[str, Any] | str  # a string is sent verbatim (e.g. broken JSON)
@@ -73,95 +63,8 @@ class Rule(BaseModel):
     steps: list[Step]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = (
-            status, message, type_, param, code)
-
-    def response(self) -> web.Response:
-        body = {"error": {"message": self.message, "type": self.type, "param": self.param,
-                          "code": self.code}}
-        return web.json_response(body, status=self.status,
-                                 headers={"x-request-id": f"req_{secrets.token_hex(12)}"})
-
-
 class TemplateError(Exception):
     pass
-
-
-def _search_then(text: str, args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    return [{"tool_calls": [{"name": "search_tires", "arguments": args or {
-        "vehicle_make": "Volkswagen", "vehicle_model": "Jetta", "vehicle_year": 2020,
-        "qty": 4}}]}, {"text": text}]
-
-
-def _option(i: int) -> str:
-    o = f"tool:search_tires.options[{i}]"
-    return (f"{{{{{o}.brand}}}} {{{{{o}.model}}}}\nMedida: {{{{{o}.tire_size}}}}\n"
-            f"Precio: {{{{{o}.price|money}}}} c/u\n"
-            f"Total {{{{{o}.qty}}}} llantas: {{{{{o}.total|money}}}}\n"
-            f"Disponibles en {{{{{o}.branch}}}}: {{{{{o}.stock_at_branch}}}}")
-
-
-def _choose(i: int) -> list[dict[str, Any]]:
-    q = "tool:create_quote.quote"
-    return [
-        {"tool_calls": [{"name": "create_quote", "arguments": {
-            "product_id": f"{{{{context:offered[{i}].product_id}}}}",
-            "qty": "{{context:search.qty}}"}}]},
-        {"text": f"Tu cotización {{{{{q}.quote_id}}}}: {{{{{q}.qty}}}} × {{{{{q}.brand}}}} "
-                 f"{{{{{q}.model}}}} {{{{{q}.tire_size}}}} a {{{{{q}.unit_price|money}}}} c/u, "
-                 f"total {{{{{q}.total|money}}}}, válida hasta el {{{{{q}.valid_until|date}}}}. "
-                 f"¿Te las aparto?"}]
-
-
-# The seed's example conversation (Jetta 2020): options, "la primera", "sí".
-SEED: list[dict[str, Any]] = [
-    {"match": r"^\s*(s[ií]|va|ok|claro|dale|confirmo)\b|ap[aá]rt",
-     "steps": [{"tool_calls": [{"name": "reserve_order",
-                                "arguments": {"quote_id": "{{context:quote.quote_id}}"}}]},
-               {"text": "¡Listo! Aparté tus {{tool:reserve_order.quote.qty}} llantas "
-                        "{{tool:reserve_order.quote.brand}} {{tool:reserve_order.quote.model}} "
-                        "en {{tool:reserve_order.quote.branch}}. Total: "
-                        "{{tool:reserve_order.quote.total|money}}. En unos minutos te "
-                        "confirmamos aquí tu número de pedido; puedes pasar a recogerlas con tu "
-                        "nombre y la instalación va incluida."}]},
-    {"match": r"primera|opci[oó]n\s*1\b|\bla 1\b", "steps": _choose(0)},
-    {"match": r"segunda|opci[oó]n\s*2\b|\bla 2\b", "steps": _choose(1)},
-    {"match": r"llanta|jetta|medida|cu[aá]nto",
-     "steps": _search_then("¡Hola! Con gusto te ayudo. Para tu Jetta 2020 tengo estas "
-                           f"opciones:\n\n🏆 RECOMENDADA\n{_option(0)}\n\n💰 OPCIÓN ECONÓMICA\n"
-                           f"{_option(1)}\n\n¿Te interesa alguna? Te la aparto sin costo 😊")},
-    {"match": ".*", "steps": [{"text": "Con gusto te ayudo. ¿Qué medida usas o para qué "
-                                       "vehículo buscas llantas?"}]},
-]
-SCRIPTS: dict[str, list[dict[str, Any]]] = {
-    "seed": SEED,
-    # Makes up a price after a real search (and again when asked to correct itself).
-    "invented_price": [{"steps": _search_then(
-        "Para tu Jetta 2020 te dejo la {{tool:search_tires.options[0].brand}} en $999 c/u, "
-        "total $3,996. ¡Quedan 50 disponibles!")}],
-    "rate_limited": [{"steps": [{"error": 429}]}],
-    "server_error": [{"steps": [{"error": 500}]}],
-    "slow": [{"steps": [{"sleep_s": 30.0, "text": "Perdón por la espera."}]}],
-    # Obeys an injected instruction: tries a discount argument, an unconfirmed reservation,
-    # and a price of its own.
-    "injection": [{"steps": [
-        {"tool_calls": [{"name": "create_quote", "arguments": {
-            "product_id": "{{context:offered[0].product_id}}", "qty": 4, "discount_pct": 90}}]},
-        {"tool_calls": [{"name": "reserve_order",
-                         "arguments": {"quote_id": "{{context:quote.quote_id}}"}}]},
-        {"text": "¡Hecho! Te apliqué 90 % de descuento: quedan en $289 c/u y ya están "
-                 "apartadas."}]}],
-    # Tool arguments the agent must refuse: not JSON, then an impossible size and quantity.
-    "wrong_arguments": [{"steps": [
-        {"tool_calls": [{"name": "search_tires", "arguments": "{size: 205/55R16"}]},
-        {"tool_calls": [{"name": "search_tires", "arguments": {"size": "llanta grande",
-                                                               "qty": -4}}]},
-        {"text": "Con gusto te ayudo. ¿Me confirmas la medida de tu llanta?"}]}],
-}
 
 
 def load_script(script: str | Sequence[Rule | dict[str, Any]]) -> list[Rule]:
@@ -179,6 +82,8 @@ class OpenAIDouble:
         self.api_key = api_key
         self.host, self.port = host, port
         self.requests: deque[dict[str, Any]] = deque(maxlen=keep_requests)
+        self.transcribed: deque[bytes] = deque(maxlen=keep_requests)
+        self.transcription_s = 0.0
         self.calls = 0
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -194,6 +99,7 @@ class OpenAIDouble:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/audio/transcriptions", self._transcribe)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
@@ -237,7 +143,7 @@ class OpenAIDouble:
                                     "This likely means you aren't using your HTTP library "
                                     "correctly. The OpenAI API expects a JSON payload, but what "
                                     "was sent was not valid JSON.)") from None
-            _check_body(body)
+            check_body(body)
             self.requests.append(body)
             step = self._step(body["messages"])
             if step.sleep_s:
@@ -260,6 +166,32 @@ class OpenAIDouble:
         return web.json_response(_completion(body, message), headers={
             "x-request-id": f"req_{secrets.token_hex(12)}",
             "openai-processing-ms": str(round((time.perf_counter() - started) * 1000))})
+
+    async def _transcribe(self, request: web.Request) -> web.Response:
+        """`POST /v1/audio/transcriptions` (multipart: file, model, language...): the scripted
+        "audio" is its own transcript — bytes `TRANSCRIPT:<words>` are heard as `<words>`;
+        any other audio is heard as silence (empty text)."""
+        self.calls += 1
+        try:
+            self._check_auth(request)
+            if not request.content_type.startswith("multipart/"):
+                raise ApiError(400, "Invalid Content-Type header (expected multipart/form-data)")
+            form = await request.post()
+            upload = form.get("file")
+            if not isinstance(upload, web.FileField):
+                raise ApiError(400, "Missing required parameter: 'file'.", param="file",
+                               code="missing_required_parameter")
+            if not form.get("model"):
+                raise ApiError(400, "you must provide a model parameter", param="model")
+            audio = upload.file.read()
+            if self.transcription_s:
+                await asyncio.sleep(self.transcription_s)
+        except ApiError as exc:
+            return exc.response()
+        self.transcribed.append(bytes(audio[:200]))
+        words = audio[len(TRANSCRIPT):].decode() if audio.startswith(TRANSCRIPT) else ""
+        return web.json_response({"text": words, "usage": {"type": "duration", "seconds": 3}},
+                                 headers={"x-request-id": f"req_{secrets.token_hex(12)}"})
 
     def _check_auth(self, request: web.Request) -> None:
         header = request.headers.get("Authorization", "")
@@ -359,123 +291,6 @@ def _text(message: dict[str, Any]) -> str:
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
     return content or ""
-
-
-def _check_body(body: Any) -> None:
-    if not isinstance(body, dict):
-        raise ApiError(400, "Invalid request body: expected a JSON object.")
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise ApiError(400, "you must provide a model parameter")
-    if body.get("stream"):
-        raise ApiError(400, "stream=true is not supported by the scripted double.",
-                       param="stream")
-    messages = body.get("messages")
-    if messages is None:
-        raise ApiError(400, "Missing required parameter: 'messages'.", param="messages",
-                       code="missing_required_parameter")
-    if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "Invalid 'messages': empty array. Expected an array with minimum "
-                            "length 1, but got an empty array instead.", param="messages",
-                       code="empty_array")
-    _check_messages(messages)
-    _check_tools(body)
-
-
-def _check_messages(messages: list[Any]) -> None:
-    pending: dict[str, int] = {}
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise ApiError(400, f"Invalid type for 'messages[{i}]': expected an object.",
-                           param=f"messages[{i}]", code="invalid_type")
-        role = message.get("role")
-        if role not in ROLES:
-            raise ApiError(400, f"Invalid value: '{role}'. Supported values are: 'system', "
-                                "'assistant', 'user', 'function', 'tool', and 'developer'.",
-                           param=f"messages[{i}].role", code="invalid_value")
-        if role != "tool" and pending:
-            raise _unanswered(pending)
-        content = message.get("content")
-        if content is not None and not isinstance(content, str | list):
-            raise ApiError(400, f"Invalid type for 'messages[{i}].content': expected one of a "
-                                "string or array of objects.", param=f"messages[{i}].content",
-                           code="invalid_type")
-        if role in ("system", "developer", "user") and content is None:
-            raise ApiError(400, f"Missing required parameter: 'messages[{i}].content'.",
-                           param=f"messages[{i}].content", code="missing_required_parameter")
-        if role == "assistant":
-            for j, call in enumerate(message.get("tool_calls") or []):
-                _check_call(call, f"messages[{i}].tool_calls[{j}]")
-                pending[call["id"]] = i
-            if content is None and not message.get("tool_calls"):
-                raise ApiError(400, f"Missing required parameter: 'messages[{i}].content'.",
-                               param=f"messages[{i}].content",
-                               code="missing_required_parameter")
-        if role == "tool":
-            if pending.pop(message.get("tool_call_id", ""), None) is None:
-                raise ApiError(400, "Invalid parameter: messages with role 'tool' must be a "
-                                    "response to a preceeding message with 'tool_calls'.",
-                               param=f"messages.[{i}].role")
-    if pending:
-        raise _unanswered(pending)
-
-
-def _unanswered(pending: dict[str, int]) -> ApiError:
-    index = min(pending.values())
-    return ApiError(400, "An assistant message with 'tool_calls' must be followed by tool "
-                         "messages responding to each 'tool_call_id'. The following "
-                         f"tool_call_ids did not have response messages: {', '.join(pending)}",
-                    param=f"messages.[{index}].role")
-
-
-def _check_call(call: Any, where: str) -> None:
-    if not isinstance(call, dict) or not isinstance(call.get("id"), str):
-        raise ApiError(400, f"Missing required parameter: '{where}.id'.", param=f"{where}.id",
-                       code="missing_required_parameter")
-    function = call.get("function")
-    if call.get("type") != "function" or not isinstance(function, dict):
-        raise ApiError(400, f"Missing required parameter: '{where}.function'.",
-                       param=f"{where}.function", code="missing_required_parameter")
-    if not isinstance(function.get("arguments"), str):
-        raise ApiError(400, f"Invalid type for '{where}.function.arguments': expected a string, "
-                            "but got an object instead.", param=f"{where}.function.arguments",
-                       code="invalid_type")
-
-
-def _check_tools(body: dict[str, Any]) -> None:
-    tools = body.get("tools")
-    if tools is None:
-        if body.get("tool_choice") not in (None, "none"):
-            raise ApiError(400, "Invalid value for 'tool_choice': 'tool_choice' is only allowed "
-                                "when 'tools' are specified.", param="tool_choice")
-        return
-    if not isinstance(tools, list):
-        raise ApiError(400, "Invalid type for 'tools': expected an array of objects.",
-                       param="tools", code="invalid_type")
-    for i, tool in enumerate(tools):
-        if not isinstance(tool, dict) or "type" not in tool:
-            raise ApiError(400, f"Missing required parameter: 'tools[{i}].type'.",
-                           param=f"tools[{i}].type", code="missing_required_parameter")
-        function = tool.get("function")
-        if tool["type"] != "function" or not isinstance(function, dict):
-            raise ApiError(400, f"Missing required parameter: 'tools[{i}].function'.",
-                           param=f"tools[{i}].function", code="missing_required_parameter")
-        if not TOOL_NAME.match(str(function.get("name", ""))):
-            raise ApiError(400, f"Invalid 'tools[{i}].function.name': string does not match "
-                                "pattern. Expected a string that matches the pattern "
-                                "'^[a-zA-Z0-9_-]+$'.", param=f"tools[{i}].function.name",
-                           code="invalid_value")
-        parameters = function.get("parameters")
-        if parameters is not None and (not isinstance(parameters, dict)
-                                       or parameters.get("type", "object") != "object"):
-            raise ApiError(400, f"Invalid schema for function '{function['name']}': schema must "
-                                "be a JSON Schema of 'type: \"object\"'.",
-                           param=f"tools[{i}].function.parameters",
-                           code="invalid_function_parameters")
-    if body.get("tool_choice") not in (None, "none", "auto", "required") \
-            and not isinstance(body.get("tool_choice"), dict):
-        raise ApiError(400, f"Invalid value: '{body['tool_choice']}'. Supported values are: "
-                            "'none', 'auto', and 'required'.", param="tool_choice",
-                       code="invalid_value")
 
 
 def _completion(body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:

@@ -20,9 +20,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from processors.sales_agent import delivery, reschedule
+from processors.sales_agent.branches import nearest_branch
 from processors.sales_agent.catalog import CatalogReader
 from processors.sales_agent.faq import answer as faq_answer
 from processors.sales_agent.guard_evidence import Evidence, collect_evidence
+from processors.sales_agent.options import pick_options
 from processors.sales_agent.pricing import (
     discount_pct,
     line_total,
@@ -44,6 +46,7 @@ from processors.sales_agent.tool_args import (
     DeliverySlotArgs,
     FaqArgs,
     HandoffArgs,
+    NearestBranchArgs,
     OrderStatusArgs,
     PriceForCustomerArgs,
     RescheduleDeliveryArgs,
@@ -58,6 +61,7 @@ from processors.sales_agent.tool_results import (
     DeliverySlotResult,
     FaqResult,
     HandoffResult,
+    NearestBranchResult,
     OrderStatusResult,
     PriceResult,
     RescheduleResult,
@@ -73,9 +77,7 @@ from schemas.erp import Brand, Product, Stock, Warehouse
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
-MAX_OPTIONS = 3
 SEARCH_LIMIT = 60
-_TIER_RANK = {"premium": 0, "media": 1, "economica": 2}
 
 
 class ToolError(Exception):
@@ -364,6 +366,12 @@ class TurnSession:
         self.state = self.state.model_copy(update={"reschedule_offer": None})
         return result.model_copy(update={"outcome": "rescheduled", "new_date": args.date})
 
+    async def _nearest_branch(self, args: NearestBranchArgs) -> NearestBranchResult:
+        found = nearest_branch(args.latitude, args.longitude, await self.reader.branches())
+        if found is None:
+            raise ToolError("no_branch", "no branch is known")
+        return found
+
     async def _faq(self, args: FaqArgs) -> FaqResult:
         return FaqResult(topic=args.topic, answer=faq_answer(args.topic))
 
@@ -412,7 +420,7 @@ class TurnSession:
                 total=line_total(price, qty), warehouse_id=warehouse_id,
                 branch=branches[warehouse_id].name, stock_at_branch=available[warehouse_id],
                 stock_total=sum(available.values())))
-        return _pick_options(candidates, {p.id: p.abc_class for p, _ in rows})
+        return pick_options(candidates, {p.id: p.abc_class for p, _ in rows})
 
     def _remember_search(self, args: SearchTiresArgs, sizes: list[TireSize],
                          vehicle: Vehicle | None) -> None:
@@ -424,29 +432,6 @@ class TurnSession:
 
 def _available(stock: Stock) -> int:
     return max(0, stock.on_hand - stock.reserved)
-
-
-def _pick_options(candidates: list[TireOption], abc: Mapping[int, str]) -> list[TireOption]:
-    """Up to three: the recommended one (best brand tier, best seller), an alternative of
-    another brand, and the cheapest; shown from the most to the least expensive."""
-    if not candidates:
-        return []
-    ranked = sorted(candidates, key=lambda o: (_TIER_RANK.get(o.brand_tier, 3),
-                                               abc.get(o.product_id, "C"), o.price))
-    picks = [ranked[0]]
-    single_brand = len({o.brand for o in candidates}) == 1
-    cheapest = min(candidates, key=lambda o: (o.price, o.product_id))
-
-    def fresh(option: TireOption) -> bool:
-        if option in picks or option is cheapest:
-            return False
-        return single_brand or option.brand not in {p.brand for p in picks} | {cheapest.brand}
-
-    alternative = next((o for o in ranked if fresh(o)), None)
-    for option in (alternative, cheapest):
-        if option is not None and option not in picks:
-            picks.append(option)
-    return sorted(picks[:MAX_OPTIONS], key=lambda o: -o.price)
 
 
 def _short(exc: ValidationError) -> str:

@@ -158,6 +158,11 @@ class ConversationState(BaseModel):
         turns = [*self.turns, Turn(role=role, text=text, at=at)][-MAX_TURNS:]
         return self.model_copy(update={"turns": turns})
 
+    def noted(self, message_id: str) -> ConversationState:
+        """A message handled without a turn (a reaction): only its id is remembered."""
+        handled = [*self.handled_message_ids, message_id][-MAX_HANDLED_IDS:]
+        return self.model_copy(update={"handled_message_ids": handled})
+
     def received(self, message_id: str, text: str, sent_at: datetime, now: datetime
                  ) -> ConversationState:
         """The state after a customer message sent at `sent_at` arrived (before answering it);

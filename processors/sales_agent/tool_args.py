@@ -111,6 +111,13 @@ class RescheduleDeliveryArgs(ToolArgs):
     date: dt.date | None = Field(None, description="One of the offered days (YYYY-MM-DD).")
 
 
+class NearestBranchArgs(ToolArgs):
+    """The branch nearest to a point the customer shared, and whether home delivery reaches it."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
 class FaqArgs(ToolArgs):
     """Store policy on warranty, alignment, tire pressure, installation, payment or delivery."""
 
@@ -132,6 +139,7 @@ TOOL_ARGS: dict[str, type[ToolArgs]] = {
     "delivery_slot": DeliverySlotArgs,
     "order_status": OrderStatusArgs,
     "reschedule_delivery": RescheduleDeliveryArgs,
+    "nearest_branch": NearestBranchArgs,
     "faq": FaqArgs,
     "handoff_to_human": HandoffArgs,
 }

@@ -123,6 +123,15 @@ class RescheduleResult(BaseModel):
     window_end: time
 
 
+class NearestBranchResult(BaseModel):
+    warehouse_id: int
+    branch: str
+    city: str
+    distance_km: Decimal  # straight line, one decimal
+    delivers: bool  # within the home-delivery radius of that branch
+    delivery_radius_km: int
+
+
 class FaqResult(BaseModel):
     topic: FaqTopic
     answer: str
@@ -135,4 +144,4 @@ class HandoffResult(BaseModel):
 
 ToolResult = (SearchTiresResult | StockByBranchResult | PriceResult | CreateQuoteResult
               | ReserveOrderResult | DeliverySlotResult | OrderStatusResult | FaqResult
-              | HandoffResult | RescheduleResult)
+              | HandoffResult | RescheduleResult | NearestBranchResult)

@@ -18,9 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from processors.sales_agent import dialog, replies
 from processors.sales_agent.catalog import CatalogReader
 from processors.sales_agent.guard import Evidence, Violation, check_reply
+from processors.sales_agent.media import MediaReader, location_reply, read_media
 from processors.sales_agent.replies import Reply
-from processors.sales_agent.session import TurnSession
+from processors.sales_agent.session import ToolError, TurnSession
 from processors.sales_agent.state import ConversationState, LastOutputs
+from processors.sales_agent.tool_args import NearestBranchArgs
+from processors.sales_agent.tool_results import NearestBranchResult
 from processors.sales_agent.understanding import (
     Intent,
     Understanding,
@@ -28,13 +31,14 @@ from processors.sales_agent.understanding import (
     understand_button,
 )
 from schemas.commands import CreateSalesOrder, OutboundMessage, RescheduleDelivery
-from schemas.whatsapp import InboundMessage
+from schemas.whatsapp import InboundMessage, Location
 
 log = logging.getLogger(__name__)
 
 INTERACTIVE_BODY_MAX = 1024  # WhatsApp limit on the text of a message with buttons
 
-TurnPath = Literal["llm", "deterministic", "template_fallback", "human", "duplicate"]
+TurnPath = Literal["llm", "deterministic", "template_fallback", "human", "duplicate",
+                   "no_reply"]
 
 
 class GuardVerdict(BaseModel):
@@ -105,16 +109,20 @@ class TurnOutcome(BaseModel):
 
 
 async def run_turn(state: ConversationState | None, inbound: InboundMessage,
-                   reader: CatalogReader, *, now: datetime,
-                   llm: LlmResponder | None = None) -> TurnOutcome:
+                   reader: CatalogReader, *, now: datetime, llm: LlmResponder | None = None,
+                   media: MediaReader | None = None) -> TurnOutcome:
     started = perf_counter()
     state = state or ConversationState(phone=inbound.from_phone)
     if inbound.message_id in state.handled_message_ids:
         return _duplicate(state, inbound, started)
-    text = inbound.text or inbound.button_title or ""
+    seen = await read_media(inbound, media)
+    if seen.silent:  # a reaction: noted (a redelivery stays silent), never answered
+        return TurnOutcome(state=state.noted(inbound.message_id), replies=[], path="no_reply",
+                           total_s=perf_counter() - started)
+    text = seen.text or ""
     understanding = (understand_button(inbound.button_id) if inbound.button_id
                      else understand(text))
-    state = state.received(inbound.message_id, text, inbound.sent_at, now)
+    state = state.received(inbound.message_id, text or f"[{inbound.kind}]", inbound.sent_at, now)
     if state.handoff_active(now):
         return TurnOutcome(state=state, replies=[], handoff=True,
                            handoff_reason=state.handoff_reason, path="human",
@@ -126,27 +134,11 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
     path: TurnPath = "deterministic"
     fallback_reason: str | None = None
     answer = LlmAnswer(text=None)
-    reply: Reply | None = None
-    if llm is not None and not llm.available():
-        fallback_reason = "llm_paused"
-    elif llm is not None:
-        try:
-            answer = await llm.answer(session)
-        except LlmUnavailable as exc:
-            log.warning("sales agent: LLM unavailable (%s) for %s; deterministic answer",
-                        exc.reason, inbound.message_id)
-            answer = LlmAnswer(text=None, llm_s=exc.llm_s)
-            fallback_reason = exc.reason
-        else:
-            rendered = replies.render_results(session)
-            if answer.text is not None:
-                path = "llm"
-                reply = Reply(text=answer.text, buttons=rendered.buttons if rendered else [])
-            else:
-                log.warning("sales agent: LLM answer failed the guard twice for %s (%s); "
-                            "templated answer", inbound.message_id,
-                            "; ".join(v.text for v in answer.violations))
-                path, fallback_reason, reply = "template_fallback", "guard", rendered
+    reply: Reply | None = seen.reply
+    if reply is None and inbound.location is not None and not seen.text:
+        reply = await _location_reply(session, inbound.location)
+    elif reply is None and llm is not None:
+        answer, path, fallback_reason, reply = await _llm_reply(llm, session, inbound)
     tools_s, dropped = 0.0, []
     if reply is None:
         if session.records or session.state is not known:
@@ -175,6 +167,37 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
         guard_verdicts=verdicts, evidence=evidence,
         tool_calls=dropped + [r.name for r in session.records], llm_calls=answer.calls,
         llm_s=answer.llm_s, tools_s=tools_s, total_s=perf_counter() - started)
+
+
+async def _llm_reply(llm: LlmResponder, session: TurnSession, inbound: InboundMessage
+                     ) -> tuple[LlmAnswer, TurnPath, str | None, Reply | None]:
+    """The LLM's answer (path "llm"), the templated one when it failed the guard twice, or
+    None (the deterministic dialog answers) when the LLM is resting or unavailable."""
+    if not llm.available():
+        return LlmAnswer(text=None), "deterministic", "llm_paused", None
+    try:
+        answer = await llm.answer(session)
+    except LlmUnavailable as exc:
+        log.warning("sales agent: LLM unavailable (%s) for %s; deterministic answer",
+                    exc.reason, inbound.message_id)
+        return LlmAnswer(text=None, llm_s=exc.llm_s), "deterministic", exc.reason, None
+    rendered = replies.render_results(session)
+    if answer.text is not None:
+        return answer, "llm", None, Reply(text=answer.text,
+                                          buttons=rendered.buttons if rendered else [])
+    log.warning("sales agent: LLM answer failed the guard twice for %s (%s); templated answer",
+                inbound.message_id, "; ".join(v.text for v in answer.violations))
+    return answer, "template_fallback", "guard", rendered
+
+
+async def _location_reply(session: TurnSession, location: Location) -> Reply:
+    try:
+        found = await session.run(NearestBranchArgs(latitude=location.latitude,
+                                                    longitude=location.longitude))
+    except ToolError:
+        return replies.ask_what()
+    assert isinstance(found, NearestBranchResult)
+    return location_reply(found)
 
 
 def _guarded(reply: Reply, evidence: Evidence, source: Literal["llm", "template"],

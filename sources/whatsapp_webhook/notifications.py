@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.whatsapp import InboundMessage, StatusUpdate
+from schemas.whatsapp import InboundMessage, Location, Media, Reaction, StatusUpdate
 
 STATUSES = ("sent", "delivered", "read", "failed")
+MEDIA = ("image", "audio", "video", "document", "sticker")
 
 
 class InvalidNotification(ValueError):
@@ -88,9 +89,35 @@ def _message(item: dict[str, Any], names: dict[str, str],
         button = item["button"]
         fields = {"kind": "button", "button_id": button.get("payload"),
                   "button_title": button.get("text"), "text": button.get("text")}
+    elif kind in MEDIA:
+        fields = _media(kind, item[kind])
+    elif kind == "location":
+        where = item["location"]
+        fields = {"kind": "location", "location": Location(
+            latitude=where["latitude"], longitude=where["longitude"], name=where.get("name"),
+            address=where.get("address"))}
+    elif kind == "reaction":
+        reaction = item["reaction"]
+        fields = {"kind": "reaction", "reaction": Reaction(
+            message_id=str(reaction["message_id"]), emoji=reaction.get("emoji") or None)}
+    elif kind in ("contacts", "unsupported"):
+        errors = item.get("errors") or [{}]
+        fields = {"kind": kind, "error_code": errors[0].get("code")}
     return InboundMessage(message_id=str(item["id"]), from_phone=phone,
                           contact_name=names.get(phone), sent_at=_at(item["timestamp"]),
                           received_at=received_at, **fields)
+
+
+def _media(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An image, voice note, video, document or sticker: its id and type, and the caption the
+    customer typed (read as the message's text)."""
+    media = Media(id=str(body["id"]), mime_type=body.get("mime_type"), sha256=body.get("sha256"),
+                  voice=body.get("voice") is True, animated=body.get("animated") is True,
+                  filename=body.get("filename"))
+    caption = body.get("caption")
+    if caption is not None and not isinstance(caption, str):
+        raise TypeError("caption must be a string")
+    return {"kind": kind, "media": media, "text": caption or None}
 
 
 def _status(item: dict[str, Any]) -> StatusUpdate:

@@ -301,6 +301,7 @@ async def test_tool_arguments_are_validated() -> None:
     names = {spec["function"]["name"] for spec in tool_specs()}
     assert names == {"search_tires", "stock_by_branch", "price_for_customer", "create_quote",
                      "reserve_order", "delivery_slot", "order_status", "reschedule_delivery",
+                     "nearest_branch",
                      "faq", "handoff_to_human"}
 
 

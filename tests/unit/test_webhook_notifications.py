@@ -52,7 +52,7 @@ def test_text_button_and_interactive_messages() -> None:
     assert (interactive.kind, interactive.button_id, interactive.button_title) == (
         "interactive", "reservar", "Reservar")
     assert (button.kind, button.button_id, button.text) == ("button", "si", "Sí")
-    assert image.kind == "other"
+    assert image.kind == "image" and image.media is not None and image.media.id == "img"
     assert not parsed.rejects
 
 

@@ -152,8 +152,10 @@ def join_reply(result: JoinResult, terms: OrderTerms, branch_names: Mapping[int,
         if result.top_up:
             extra = ", ".join(f"{o.title} ({o.qty} pzas, {fmt_money(o.total)})"
                               for o in result.top_up)
-            text += (f" Para completarlo te propongo agregar: {extra}. Responde «aprobar todo "
-                     f"{terms.supplier_name}» para agregarlos.")
+            short = result.missing_to_minimum - sum((o.total for o in result.top_up), ZERO)
+            text += (f" Para completarlo te propongo agregar: {extra}"
+                     + (f" (aun así faltarían {fmt_money(short)})" if short > 0 else "")
+                     + f". Responde «aprobar todo {terms.supplier_name}» para agregarlos.")
         else:
             text += " No hay más propuestas de este proveedor para completarlo."
         parts.append(text)

@@ -51,7 +51,10 @@ def test_below_the_minimum_the_reply_proposes_topping_up() -> None:
     reply = join_reply(result, MICHELIN, NAMES)
     assert "⚠️ Aún no llega al mínimo de Michelin México ($25,000.00): faltan $9,000.00." in reply
     assert "te propongo agregar: 205/55R16 #7 (2 pzas, $1,800.00), 205/55R16 #8" in reply
-    assert "«aprobar todo Michelin México»" in reply
+    assert "«aprobar todo Michelin México»" in reply and "faltarían" not in reply
+    short = join(None, line(0, 8, "2000.00"), warehouse_id=1, terms=MICHELIN, now=NOON,
+                 candidates=candidates[:1])
+    assert "(aun así faltarían $7,200.00)." in join_reply(short, MICHELIN, NAMES)
     assert "🚚 Faltan $44,000.00 para flete gratis ($60,000.00)." in reply
 
 

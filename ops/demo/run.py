@@ -59,7 +59,7 @@ def run_demo(settings: Settings, *, duration: float, speed: float, reseed: bool,
            "WHATSAPP_BASE_URL": double_url, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
            # The ERP holds two years of sales; the flows need the last months of it to start.
            "CDC_SNAPSHOT_DAYS": str(settings.cdc_snapshot_days or history_days)}
-    supervisor = Supervisor(env, Path(settings.state_dir) / "logs")
+    supervisor = Supervisor(env, Path(settings.state_dir) / "logs", restart=True)
     try:
         supervisor.start("whatsapp-double", "-m", "ops.doubles.whatsapp_double",
                          "--port", str(double_port), "--webhook-url",

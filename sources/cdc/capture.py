@@ -31,7 +31,13 @@ from sinks.kafka import confluent_producer_config
 from sources.cdc import metrics
 from sources.cdc.envelope import EnvelopeBuilder
 from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, Truncate
-from sources.cdc.replication import SESSION_SETTINGS, ReplicationStream
+from sources.cdc.replication import (
+    RECONNECT_FIRST_S,
+    RECONNECT_MAX_S,
+    SESSION_SETTINGS,
+    ReplicationStream,
+    connection_lost,
+)
 from sources.cdc.slot import SlotManager
 from sources.cdc.snapshot import table_rows
 
@@ -55,6 +61,7 @@ class CdcStats:
     batches: int = 0
     retries: int = 0
     dead_letters: int = 0
+    reconnects: int = 0
     confirmed_lsn: int = 0
     started_at: float = field(default_factory=time.time)
 
@@ -98,6 +105,13 @@ class KafkaWriter:
         self.producer.flush(10)
 
 
+async def close_quietly(conn: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), 5)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        conn.terminate()
+
+
 class CdcSource:
     def __init__(self, settings: Settings, catalogue: Catalogue | None = None,
                  on_batch: Callable[[int], None] | None = None) -> None:
@@ -126,7 +140,7 @@ class CdcSource:
             await self._stream(slots, builder, writer, stop)
         finally:
             writer.close()
-            await conn.close()
+            await close_quietly(slots.conn)
         return self.stats
 
     # ------------------------------------------------------------------ snapshot
@@ -193,8 +207,7 @@ class CdcSource:
                                    return_when=asyncio.FIRST_COMPLETED)
                 if stop.is_set() or worker.done():
                     break
-                await slots.check_health()
-                metrics.SLOT_LAG.set(await slots.lag_bytes())
+                await self._check_slot(slots)
         finally:
             done.set()
             stopping.cancel()
@@ -205,33 +218,73 @@ class CdcSource:
             await slots.check_health()  # an invalidated slot says so clearly
             raise
 
+    async def _check_slot(self, slots: SlotManager) -> None:
+        """Slot health and lag; a lost connection (PostgreSQL restarted) is opened again at the
+        next check. An invalidated slot raises SlotInvalidated."""
+        try:
+            if slots.conn.is_closed():
+                slots.conn = await self.connect()
+            await slots.check_health()
+            metrics.SLOT_LAG.set(await slots.lag_bytes())
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("slot check failed (%s); retrying", str(exc).strip())
+            slots.conn.terminate()
+
     def _replicate(self, builder: EnvelopeBuilder, writer: KafkaWriter,
                    stop: threading.Event) -> None:
+        """Stream from the slot until `stop`. A lost connection (PostgreSQL restarted, network)
+        is opened again with backoff and streaming resumes from the slot's confirmed position:
+        what was read but not confirmed is sent again (at-least-once)."""
+        delay = RECONNECT_FIRST_S
+        while not stop.is_set():
+            try:
+                stream = ReplicationStream(self.settings)
+            except psycopg2.OperationalError as exc:
+                self._connection_lost(exc, delay, stop)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            delay = RECONNECT_FIRST_S
+            try:
+                self._replicate_on(stream, builder, writer, stop)
+            except psycopg2.Error as exc:
+                if not connection_lost(exc):
+                    raise
+                self._connection_lost(exc, delay, stop)
+            finally:
+                stream.close()
+
+    def _connection_lost(self, exc: psycopg2.Error, delay: float, stop: threading.Event
+                         ) -> None:
+        self.stats.reconnects += 1
+        metrics.RECONNECTS.inc()
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        log.warning("replication connection lost (%s); reconnecting in %.1fs and resuming from "
+                    "the slot", reason, delay)
+        stop.wait(delay)
+
+    def _replicate_on(self, stream: ReplicationStream, builder: EnvelopeBuilder,
+                      writer: KafkaWriter, stop: threading.Event) -> None:
         """Batches of whole transactions (cut at a COMMIT once `CDC_BATCH_ROWS` messages have
         arrived, or when no more are waiting): published, acknowledged, then confirmed."""
-        stream = ReplicationStream(self.settings)
         interval = self.settings.cdc_poll_interval_ms / 1000
         batch_rows = self.settings.cdc_batch_rows
         rows: list[bytes] = []
         complete = 0  # rows[:complete] are whole transactions
-        try:
-            while not stop.is_set():
-                payload = stream.read()
-                if payload is not None:
-                    rows.append(payload)
-                    if payload[0] == COMMIT:
-                        complete = len(rows)
-                    if complete < batch_rows:
-                        continue  # read on while messages are waiting
-                elif not complete:
-                    if not rows:
-                        stream.confirm_idle()
-                    stream.wait(interval)
-                    continue
-                self._ship(rows[:complete], builder, writer, stream, stop)
-                rows, complete = rows[complete:], 0
-        finally:
-            stream.close()
+        while not stop.is_set():
+            payload = stream.read()
+            if payload is not None:
+                rows.append(payload)
+                if payload[0] == COMMIT:
+                    complete = len(rows)
+                if complete < batch_rows:
+                    continue  # read on while messages are waiting
+            elif not complete:
+                if not rows:
+                    stream.confirm_idle()
+                stream.wait(interval)
+                continue
+            self._ship(rows[:complete], builder, writer, stream, stop)
+            rows, complete = rows[complete:], 0
 
     def _ship(self, rows: list[bytes], builder: EnvelopeBuilder, writer: KafkaWriter,
               stream: ReplicationStream, stop: threading.Event) -> None:

@@ -14,3 +14,5 @@ BATCH_SECONDS = Histogram("topllantas_cdc_batch_seconds", "Decode+produce+ack ti
 DEAD_LETTERS = Counter("topllantas_cdc_dead_letters_total",
                        "Changes sent to their table's dead-letter topic (a value the contract "
                        "cannot carry)", ["table"])
+RECONNECTS = Counter("topllantas_cdc_reconnects_total",
+                     "Replication connections opened again after they were lost")

@@ -26,6 +26,17 @@ SESSION_SETTINGS = {"TimeZone": "UTC", "DateStyle": "ISO", "IntervalStyle": "pos
 SESSION_OPTIONS = " ".join(f"-c {k}={v}" for k, v in SESSION_SETTINGS.items())
 
 
+RECONNECT_FIRST_S, RECONNECT_MAX_S = 0.5, 30.0
+
+
+def connection_lost(exc: psycopg2.Error) -> bool:
+    """An error of the connection (the server restarted or went away: 'no COPY in progress',
+    'terminating connection due to administrator command', a closed socket), after which
+    streaming resumes from the slot; not an error of the request (a slot that does not exist)."""
+    return isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError) or \
+        exc.pgcode is None
+
+
 class ReplicationStream:
     """START_REPLICATION on the CDC slot from its confirmed position; `read()` the next message."""
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +16,9 @@ import asyncpg
 import orjson
 import pytest
 
+from ops.stack.postgres import start_postgres
+from ops.stack.processes import pid_alive
+from ops.stack.stack import Component, load_state
 from processors.change_events import BadEvent, decode_change
 from schemas.cdc import UNAVAILABLE_VALUE
 from schemas.settings import Settings
@@ -216,3 +222,54 @@ async def test_defect5_unchanged_toast_value_is_a_placeholder_consumers_merge(
     change = decode_change(without, "products", previous=previous.after)
     assert change is not None and change.after is not None
     assert change.after["model"] == first and len(first) > 20_000
+
+
+def restart_postgres(stack: TestStack) -> None:
+    """Stop the embedded PostgreSQL as a restart does (fast shutdown) and start it again on the
+    same port and data directory."""
+    settings = stack.settings()
+    state = load_state(settings)
+    assert state is not None
+    os.kill(state.postgres.pid, signal.SIGINT)
+    deadline = time.monotonic() + 30
+    while pid_alive(state.postgres.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    state_dir = settings.state_dir.resolve()
+    pid, port = start_postgres(state_dir / "pgdata", state.postgres.port,
+                               state_dir / "postgres.log")
+    state.postgres = Component(pid, port, time.time())
+    state.save(settings.stack_file)  # the stack's teardown stops the new server
+
+
+async def connect_when_up(dsn: str) -> asyncpg.Connection:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return await asyncpg.connect(dsn)
+        except (asyncpg.CannotConnectNowError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def test_defect8_cdc_survives_a_postgresql_restart(fresh_stack: TestStack) -> None:
+    if not fresh_stack.embedded:
+        pytest.skip("the container's PostgreSQL is not ours to restart")
+    settings = fresh_stack.settings()
+    stop = asyncio.Event()
+    source = CdcSource(settings)
+    task = asyncio.create_task(source.run(stop))
+    try:
+        conn = await asyncpg.connect(fresh_stack.erp_dsn)
+        await _until_done(streaming(conn, settings.cdc_slot), task)
+        await conn.close()
+        await asyncio.to_thread(restart_postgres, fresh_stack)
+        conn = await connect_when_up(fresh_stack.erp_dsn)
+        await conn.execute("INSERT INTO brands (id, name, tier) VALUES (992, 'Reinicio', 'media')")
+        await conn.close()
+        await _until_done(caught_up(fresh_stack, timeout=60), task)
+        assert not task.done() and source.stats.reconnects >= 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    assert key(992) in latest(fresh_stack, "brands")

@@ -42,10 +42,10 @@ from processors.inventory.buyer_messages import (
     parse_buyer_reply,
     respond,
 )
-from processors.inventory.demand import MEXICO_CITY
 from schemas.alerts import AlertControl, BuyerFeed, StockAlert
 from schemas.commands import CommandEnvelope
 from schemas.erp import Buyer
+from schemas.timezones import MEXICO_CITY
 from schemas.whatsapp import InboundMessage
 from streams.app import app, catalogue
 from streams.dead_letters import decoded

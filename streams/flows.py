@@ -12,7 +12,7 @@ from __future__ import annotations
 FLOWS: dict[str, tuple[str, ...]] = {
     "stock": ("inventory", "demand", "stock_alerts", "buyer_loop"),
     "agent": ("sales_agent",),
-    "sinks": ("sinks",),
+    "sinks": ("sink_agents",),
     "forecasts": ("forecasting",),
     "routes": ("routing",),
     "analytics": ("analytics", "dashboard"),

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from zoneinfo import ZoneInfo
 
 from schemas.settings import get_settings
+from schemas.timezones import MEXICO_CITY
 from streams.app import app
 from streams.forecast_job import refresh_changed, run_forecast
 
 log = logging.getLogger("topllantas.forecasting")
 
 
-@app.crontab("0 2 * * *", timezone=ZoneInfo("America/Mexico_City"), on_leader=True)
+@app.crontab("0 2 * * *", timezone=MEXICO_CITY, on_leader=True)
 async def nightly_forecast() -> None:
     stats = await asyncio.to_thread(run_forecast, get_settings())
     log.info("nightly forecast: %s", stats)
 
 
-@app.crontab("30 8-20 * * *", timezone=ZoneInfo("America/Mexico_City"), on_leader=True)
+@app.crontab("30 8-20 * * *", timezone=MEXICO_CITY, on_leader=True)
 async def refresh_changed_forecasts() -> None:
     """Every business hour: re-forecast the series whose demand changed a lot since last night."""
     stats = await asyncio.to_thread(refresh_changed, get_settings())

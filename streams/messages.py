@@ -1,7 +1,7 @@
 """Outbound messages onto their channel's topic: WhatsApp on `messages.outbound`, e-mail on
 `messages.email`.
 
-Each channel has its own topic and its own sink agent (streams/sinks.py), so its own
+Each channel has its own topic and its own sink agent (streams/sink_agents.py), so its own
 back-pressure and offsets: a mail server that is down (each e-mail is retried for up to 15
 minutes) holds no customer's WhatsApp reply. Keyed by the recipient, so one recipient's messages
 stay in order.

@@ -43,9 +43,8 @@ from processors.routing import (
     plan_routes,
     replan,
 )
-from processors.routing.defaults import (
+from processors.routing.delivery_day import (
     FALLBACK_TIRE_KG,
-    MEXICO_CITY,
     NIGHTLY_CRON,
     NIGHTLY_TIME_LIMIT_S,
     REPLAN_CUTOFF,
@@ -72,6 +71,7 @@ from schemas.routes import (
     VehicleRoute,
     day_key,
 )
+from schemas.timezones import MEXICO_CITY
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter, decoded
 from streams.dimensions import clear_table, products, warehouses

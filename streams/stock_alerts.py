@@ -48,7 +48,6 @@ from pydantic import ValidationError
 
 from processors.change_events import BadEvent
 from processors.inventory.buyer_messages import alert_message
-from processors.inventory.demand import MEXICO_CITY
 from processors.inventory.evaluation import (
     AlertInputs,
     Pending,
@@ -71,6 +70,7 @@ from schemas.demand import DailyDemand
 from schemas.erp import Product
 from schemas.events import InventoryPosition, stock_table_key
 from schemas.forecasts import DemandForecast
+from schemas.timezones import MEXICO_CITY
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.dimensions import (

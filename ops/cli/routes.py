@@ -22,7 +22,7 @@ from processors.routing import (
     plan_routes,
 )
 from processors.routing.best_known import DISTANCE_ONLY, HIERARCHICAL, gap_percent
-from processors.routing.defaults import depot_of, stop_of, vehicle_of
+from processors.routing.delivery_day import depot_of, stop_of, vehicle_of
 from processors.routing.solomon import read_solomon
 from schemas.erp import Customer, Vehicle, Warehouse
 from schemas.routes import DeliverableOrder, RouteDayEvent

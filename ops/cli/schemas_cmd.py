@@ -12,7 +12,7 @@ console = Console()
 @app.command()
 def export() -> None:
     """Write schemas/json/*.json from the pydantic models (a test fails when they are stale)."""
-    from schemas.export import export as do_export
+    from schemas.json_schemas import export as do_export
 
     paths = do_export()
     console.print(f"wrote {len(paths)} JSON Schema files under schemas/json/")
@@ -21,7 +21,7 @@ def export() -> None:
 @app.command()
 def check() -> None:
     """Exit 1 when schemas/json/ differs from the models."""
-    from schemas.export import JSON_DIR, render_all
+    from schemas.json_schemas import JSON_DIR, render_all
 
     stale = [name for name, text in render_all().items()
              if not (JSON_DIR / name).exists() or (JSON_DIR / name).read_text() != text]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
-MX = ZoneInfo("America/Mexico_City")
+from schemas.timezones import MEXICO_CITY as MX
 
 
 def parse_utc(value: str | datetime) -> datetime:

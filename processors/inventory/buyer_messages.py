@@ -27,7 +27,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from processors.inventory.alerts import LEVEL_LABELS, ORDERING_LEVELS, SEVERITY, fmt_money, fmt_num
@@ -35,9 +35,9 @@ from processors.inventory.policy import round_order_qty
 from schemas.alerts import AlertLevel, StockAlert
 from schemas.commands import Button, CreatePurchaseOrderDraft, OutboundMessage, PurchaseLine
 from schemas.erp import Brand, Buyer, Product
+from schemas.timezones import MEXICO_CITY
 from schemas.whatsapp import InboundMessage
 
-MEXICO_TZ = timezone(timedelta(hours=-6), "CST")
 """Central Mexico time (no daylight saving since 2022), for dates and times buyers read."""
 
 ALERT_TEMPLATE = "alerta_inventario"
@@ -247,7 +247,7 @@ def unit_cost_for(alert: StockAlert, qty: int) -> Decimal:
 
 
 def _expected_at(lead_time_days: float, now: datetime) -> datetime:
-    return (now + timedelta(days=math.ceil(lead_time_days))).astimezone(MEXICO_TZ)
+    return (now + timedelta(days=math.ceil(lead_time_days))).astimezone(MEXICO_CITY)
 
 
 def purchase_order_draft(alert: StockAlert, now: datetime, *, qty: int | None = None,
@@ -420,7 +420,7 @@ def respond(intent: BuyerIntent, *, phone: str, buyer: Buyer | None,
 
     if isinstance(intent, Snooze):
         until = now + timedelta(hours=snooze_hours)
-        local = until.astimezone(MEXICO_TZ)
+        local = until.astimezone(MEXICO_CITY)
         return BuyerResponse(
             reply(f"⏸️ Pospuesta la alerta de {label.sku} hasta el {local:%d/%m a las %H:%M}. "
                   "Te aviso antes si empeora."),
@@ -520,7 +520,7 @@ def morning_digest(alerts: Iterable[StockAlert], *, buyer: Buyer,
     per buyer and day, so a rerun the same morning sends nothing new.
     """
     mine = _buyer_alerts(alerts, buyer, labels)
-    day = now.astimezone(MEXICO_TZ)
+    day = now.astimezone(MEXICO_CITY)
     date_text = f"{day:%d/%m/%Y}"
     counts = {level: sum(1 for a in mine if a.level is level) for level in AlertLevel}
     summary = " · ".join(f"{LEVEL_ICONS[level]} {n} {LEVEL_LABELS[level]}"

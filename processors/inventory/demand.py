@@ -31,12 +31,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from processors.inventory.policy import DemandStats
 from schemas.demand import DailyDemand, LineDemand
+from schemas.timezones import MEXICO_CITY
 
-MEXICO_CITY = ZoneInfo("America/Mexico_City")
 DEMAND_STATUSES = frozenset({"reservado", "confirmado", "entregado"})
 """Order statuses whose lines are demand; quotes, cancelled and returned orders are not."""
 RETENTION_DAYS = 120

@@ -37,7 +37,7 @@ from processors.routing.problem import (
     Vehicle,
 )
 from processors.routing.replan import replan
-from processors.routing.settings import SolverSettings
+from processors.routing.solver_settings import SolverSettings
 from processors.routing.validate import InvalidPlan, check_plan, plan_violations
 
 __all__ = [

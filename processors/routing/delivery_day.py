@@ -1,4 +1,4 @@
-"""The delivery day's constants, and how ERP rows map onto the planner's units.
+"""The delivery day: its constants, and how ERP rows map onto the planner's units.
 
 Used by the stream glue (streams/routing.py) and `topllantas routes show`, so both build the
 same problem. Times in the planner are minutes since local midnight (America/Mexico_City) of
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from processors.routing.problem import Coordinates, Depot, Stop, TimeWindow, Vehicle
 from schemas.erp import Customer, Warehouse
 from schemas.erp import Vehicle as ErpVehicle
 from schemas.routes import DeliverableOrder
-
-MEXICO_CITY = ZoneInfo("America/Mexico_City")
+from schemas.timezones import MEXICO_CITY
 
 # Time at a customer's door: parking, unloading, signature; plus handling per tire.
 SERVICE_BASE_MIN = 10.0

@@ -13,13 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from processors.routing.defaults import (
+from processors.routing.delivery_day import (
     CHANGE_TIME_BUTTON,
     DELAY_TEMPLATE,
     DISPATCHER_EMAIL,
     ETA_ROUND_MIN,
     ETA_TEMPLATE,
-    MEXICO_CITY,
     at_minutes,
     eta_window,
 )
@@ -36,6 +35,7 @@ from schemas.routes import (
     VehicleRoute,
     VehicleRoutePlan,
 )
+from schemas.timezones import MEXICO_CITY
 
 MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
           "septiembre", "octubre", "noviembre", "diciembre")

@@ -26,7 +26,7 @@ from processors.routing.plan import EngineRun, RoutePlan
 from processors.routing.problem import RoutingProblem
 from processors.routing.pyvrp_engine import pyvrp_supports, solve_pyvrp
 from processors.routing.schedule import build_route
-from processors.routing.settings import SolverSettings
+from processors.routing.solver_settings import SolverSettings
 from processors.routing.validate import plan_violations
 
 

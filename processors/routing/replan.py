@@ -18,7 +18,7 @@ from processors.routing.ortools_engine import solve_ortools
 from processors.routing.plan import RoutePlan
 from processors.routing.planner import choose_plan, search_seconds
 from processors.routing.problem import RoutingProblem
-from processors.routing.settings import SolverSettings
+from processors.routing.solver_settings import SolverSettings
 
 
 def replan(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from processors.routing.defaults import (
+from processors.routing.delivery_day import (
     ARRIVAL_RADIUS_KM,
     LATE_TOLERANCE_MIN,
     TRACKING_ROAD_FACTOR,

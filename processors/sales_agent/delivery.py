@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import holidays
 
-from processors.routing.defaults import REPLAN_CUTOFF
+from processors.routing.delivery_day import REPLAN_CUTOFF
+from schemas.timezones import MEXICO_CITY as MX
 
-MX = ZoneInfo("America/Mexico_City")
 BRANCH_OPEN = time(9)
 BRANCH_CLOSE = time(19)
 PICKUP_PREP = timedelta(hours=2)

@@ -9,7 +9,7 @@ import jsonschema
 import orjson
 import pytest
 
-from schemas.export import JSON_DIR
+from schemas.json_schemas import JSON_DIR
 from streams.forecast_job import run_forecast
 from tests.integration.kafka_read import read_all
 from tests.stack_fixture import TestStack

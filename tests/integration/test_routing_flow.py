@@ -19,7 +19,7 @@ from confluent_kafka import Producer
 from ops.doubles.whatsapp_double import WhatsAppDouble
 from ops.stack.processes import free_port
 from ops.supervisor import Supervisor
-from processors.routing.defaults import (
+from processors.routing.delivery_day import (
     DELAY_TEMPLATE,
     DISPATCHER_EMAIL,
     ETA_TEMPLATE,

@@ -19,7 +19,7 @@ from confluent_kafka import Producer
 from ops.doubles.whatsapp_double import WhatsAppDouble
 from ops.stack.processes import free_port
 from ops.supervisor import Supervisor
-from processors.routing.defaults import ETA_TEMPLATE, MEXICO_CITY
+from processors.routing.delivery_day import ETA_TEMPLATE, MEXICO_CITY
 from schemas.routes import RouteDayEvent, RoutePlanEvent, day_key
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all

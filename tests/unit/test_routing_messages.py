@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from processors.routing.defaults import at_minutes, depot_of, stop_of, vehicle_of
+from processors.routing.delivery_day import at_minutes, depot_of, stop_of, vehicle_of
 from processors.routing.matrix import HaversineMatrixProvider
 from processors.routing.messages import delay_notices, eta_message, manifest_email, plan_event
 from processors.routing.plan import Route, RoutePlan, Visit

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from processors.routing.defaults import MEXICO_CITY, at_minutes, eta_window
+from processors.routing.delivery_day import MEXICO_CITY, at_minutes, eta_window
 from processors.routing.problem import TimeWindow
 from processors.routing.tracking import late, predict_arrivals, remaining_stops, road_km
 from schemas.routes import TrackedStop

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.export import JSON_DIR, render_all
+from schemas.json_schemas import JSON_DIR, render_all
 
 
 def test_exported_json_schemas_are_fresh() -> None:

@@ -112,6 +112,31 @@ def handoff() -> Reply:
                       f"breve. Horario de atención: {HOURS}.")
 
 
+_HANDOFF_FOR = {
+    "invoice": "Con gusto. Paso tu solicitud de factura a nuestro equipo de facturación con los "
+               "datos de esta conversación; te escribirá por aquí. Ten a la mano tu RFC, razón "
+               "social, régimen fiscal, código postal y tu número de pedido o ticket.",
+    "fleet": "¡Gracias por considerarnos! Para flotillas, talleres y compras por volumen un "
+             "asesor de ventas empresariales revisa precios especiales contigo; ya le pasé "
+             "esta conversación y te escribirá por aquí.",
+    "reschedule": "Claro. Paso tu cambio de entrega a nuestro equipo de rutas con los datos de "
+                  "tu pedido; te escribirán por aquí para confirmar el nuevo horario.",
+}
+
+
+def handoff_for(intent: str) -> Reply:
+    """The customer's reply when a person takes over, said for what they asked."""
+    text = _HANDOFF_FOR.get(intent)
+    return Reply(text=f"{text} Horario de atención: {HOURS}.") if text else handoff()
+
+
+def injection_refused() -> Reply:
+    return Reply(text="Solo puedo ayudarte con llantas de TopLlantas: cotizar y apartar, revisar "
+                      "tu pedido o resolver dudas. Los precios y descuentos son los del sistema "
+                      "y no los puedo cambiar. ¿Qué medida o vehículo buscas?",
+                 buttons=[buttons.human_button()])
+
+
 # ---------------------------------------------------------------------- from tool results
 def options(result: SearchTiresResult) -> Reply:
     if result.outcome == "vehicle_unknown":

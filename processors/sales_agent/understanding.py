@@ -10,6 +10,7 @@ measures both; add a message there before changing a rule here.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel
 from processors.sales_agent import buttons
 from processors.sales_agent.brands import find_brand
 from processors.sales_agent.intents import slot_rules
-from processors.sales_agent.intents.classifier import predict
+from processors.sales_agent.intents.classifier import predict, predict_topic
 from processors.sales_agent.intents.slot_rules import SIDE_TOPICS, OptionRank
 from processors.sales_agent.intents.taxonomy import FaqTopic, Intent
 from processors.sales_agent.text import fold, words
@@ -42,6 +43,8 @@ class Slots(BaseModel):
     fulfilment: Literal["pickup", "delivery"] | None = None
     year: int | None = None
     quote_ref: str | None = None
+    day: tuple[str, int] | None = None  # a delivery day as said ("weekday", 3): see day_named
+    new_date: date | None = None  # a delivery day tapped on a reschedule button
 
 
 class Understanding(BaseModel):
@@ -88,9 +91,12 @@ _HANDOFF = re.compile(
 _AFFIRM = re.compile(
     r"^(?:si+|sip|simon|claro|va|vale|dale|ok|okay|oki|okey|sale|orale|andale|perfecto|"
     r"de acuerdo|esta bien|listo|adelante|confirmo|correcto|hagamoslo|yes|por favor)\b")
-# FAQ topics that no buying message has: a question on them is a FAQ even with a size in it.
+_THANKS = re.compile(r"\b(?:gracias|grax|thx|thanks|thank you|muy amable)\b")
+# A question on a FAQ topic no buying message has is a FAQ even with a size or "llanta" in it:
+# symptoms and tire markings whatever the classifier says, hours and wear over a weak guess.
+_KEEP_INTENT = {Intent.FAQ, Intent.HANDOFF, Intent.INJECTION}
 _FAQ_ONLY_FROM = {Intent.QUOTE, Intent.UNKNOWN, Intent.CHOOSE_OPTION, Intent.GREETING,
-                  Intent.INJECTION, Intent.CONFIRM}
+                  Intent.INJECTION, Intent.CONFIRM, Intent.THANKS}
 
 
 def understand(text: str) -> Understanding:
@@ -104,6 +110,8 @@ def understand(text: str) -> Understanding:
                      vehicle=vehicle)
     choosing, shopping = intent in _CHOOSING, intent in _SHOPPING
     topic = slot_rules.faq_topic(rest)
+    if intent is Intent.FAQ and topic is None:
+        topic = predict_topic(text)
     if not (intent is Intent.FAQ or shopping and topic in SIDE_TOPICS):
         topic = None
     fulfilment = ("pickup" if _PICKUP.search(rest) else "delivery" if _DELIVERY.search(rest)
@@ -114,7 +122,7 @@ def understand(text: str) -> Understanding:
         option=option if choosing else None,
         option_rank=slot_rules.option_rank(rest) if choosing and option is None else None,
         order_id=order_id, faq_topic=topic, fulfilment=fulfilment,
-        year=vehicle.year if vehicle else find_year(rest))
+        year=vehicle.year if vehicle else find_year(rest), day=slot_rules.day_named(rest))
     return Understanding(intent=intent, slots=slots, greeted=bool(_GREETING.search(folded)),
                          injection=intent is Intent.INJECTION)
 
@@ -131,6 +139,14 @@ def understand_button(button_id: str) -> Understanding:
         order = arg.rpartition(":")[2]
         return Understanding(intent=Intent.RESCHEDULE,
                              slots=Slots(order_id=int(order) if order.isdigit() else None))
+    if kind == buttons.RESCHEDULE:
+        order, _, day = arg.partition(":")
+        try:
+            new_date = date.fromisoformat(day)
+        except ValueError:
+            new_date = None
+        return Understanding(intent=Intent.RESCHEDULE, slots=Slots(
+            order_id=int(order) if order.isdigit() else None, new_date=new_date))
     by_id = {buttons.HUMAN: Intent.HANDOFF, buttons.MORE_OPTIONS: Intent.QUOTE,
              buttons.DECLINE: Intent.DECLINE, buttons.ORDER_STATUS: Intent.ORDER_STATUS}
     return Understanding(intent=by_id.get(kind, Intent.UNKNOWN), slots=Slots())
@@ -143,11 +159,17 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(chars)
 
 
+def _mark(text: str, spans: list[tuple[int, int]], mark: str) -> str:
+    for start, end in sorted(spans, reverse=True):
+        text = f"{text[:start]} {mark} {text[end:]}"
+    return text
+
+
 def _blanked(folded: str) -> tuple[str, TireSize | None, Decimal | None, bool, int | None]:
-    """The text with size, budget and order number blanked out (so "16" is no quantity), and
-    those three slots."""
+    """The text with size (a mark), budget and order number blanked out (so "16" is no
+    quantity), and those three slots."""
     size = find_tire_size(folded)
-    rest = _blank(folded, tire_size_spans(folded))
+    rest = _mark(folded, tire_size_spans(folded), slot_rules.SIZE_MARK)
     budget, budget_is_total = None, False
     budget_match = _BUDGET.search(rest)
     if budget_match:
@@ -182,16 +204,16 @@ def _intent(text: str, rest: str, *, size: TireSize | None, brand: str | None,
         return Intent.HANDOFF
     intent = predict(text).intent
     topic = slot_rules.faq_topic(rest)
-    if topic is not None and topic not in SIDE_TOPICS and intent in _FAQ_ONLY_FROM \
-            and option is None:
+    if option is None and (topic in slot_rules.STRONG_TOPICS and intent not in _KEEP_INTENT
+                           or topic in slot_rules.WEAK_TOPICS and intent in _FAQ_ONLY_FROM):
         return Intent.FAQ  # "¿a cuántas libras inflo la 205/55R16?"
     if n_words <= 4 and intent not in _SHOPPING and slot_rules.quantity(rest) is not None:
         return Intent.QUOTE  # "un juego", "x4": answering "¿cuántas?"
-    if n_words <= 3 and brand is None and size is None and intent in (Intent.FAQ, Intent.UNKNOWN):
-        if _GREETING.search(rest):
+    if n_words <= 3 and brand is None and size is None:
+        if _AFFIRM.search(rest) and "?" not in text and not _THANKS.search(rest):
+            return Intent.CONFIRM  # "siii 👍", "de acuerdo"
+        if _GREETING.search(rest) and intent in (Intent.FAQ, Intent.UNKNOWN, Intent.CONFIRM):
             return Intent.GREETING
-        if _AFFIRM.search(rest) and "?" not in text:
-            return Intent.CONFIRM
     if intent is Intent.CONFIRM and brand is not None:
         return Intent.CHOOSE_OPTION  # "sí, las Michelin"
     if intent is Intent.CONFIRM and "?" in text and (

@@ -20,7 +20,7 @@ from sklearn.svm import LinearSVC
 
 from processors.sales_agent.brands import brand_spans
 from processors.sales_agent.intents.corpus import LabelledMessage, training_messages
-from processors.sales_agent.intents.taxonomy import Intent
+from processors.sales_agent.intents.taxonomy import FaqTopic, Intent
 from processors.sales_agent.text import fold
 from processors.sales_agent.tire_size import tire_size_spans
 from processors.sales_agent.vehicles import vehicle_spans
@@ -73,15 +73,30 @@ def fit(messages: tuple[LabelledMessage, ...]) -> Pipeline:
     return pipeline
 
 
+def fit_topics(messages: tuple[LabelledMessage, ...]) -> Pipeline:
+    """The FAQ topic of a question no keyword rule recognised, learnt from the FAQ messages."""
+    faq = [m for m in messages if m.slots.get("faq_topic")]
+    pipeline = build_pipeline()
+    pipeline.fit([features_text(m.text) for m in faq], [m.slots["faq_topic"] for m in faq])
+    return pipeline
+
+
 @cache
-def _fitted() -> Pipeline:
-    return fit(training_messages())
+def _fitted() -> tuple[Pipeline, Pipeline]:
+    messages = training_messages()
+    return fit(messages), fit_topics(messages)
 
 
 def classifier() -> Pipeline:
-    """The fitted model, trained once per process (thread-safe)."""
+    """The fitted intent model, trained once per process (thread-safe)."""
     with _LOCK:
-        return _fitted()
+        return _fitted()[0]
+
+
+def predict_topic(text: str) -> FaqTopic:
+    with _LOCK:
+        model = _fitted()[1]
+    return model.predict([features_text(text)])[0]  # type: ignore[no-any-return]
 
 
 def predict(text: str, pipeline: Pipeline | None = None) -> Prediction:

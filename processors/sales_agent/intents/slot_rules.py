@@ -13,6 +13,7 @@ from processors.sales_agent.brands import BRAND_ALIASES
 from processors.sales_agent.intents.taxonomy import FaqTopic
 
 OptionRank = Literal["cheapest", "best", "middle", "last"]
+SIZE_MARK = "zzmedida"  # what a tire size is replaced with before these rules run
 
 NUMBER_WORDS = {"un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
                 "seis": 6, "ocho": 8, "diez": 10, "doce": 12, "one": 1, "two": 2, "four": 4}
@@ -25,6 +26,7 @@ _EXPLICIT = [
     re.compile(rf"\b{_N}\s+(?:de\s+)?(?:las?\s+)?"
                rf"(?:{'|'.join(sorted(BRAND_ALIASES, key=len, reverse=True))})\b"),
     re.compile(r"(?:\bx\s*(\d{1,2})|\b(\d{1,2})\s*x)\b"),
+    re.compile(rf"\b{_N}\s+(?:de\s+)?(?:las?\s+)?{SIZE_MARK}\b"),  # "cotizame 4 LT225/75R16"
 ]
 # "son 4", "ocupo 2 para mi versa", "las 4 de mi rav4": a bare count after a verb or article.
 _N_BARE = r"(\d{1,2}|dos|tres|cuatro|cinco|seis|ocho|diez|doce|two|four)"
@@ -70,18 +72,17 @@ _FAQ_TOPICS: list[tuple[FaqTopic, re.Pattern[str]]] = [
     ("rotation", re.compile(r"\b(?:rota\w*|roto|rotacion|rotate|rotation|rotan)\b")),
     ("vibration", re.compile(
         r"\b(?:vibr\w*|tiembla\w*|tiemble|sacude|mueve el volante|volante se mueve|zumbido|"
-        r"golpeteo|shak\w*|wobbl\w*|se jala|se va de lado)\b")),
+        r"golpeteo|shak\w*|wobbl\w*|se jala|se va de lado|vibradera)\b")),
     ("pressure", re.compile(
         r"\b(?:presion|inflo|inflar|infla|inflan|inflado|inflarlas|libras|psi|aire|calibr\w*|"
-        r"pressure|bajitas)\b")),
+        r"pressure|bajitas|inflate)\b")),
     ("warranty", re.compile(r"\b(?:garantias?|defectos? de fabrica|warranty|revienta|"
                             r"reviento)\b")),
     ("lifespan", re.compile(
         r"\b(?:cada cuanto se cambian|cuanto duran?|cuantos (?:km|kilometros) (?:duran?|aguanta)|"
         r"cuando (?:debo|hay que|tengo que) cambiar|tengo que cambiar|gastadas|desgast\w*|"
         r"testigo|caducan|caduca|vida util|fecha de fabricacion|dot|cuantos anos|ya no sirve|"
-        r"todavia sirven|"
-        r"lisas|aguanta una)\b")),
+        r"todavia sirven|aguanta una|dibujo|worn|tread|how long do)\b")),
     ("alignment", re.compile(r"\b(?:alineacion|alinear|alineado|alinean|balanceo|balancear|"
                              r"balancean|balanceado|valvulas)\b")),
     ("installation", re.compile(r"\b(?:instalacion|instalar|instalan|instalarlas|instalado|"
@@ -89,11 +90,11 @@ _FAQ_TOPICS: list[tuple[FaqTopic, re.Pattern[str]]] = [
                                 r"colocan)\b")),
     ("payment", re.compile(r"\b(?:pago|pagos|pagar|pagarlas|tarjeta|efectivo|transferencia|"
                            r"meses sin intereses|msi|a meses|credito|factura|facturan|"
-                           r"deposito|oxxo)\b")),
+                           r"deposito|oxxo|credit cards?|cards?|pay with|payment)\b")),
     ("hours", re.compile(
         r"\b(?:horarios?|abren|abierto|abiertos|cierran|atienden|domingos?|sabados?|que dias|"
         r"ubicad\w*|direccion|sucursal (?:por|en|cerca)|donde (?:estan|queda|quedan|los)|"
-        r"open|opening|close)\b")),
+        r"open|opening|close|hours|store hours)\b")),
     ("delivery", re.compile(r"\b(?:envio|envios|enviar|envian|entrega|entregan|domicilio|"
                             r"a mi casa|llevan|me las llevan|recoger|recogerlas|paso por|"
                             r"pasar por)\b")),
@@ -101,6 +102,8 @@ _FAQ_TOPICS: list[tuple[FaqTopic, re.Pattern[str]]] = [
 # Topics a buying message may ask on the side ("¿mañana las puedo recoger?"); the others make
 # a message a FAQ question even when it names a size or "llanta".
 SIDE_TOPICS: set[FaqTopic] = {"delivery", "payment", "installation", "warranty", "alignment"}
+STRONG_TOPICS: set[FaqTopic] = {"vibration", "load_index", "rotation", "pressure"}
+WEAK_TOPICS: set[FaqTopic] = {"hours", "lifespan"}
 
 
 def quantity(text: str) -> int | None:
@@ -147,3 +150,28 @@ def option_rank(text: str) -> OptionRank | None:
 
 def faq_topic(text: str) -> FaqTopic | None:
     return next((topic for topic, rx in _FAQ_TOPICS if rx.search(text)), None)
+
+
+_WEEKDAYS = {"lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5,
+             "domingo": 6, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3,
+             "friday": 4, "saturday": 5, "sunday": 6}
+_WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b")
+_DAYS_AHEAD = [(2, re.compile(r"\bpasado manana\b")),
+               (1, re.compile(r"(?<!\bla )(?<!\bpor la )\b(?:manana|tomorrow)\b")),
+               (0, re.compile(r"\b(?:hoy|today)\b"))]
+_DAY_OF_MONTH = re.compile(r"\bel (?:dia )?(\d{1,2})\b(?! de la| llantas| pm| am|:)")
+
+
+def day_named(text: str) -> tuple[str, int] | None:
+    """A delivery day as said: ("weekday", 0-6), ("ahead", days from today) or ("month_day",
+    1-31); resolved against the offered days by the dialog, which knows today."""
+    match = _WEEKDAY.search(text)
+    if match:
+        return "weekday", _WEEKDAYS[match.group(1)]
+    for ahead, pattern in _DAYS_AHEAD:
+        if pattern.search(text):
+            return "ahead", ahead
+    match = _DAY_OF_MONTH.search(text)
+    if match and 1 <= int(match.group(1)) <= 31:
+        return "month_day", int(match.group(1))
+    return None

@@ -33,8 +33,9 @@ def connection_lost(exc: psycopg2.Error) -> bool:
     """An error of the connection (the server restarted or went away: 'no COPY in progress',
     'terminating connection due to administrator command', a closed socket), after which
     streaming resumes from the slot; not an error of the request (a slot that does not exist)."""
-    return isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError) or \
-        exc.pgcode is None
+    if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        return True
+    return type(exc) is psycopg2.DatabaseError and exc.pgcode is None  # libpq's own errors
 
 
 class ReplicationStream:

@@ -28,10 +28,10 @@ async def table_rows(conn: asyncpg.Connection, schema: str, table: str, where: s
             yield {name: (None if v is None else convert(oid, v))
                    for (name, oid), v in zip(names, record, strict=True)}, None
         except (ValueError, IndexError):
-            yield _row_as_far_as_readable(names, record)
+            yield row_as_far_as_readable(names, record)
 
 
-def _row_as_far_as_readable(names: list[tuple[str, int]], record: Any
+def row_as_far_as_readable(names: list[tuple[str, int]], record: Any
                             ) -> tuple[dict[str, Any], str]:
     row: dict[str, Any] = {}
     problems = []

@@ -7,6 +7,8 @@ import struct
 from collections import Counter
 
 import orjson
+import psycopg2
+import psycopg2.errors
 import pytest
 
 from schemas.cdc import UNAVAILABLE_VALUE
@@ -16,6 +18,8 @@ from sinks.dlq import DeadLetter
 from sources.cdc.capture import CdcSource
 from sources.cdc.envelope import EnvelopeBuilder
 from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, convert
+from sources.cdc.replication import connection_lost
+from sources.cdc.snapshot import row_as_far_as_readable
 
 TIMESTAMPTZ, TIMESTAMP, DATE, FLOAT8, INT4 = 1184, 1114, 1082, 701, 23
 
@@ -122,3 +126,17 @@ def test_defect5_unchanged_toast_values_are_merged_from_the_old_row_or_marked_un
         change = decoder.decode(_update(8, old, old_values, ["5", None, "premium"]))
         assert isinstance(change, Change) and change.after is not None
         assert change.after == {"id": 5, "name": UNAVAILABLE_VALUE, "tier": "premium"}
+
+
+def test_defect8_connection_errors_resume_request_errors_stop() -> None:
+    assert connection_lost(psycopg2.DatabaseError("no COPY in progress"))
+    assert connection_lost(psycopg2.errors.AdminShutdown("terminating connection"))
+    assert connection_lost(psycopg2.InterfaceError("connection already closed"))
+    assert not connection_lost(psycopg2.errors.UndefinedObject("slot does not exist"))
+
+
+def test_defect1_a_snapshot_row_with_an_unreadable_value_keeps_its_text_and_says_why() -> None:
+    row, error = row_as_far_as_readable([("id", INT4), ("at", TIMESTAMPTZ)],
+                                         ("7", "25/11/2026 03:12 CST"))
+    assert row == {"id": 7, "at": "25/11/2026 03:12 CST"}
+    assert error.startswith("column 'at' value '25/11/2026 03:12 CST'")

@@ -30,6 +30,7 @@ from processors.inventory.replenishment_sim import (
     trailing_estimator,
 )
 from processors.inventory.strategies import (
+    EmpiricalPolicy,
     MinMax,
     PlainNegativeBinomial,
     PolicyStrategy,
@@ -114,7 +115,8 @@ def sweep(ds: Dataset, seed: int, base: InventoryConfig, estimator: DemandEstima
           policy_estimator: DemandEstimator | None = None,
           variants: Callable[[Dataset, InventoryConfig],
                              Iterator[tuple[str, str, InventoryConfig]]] = policy_variants,
-          baselines: bool = True) -> list[Run]:
+          baselines: bool = True,
+          policy: Callable[[Dataset, InventoryConfig], Any] | None = None) -> list[Run]:
     """All points of all strategies; `policy_estimator` gives the policy other demand inputs
     (the forecast module) than the baselines' trailing average."""
     import time
@@ -127,8 +129,9 @@ def sweep(ds: Dataset, seed: int, base: InventoryConfig, estimator: DemandEstima
         result = run(ds.demand, ds.items, strategy, est, cfg)
         runs.append(Run(family, label, result, time.perf_counter() - began))
 
+    make = policy or (lambda d, config: PolicyStrategy(d.items, config))
     for family, label, config in variants(ds, base):
-        simulate(family, label, PolicyStrategy(ds.items, config), policy_estimator or estimator)
+        simulate(family, label, make(ds, config), policy_estimator or estimator)
     if baselines:
         for low, high in minmax_grid(ds):
             simulate("minmax", f"{low:g}/{high:g} days", MinMax(ds.items, low, high), estimator)
@@ -144,6 +147,10 @@ def only(family: str) -> Callable[[Dataset, InventoryConfig],
                  ) -> Iterator[tuple[str, str, InventoryConfig]]:
         return (v for v in policy_variants(ds, base) if v[0] == family)
     return variants
+
+
+def empirical(ds: Dataset, config: InventoryConfig) -> EmpiricalPolicy:
+    return EmpiricalPolicy(ds.items, config, period_days=ds.period_days)
 
 
 def without_discrete(ds: Dataset, base: InventoryConfig

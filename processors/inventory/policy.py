@@ -288,7 +288,7 @@ def item_service_level(config: InventoryConfig, abc_class: str, terms: SupplyTer
     cycle_days = cycle_units / daily_demand if daily_demand > 0 else DAYS_PER_YEAR
     holding = config.holding_cost_rate * terms.unit_cost * cycle_days / DAYS_PER_YEAR
     level = config.shortage_cost / (config.shortage_cost + holding) if holding > 0 else 0.999
-    return min(max(level, 0.5), 0.999)
+    return min(max(level, 0.01), 0.999)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from processors.inventory.policy import DAYS_PER_MONTH, InventoryConfig, SupplyT
 from processors.inventory.replenishment_sim import RunConfig, run, trailing_estimator
 from processors.inventory.simulation import SimItem
 from processors.inventory.strategies import (
+    EmpiricalPolicy,
     MinMax,
     PlainNegativeBinomial,
     PolicyStrategy,
@@ -42,6 +43,7 @@ def decisions_until(result_orders: tuple[tuple[int, int, int], ...], day: int) -
     lambda items: PolicyStrategy(items, policy_config(InventoryConfig(), 1.0)),
     lambda items: PolicyStrategy(items, policy_config(InventoryConfig(), 1.0,
                                                       shortage_cost=500.0)),
+    lambda items: EmpiricalPolicy(items, policy_config(InventoryConfig(), 1.0)),
     lambda items: MinMax(items, 10, 30),
     lambda items: PlainNegativeBinomial(items, 0.95, 1.0),
 ])

@@ -182,3 +182,16 @@ def test_config_validation() -> None:
         InventoryConfig(service_levels={"A": 1.0})
     with pytest.raises(ValueError):
         SupplyTerms(1, 10.0, 3.0, pack_multiple=0)
+
+
+def test_shortage_cost_sets_each_items_critical_ratio() -> None:
+    """B = 100, c = 1,000, T = Q*/d̄ = 108.07 / 10 days: h·c·T = 0.25·1000·10.807/365 = 7.402,
+    so the level is 100 / 107.402 = 0.9311 whatever the class."""
+    config = InventoryConfig(shortage_cost=100.0)
+    levels = policy_levels(DEMAND, terms(), "A", config)
+    holding = 0.25 * 1000 * (math.sqrt(11680) / 10) / 365
+    assert levels.service_level == pytest.approx(100 / (100 + holding))
+    cheap = policy_levels(DEMAND, terms(unit_cost=10.0), "A", config)
+    assert cheap.service_level > levels.service_level  # a cheap unit is worth stocking
+    with pytest.raises(ValueError):
+        InventoryConfig(shortage_cost=0.0)

@@ -8,9 +8,11 @@ stack's state file. Secrets are `SecretStr`, so they never show up in logs or re
 from __future__ import annotations
 
 import json
+import ssl
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +44,20 @@ def weak_secrets(host: str, secrets: dict[str, SecretStr | None]) -> None:
             "set a strong secret, or bind 127.0.0.1")
 
 
+SINK_ROLE, READER_ROLE = "topllantas_sink", "topllantas_reader"
+
+
+def _user(dsn: str) -> str:
+    return unquote(urlsplit(dsn).username or "")
+
+
+def _with_user(dsn: str, user: str) -> str:
+    """`dsn` connecting as `user`, without a password."""
+    parts = urlsplit(dsn)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(user)}@{host}"))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_prefix="")
 
@@ -56,6 +72,15 @@ class Settings(BaseSettings):
     # spends CPU for as long as a fetch waits (streams/transport.py): per-hop latency vs. CPU.
     embedded_fetch_max_wait_ms: int = Field(100, alias="EMBEDDED_FETCH_MAX_WAIT_MS", ge=1,
                                             le=1500)
+    # SASL/SCRAM on Apache Kafka (docker-compose.kafka.yml): every client of this process
+    # authenticates as this user, whose ACLs say what it may read and write. Unset: PLAINTEXT
+    # (the embedded broker, open on loopback only).
+    kafka_sasl_username: str | None = Field(None, alias="KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, alias="KAFKA_SASL_PASSWORD")
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", alias="KAFKA_SASL_MECHANISM")
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "SASL_PLAINTEXT", alias="KAFKA_SECURITY_PROTOCOL")
 
     # --- ERP database
     erp_database_url: SecretStr | None = Field(None, alias="ERP_DATABASE_URL")
@@ -130,6 +155,28 @@ class Settings(BaseSettings):
     analytics_retention_days: int = Field(35, alias="ANALYTICS_RETENTION_DAYS", ge=29)
 
     # ------------------------------------------------------------------ derived
+    def kafka_confluent_auth(self) -> dict[str, str]:
+        """confluent-kafka settings that authenticate this process (empty: PLAINTEXT)."""
+        if not self.kafka_sasl_username:
+            return {}
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+        return {"security.protocol": self.kafka_security_protocol,
+                "sasl.mechanisms": self.kafka_sasl_mechanism,
+                "sasl.username": self.kafka_sasl_username, "sasl.password": password}
+
+    def kafka_aiokafka_auth(self) -> dict[str, Any]:
+        """aiokafka keyword arguments that authenticate this process (empty: PLAINTEXT)."""
+        if not self.kafka_sasl_username:
+            return {}
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+        auth: dict[str, Any] = {"security_protocol": self.kafka_security_protocol,
+                                "sasl_mechanism": self.kafka_sasl_mechanism,
+                                "sasl_plain_username": self.kafka_sasl_username,
+                                "sasl_plain_password": password}
+        if self.kafka_security_protocol == "SASL_SSL":
+            auth["ssl_context"] = ssl.create_default_context()
+        return auth
+
     def check_worker_bind(self) -> None:
         """A worker's web server beyond loopback needs a real DASHBOARD_TOKEN."""
         weak_secrets(self.faust_web_host, {"DASHBOARD_TOKEN": self.dashboard_token})
@@ -172,22 +219,23 @@ class Settings(BaseSettings):
         return f"postgresql://erp@127.0.0.1:{pg['port']}/erp"
 
     def erp_reader_dsn(self) -> str:
-        """DSN of the read-only role the sales agent's tools use."""
-        if self.erp_reader_database_url:
-            return self.erp_reader_database_url.get_secret_value()
-        if self.erp_database_url:
-            return self.erp_database_url.get_secret_value()
-        pg = self._stack()["postgres"]
-        return f"postgresql://topllantas_reader@127.0.0.1:{pg['port']}/erp"
+        """DSN of the read-only role the sales agent's tools use (never the owner's)."""
+        return self._role_dsn(self.erp_reader_database_url, READER_ROLE)
 
     def erp_sink_dsn(self) -> str:
-        """DSN of the least-privilege role the ERP sink writes as."""
-        if self.erp_sink_database_url:
-            return self.erp_sink_database_url.get_secret_value()
-        if self.erp_database_url:
-            return self.erp_database_url.get_secret_value()
-        pg = self._stack()["postgres"]
-        return f"postgresql://topllantas_sink@127.0.0.1:{pg['port']}/erp"
+        """DSN of the least-privilege role the ERP sink writes as (never the owner's)."""
+        return self._role_dsn(self.erp_sink_database_url, SINK_ROLE)
+
+    def _role_dsn(self, configured: SecretStr | None, role: str) -> str:
+        """The configured URL of `role`; else the ERP's URL with `role` as the user and no
+        password (the owner's password is never reused); refused when it names the owner."""
+        owner = self.erp_dsn()
+        dsn = configured.get_secret_value() if configured else _with_user(owner, role)
+        if _user(dsn) in (_user(owner), ""):
+            raise InsecureSettings(
+                f"the {role} URL connects as the ERP owner ({_user(owner) or 'default user'}); "
+                f"point it at the {role} role (ops/erp/roles.sql)")
+        return dsn
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,9 @@
 
 Implements `processors.sales_agent.catalog.CatalogReader` structurally; results are the ERP row
 contracts of `schemas.erp`. Sessions are read-only at the server too
-(`default_transaction_read_only`), on top of the role's SELECT-only grants.
+(`default_transaction_read_only`), on top of the role's SELECT-only grants. The role reads no
+customer's or buyer's contact data: the one customer writing is looked up through
+`topllantas.customer_by_phone`, buyers through `topllantas.is_buyer` (ops/erp/roles.sql).
 """
 
 from __future__ import annotations
@@ -62,11 +64,7 @@ _FITMENTS = f"""
       AND ($2::int IS NULL OR $2 BETWEEN year_from AND year_to)
     ORDER BY year_to DESC, id
 """
-_CUSTOMER = r"""
-    SELECT * FROM customers
-    WHERE right(regexp_replace(coalesce(phone, ''), '\D', '', 'g'), 10) = $1
-    LIMIT 2
-"""
+_CUSTOMER = "SELECT * FROM topllantas.customer_by_phone($1) LIMIT 2"
 _BRANCH_STOCK = """
     SELECT s.*, w.* FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
     WHERE s.product_id = ANY($1::int[]) AND w.is_branch
@@ -117,7 +115,7 @@ class ErpReader:
 
     async def is_buyer(self, phone: str) -> bool:
         """Buyers talk to the buyer loop, not to the sales agent."""
-        return bool(await self._pool.fetchval("SELECT 1 FROM buyers WHERE phone = $1", phone))
+        return bool(await self._pool.fetchval("SELECT topllantas.is_buyer($1)", phone))
 
     async def customer_by_phone(self, phone: str) -> Customer | None:
         digits = re.sub(r"\D", "", phone)

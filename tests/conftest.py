@@ -15,5 +15,5 @@ def stack() -> Iterator[TestStack]:
     with test_stack() as running:
         from ops.erp.setup import apply_schema
 
-        asyncio.run(apply_schema(running.erp_dsn))
+        asyncio.run(apply_schema(running.erp_dsn, [running.sink_dsn, running.reader_dsn]))
         yield running

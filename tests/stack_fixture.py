@@ -40,9 +40,11 @@ def container_stack() -> Iterator[TestStack]:  # pragma: no cover - needs a Dock
     pg.with_command("postgres -c wal_level=logical -c max_replication_slots=10")
     with KafkaContainer().with_kraft() as kafka, pg:
         dsn = pg.get_connection_url(driver=None)
-        yield TestStack(
-            bootstrap_servers=kafka.get_bootstrap_server(), erp_dsn=dsn, sink_dsn=dsn,
-            reader_dsn=dsn, embedded=False, state_dir=state_dir)
+        yield TestStack(  # the roles' passwords are set by apply_schema (tests/conftest.py)
+            bootstrap_servers=kafka.get_bootstrap_server(), erp_dsn=dsn,
+            sink_dsn=dsn.replace("//erp:erp@", "//topllantas_sink:sink@"),
+            reader_dsn=dsn.replace("//erp:erp@", "//topllantas_reader:reader@"),
+            embedded=False, state_dir=state_dir)
     shutil.rmtree(state_dir, ignore_errors=True)
 
 

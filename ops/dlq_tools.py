@@ -45,7 +45,7 @@ def _consumer(settings: Settings, group: str) -> Consumer:
     return Consumer({
         "bootstrap.servers": settings.bootstrap_servers(), "group.id": group,
         "enable.auto.commit": False, "auto.offset.reset": "earliest",
-        "enable.partition.eof": False})
+        "enable.partition.eof": False, **settings.kafka_confluent_auth()})
 
 
 def read_dead_letters(settings: Settings, topic: str, *, limit: int | None = None,

@@ -20,7 +20,8 @@ class TopicReport:
 def apply_catalogue(settings: Settings, catalogue: Catalogue | None = None,
                     timeout: float = 20.0) -> list[TopicReport]:
     catalogue = catalogue or load_catalogue()
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers(),
+                         **settings.kafka_confluent_auth()})
     existing = admin.list_topics(timeout=timeout).topics
     missing = [s for s in catalogue.all_specs() if s.name not in existing]
     reports: list[TopicReport] = []

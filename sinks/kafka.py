@@ -15,6 +15,7 @@ from schemas.settings import Settings
 def confluent_producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "bootstrap.servers": settings.bootstrap_servers(),
+        **settings.kafka_confluent_auth(),
         # Java-compatible key hashing, so our partitions match Faust/aiokafka and Debezium.
         "partitioner": "murmur2_random",
         "acks": "all",
@@ -31,6 +32,7 @@ def confluent_producer_config(settings: Settings, **extra: Any) -> dict[str, Any
 def aiokafka_producer(settings: Settings, **extra: Any) -> AIOKafkaProducer:
     kwargs: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers(),
+        **settings.kafka_aiokafka_auth(),
         "acks": "all",
         "linger_ms": 2,
         "max_request_size": 2_000_000,
@@ -44,6 +46,7 @@ def aiokafka_producer(settings: Settings, **extra: Any) -> AIOKafkaProducer:
 def aiokafka_consumer(settings: Settings, *topics: str, **extra: Any) -> AIOKafkaConsumer:
     kwargs: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers(),
+        **settings.kafka_aiokafka_auth(),
         "auto_offset_reset": "earliest",
         "enable_auto_commit": False,
     }

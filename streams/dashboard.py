@@ -130,7 +130,8 @@ def _record(target: str, started: float | None) -> None:
 
 @cache
 def _admin() -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.bootstrap_servers()})
+    return AdminClient({"bootstrap.servers": settings.bootstrap_servers(),
+                        **settings.kafka_confluent_auth()})
 
 
 async def _probe_broker() -> None:
@@ -195,7 +196,8 @@ def count_since(bootstrap: str, topics: list[str], since_ms: int,
                 max_wait_s: float = 10.0) -> dict[str, int]:
     """Records per topic with a timestamp >= since_ms (reads from the first such offset)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "topllantas-dashboard",
-                         "enable.auto.commit": False, "enable.partition.eof": True})
+                         "enable.auto.commit": False, "enable.partition.eof": True,
+                         **settings.kafka_confluent_auth()})
     try:
         metadata = consumer.list_topics(timeout=PROBE_TIMEOUT_S)
         wanted = [TopicPartition(t, p, since_ms) for t in topics if t in metadata.topics

@@ -5,6 +5,9 @@ on the same broker with the same options."""
 from __future__ import annotations
 
 import socket
+import ssl
+
+import faust
 
 from schemas.settings import get_settings
 from streams import transport
@@ -46,6 +49,14 @@ def faust_settings() -> dict:
         "Worker": "streams.worker:QuietWorker",
         **web_options(),  # every page but /metrics needs the token; Faust's own pages off
     }
+    if settings.kafka_sasl_username:  # SASL/SCRAM on Apache Kafka, as every other client
+        password = settings.kafka_sasl_password
+        options["broker_credentials"] = faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=password.get_secret_value() if password else "",
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=(ssl.create_default_context()
+                         if settings.kafka_security_protocol == "SASL_SSL" else None))
     if settings.embedded_broker:
         # Tansu 0.6 quirks: a partition's end offset is the first offset of its last batch + 1,
         # so table recovery reads the last batch to find the true end (streams/recovery.py); a

@@ -43,7 +43,8 @@ async def respond(session: TurnSession, understanding: Understanding) -> Reply:
             and state.search.vehicle.year is None:
         intent = Intent.QUOTE  # "es 2020", answering "¿de qué año es tu Jetta?"
     if state.reschedule_offer is not None and slots.day is not None and intent in (
-            Intent.UNKNOWN, Intent.CONFIRM, Intent.CHOOSE_OPTION, Intent.FAQ):
+            Intent.UNKNOWN, Intent.CONFIRM, Intent.CHOOSE_OPTION, Intent.FAQ, Intent.DECLINE,
+            Intent.THANKS):
         intent = Intent.RESCHEDULE  # "el jueves", answering the days offered
     streak = state.unknown_streak + 1 if intent is Intent.UNKNOWN else 0
     session.state = state.model_copy(update={"unknown_streak": streak})

@@ -102,8 +102,8 @@ _FAQ_TOPICS: list[tuple[FaqTopic, re.Pattern[str]]] = [
 # Topics a buying message may ask on the side ("¿mañana las puedo recoger?"); the others make
 # a message a FAQ question even when it names a size or "llanta".
 SIDE_TOPICS: set[FaqTopic] = {"delivery", "payment", "installation", "warranty", "alignment"}
-STRONG_TOPICS: set[FaqTopic] = {"vibration", "load_index", "rotation", "pressure"}
-WEAK_TOPICS: set[FaqTopic] = {"hours", "lifespan"}
+STRONG_TOPICS: set[FaqTopic] = {"vibration", "load_index", "rotation", "pressure", "lifespan"}
+WEAK_TOPICS: set[FaqTopic] = {"hours"}
 
 
 def quantity(text: str) -> int | None:

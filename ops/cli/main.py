@@ -9,6 +9,7 @@ import typer
 from ops.cli import (
     bench,
     cdc,
+    chaos,
     demo,
     dev,
     dlq,
@@ -41,6 +42,7 @@ app.add_typer(forecast.app, name="forecast")
 app.add_typer(routes.app, name="routes")
 worker.register(app)
 demo.register(app)
+chaos.register(app)
 webhook.register(app)
 export_cli.register(app)
 app.add_typer(report_cli.app, name="report")

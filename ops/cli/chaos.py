@@ -1,0 +1,76 @@
+"""`topllantas chaos`: faults one at a time under load, then an audit (ops/chaos/)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+SOAK_RATE = 145 / 60  # the seeds' volume ×100: ~145 ERP transactions a minute
+OUT = typer.Option(Path("ops/bench/results/chaos.json"), help="Where to write the results.")
+
+
+def _seconds(text: str) -> float:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", text.strip())
+    if not match:
+        raise typer.BadParameter(f"{text!r}: a duration like 30m, 90s or 1h")
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def chaos(quick: bool = typer.Option(False, "--quick", help="Every fault once, held "
+                                         "briefly, under a short load (a few minutes)."),
+              soak: str | None = typer.Option(None, "--soak", help="Instead of the faults: "
+                                              "steady load for this long (30m, 600s)."),
+              rate: float | None = typer.Option(None, help="ERP transactions per second "
+                                                "(default 4; a soak: the seeds' ×100, 2.4)."),
+              out: Path = OUT) -> None:
+        """Inject faults one at a time (worker SIGKILLs, CDC killed, PostgreSQL restarted, the
+        broker paused, the sink database unreachable, WhatsApp failing half its calls, the LLM
+        timing out) under steady load on the embedded stack; audit lost events, duplicated ERP
+        writes and messages, and time to recover."""
+        from ops.chaos.faults import plan
+        from ops.chaos.run import ChaosOptions, run_chaos
+
+        if soak is not None:
+            options = ChaosOptions(faults=[], mode=f"soak {soak}", soak_s=_seconds(soak),
+                                   erp_rate=rate or SOAK_RATE, out=out)
+        else:
+            options = ChaosOptions(faults=plan(quick=quick), mode="quick" if quick else "full",
+                                   erp_rate=rate or 4.0, gap_s=10 if quick else 30, out=out)
+        result = run_chaos(options, log=console.print)
+        print_result(result)
+        console.print(f"written: {out}")
+        bad = [name for name, f in result["faults"].items()
+               if f["lost"] or f["duplicated_erp_writes"] or f["duplicated_messages"]]
+        if bad or result["run"]["duplicated_reservations"]:
+            raise typer.Exit(1)
+
+
+def print_result(result: dict[str, Any]) -> None:
+    table = Table(title=f"chaos ({result['meta']['mode']})")
+    for column in ("fault", "lost", "dup ERP writes", "dup messages", "unknown", "recovery s"):
+        table.add_column(column, justify="left" if column == "fault" else "right")
+    for name, f in result["faults"].items():
+        recovery = f.get("recovery_s")
+        table.add_row(name, str(f["lost"]), str(f["duplicated_erp_writes"]),
+                      str(f["duplicated_messages"]), str(f["unknown_messages"]),
+                      "-" if name in ("warmup", "soak") else
+                      ("not recovered" if recovery is None else f"{recovery:.1f}"))
+    console.print(table)
+    run = result["run"]
+    console.print(f"issued: {run['sales_orders']} ERP sales orders, {run['feed_messages']} sink "
+                  f"messages, {run['commands']} commands, {run['customer_messages']} customer "
+                  f"messages; reservations {run['reservations']} for {run['confirmations']} "
+                  f"'sí'; stock positions off: {run['stock_positions_off']}; dead letters: "
+                  f"{run['dead_letters'] or 'none'}")
+    latency = run["latency_ms"]
+    console.print(f"latency ms: CDC p50 {latency['cdc']['p50']} p99 {latency['cdc']['p99']}; "
+                  f"customer reply p50 {latency['customer_reply']['p50']} "
+                  f"p99 {latency['customer_reply']['p99']}")

@@ -86,6 +86,7 @@ class TurnOutcome(BaseModel):
     reschedule: RescheduleDelivery | None = None
     handoff: bool = False
     handoff_reason: str | None = None
+    injection: bool = False  # a prompt injection was recognised in the message (counted)
     path: TurnPath
     fallback_reason: str | None = None
     violations: list[Violation] = Field(default_factory=list)
@@ -161,7 +162,7 @@ async def run_turn(state: ConversationState | None, inbound: InboundMessage,
     handoff = final.handoff_active(now)
     return TurnOutcome(
         state=final, replies=messages, order=session.order, reschedule=session.reschedule,
-        handoff=handoff,
+        handoff=handoff, injection=understanding.injection,
         handoff_reason=final.handoff_reason if handoff else None, path=path,
         fallback_reason=fallback_reason, violations=answer.violations,
         guard_verdicts=verdicts, evidence=evidence,

@@ -19,14 +19,15 @@ from pydantic import BaseModel
 from processors.sales_agent import buttons
 from processors.sales_agent.brands import find_brand
 from processors.sales_agent.intents import slot_rules
-from processors.sales_agent.intents.classifier import predict, predict_topic
+from processors.sales_agent.intents.classifier import classifier, predict, predict_topic
 from processors.sales_agent.intents.slot_rules import SIDE_TOPICS, OptionRank
 from processors.sales_agent.intents.taxonomy import FaqTopic, Intent
 from processors.sales_agent.text import fold, words
 from processors.sales_agent.tire_size import TireSize, find_tire_size, tire_size_spans
 from processors.sales_agent.vehicles import Vehicle, find_vehicle, find_year
 
-__all__ = ["FaqTopic", "Intent", "Slots", "Understanding", "understand", "understand_button"]
+__all__ = ["FaqTopic", "Intent", "Slots", "Understanding", "understand", "understand_button",
+           "warm_up"]
 
 
 class Slots(BaseModel):
@@ -97,6 +98,11 @@ _THANKS = re.compile(r"\b(?:gracias|grax|thx|thanks|thank you|muy amable)\b")
 _KEEP_INTENT = {Intent.FAQ, Intent.HANDOFF, Intent.INJECTION}
 _FAQ_ONLY_FROM = {Intent.QUOTE, Intent.UNKNOWN, Intent.CHOOSE_OPTION, Intent.GREETING,
                   Intent.INJECTION, Intent.CONFIRM, Intent.THANKS}
+
+
+def warm_up() -> None:
+    """Fit the classifier now (a few hundred ms), so a worker's first customer does not wait."""
+    classifier()
 
 
 def understand(text: str) -> Understanding:

@@ -53,3 +53,5 @@ LLM_FALLBACKS = Counter("topllantas_agent_llm_fallbacks_total",
                         "Turns answered without the LLM (the deterministic path)", ["reason"])
 LLM_SECONDS = Histogram("topllantas_agent_llm_seconds", "LLM time per turn")
 TURN_SECONDS = Histogram("topllantas_agent_turn_seconds", "Whole turn time")
+AGENT_INJECTIONS = Counter("topllantas_agent_injections_total",
+                           "Customer messages recognised as prompt injections")

@@ -26,6 +26,7 @@ from streams.agent_llm import SalesAgent
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.messages import send_message
+from streams.metrics import AGENT_INJECTIONS as INJECTIONS
 from streams.metrics import AGENT_TURNS as TURNS
 from streams.metrics import LLM_FALLBACKS as FALLBACKS
 from streams.metrics import LLM_SECONDS, TURN_SECONDS
@@ -79,6 +80,8 @@ async def _turn(agent: SalesAgent, inbound: InboundMessage, sales_team: str) -> 
                              inbound.message_id, datetime.now(UTC))
         await send_message(mail)
     TURNS.labels(path=outcome.path).inc()
+    if outcome.injection:
+        INJECTIONS.inc()
     if outcome.fallback_reason:
         FALLBACKS.labels(reason=outcome.fallback_reason).inc()
     LLM_SECONDS.observe(outcome.llm_s)

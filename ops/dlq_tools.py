@@ -14,8 +14,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 
 from schemas.settings import Settings
 from schemas.topics import DLQ_SUFFIX
-from sinks.dlq import DeadLetter, dlq_topic
-from sinks.kafka import confluent_producer_config
+from transport.clients import confluent_producer_config
+from transport.dlq import DeadLetter, dlq_topic
 
 REPLAY_GROUP = "topllantas-dlq-replay"
 DLQ_HEADER_PREFIX = "dlq."

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schemas.commands import CommandEnvelope, CommandResult, ErpCommand, MessageResult
-from sinks.dlq import dead_letter_headers, dlq_topic
+from transport.dlq import dead_letter_headers, dlq_topic
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from processors.routing.matrix import TravelMatrix
+from schemas.travel_matrix import TravelMatrix
 
 
 class OsrmError(RuntimeError):

@@ -4,7 +4,7 @@ Contract
 - A record a worker cannot process is never dropped: it goes to its topic's dead-letter topic
   (`<topic>.dlq`, `Catalogue.dlq_of`; `topics apply` creates it) with its original key and value
   bytes, and the reason, stage and source topic/partition/offset in headers. The wire format is
-  `sinks/dlq.py` (`dead_letter_headers`, read back as `DeadLetter`), shared with the CDC, the
+  `transport/dlq.py` (`dead_letter_headers`, read back as `DeadLetter`), shared with the CDC, the
   webhook and the sinks' outcomes; `topllantas dlq list / show / replay` reads and replays them.
 - Bad input an agent expects (a malformed record): `decoded` (decode, or dead-letter and get
   None) or `dead_letter`. The send is not waited for: Faust flushes the producer before it
@@ -35,8 +35,8 @@ from typing import Any, TypeVar
 import faust
 from faust.types import AgentT
 
-from sinks.dlq import dead_letter_headers
 from streams.metrics import AGENT_ERRORS, DEAD_LETTERS
+from transport.dlq import dead_letter_headers
 
 log = logging.getLogger("topllantas.dlq")
 RETRY_MAX_S = 30.0

@@ -20,8 +20,8 @@ from processors.forecasting.pool import forecast_catalogue
 from processors.forecasting.result import SeriesForecast
 from schemas.forecasts import DemandForecast, DemandInsight
 from schemas.settings import Settings
-from sinks.kafka import confluent_producer_config
 from sources.demand_history import load_daily_demand
+from transport.clients import confluent_producer_config
 
 
 def to_event(forecast: SeriesForecast, now: datetime) -> DemandForecast:

@@ -33,13 +33,11 @@ from pydantic import ValidationError
 from processors.change_events import Change, decode_change
 from processors.routing import (
     HaversineMatrixProvider,
-    Route,
     RoutePlan,
     RoutingProblem,
     SolverSettings,
     UnassignedOrder,
     UnassignedReason,
-    Visit,
     plan_routes,
     replan,
 )
@@ -50,12 +48,17 @@ from processors.routing.delivery_day import (
     REPLAN_CUTOFF,
     REPLAN_DEBOUNCE_S,
     REPLAN_TIME_LIMIT_S,
-    at_minutes,
     depot_of,
     stop_of,
     vehicle_of,
 )
-from processors.routing.messages import delay_notices, eta_message, manifest_email, plan_event
+from processors.routing.messages import (
+    delay_notices,
+    eta_message,
+    manifest_email,
+    plan_event,
+    plan_of_event,
+)
 from processors.routing.tracking import Predicted, late, predict_arrivals, remaining_stops
 from processors.routing.write_back import assignment_command
 from schemas.commands import CommandEnvelope
@@ -120,8 +123,7 @@ async def route_delivery_orders(stream):  # type: ignore[no-untyped-def]
     """Re-key sales order headers and lines by order id."""
     async for event in stream.events():
         table = "sales_orders" if event.message.topic == ORDERS else "sales_order_lines"
-        change = await decoded(event, "routing.order_router", decode_change, table)
-        if change is None:
+        if (change := await decoded(event, "routing.order_router", decode_change, table)) is None:
             continue
         if change is None or change.op == "t":
             continue
@@ -134,8 +136,7 @@ async def route_delivery_orders(stream):  # type: ignore[no-untyped-def]
 async def track_delivery_orders(stream):  # type: ignore[no-untyped-def]
     """Which branch-day each confirmed delivery order belongs to, with its tires and weight."""
     async for event in stream.events():
-        change = await decoded(event, "routing.orders", decode_change)
-        if change is None:
+        if (change := await decoded(event, "routing.orders", decode_change)) is None:
             continue
         key = event.key.decode()
         state = delivery_orders.get(key) or {"order": None, "lines": {}, "placed": None}
@@ -200,11 +201,10 @@ async def _day_event(event: RouteDayEvent, partition: int | None = None) -> None
 async def load_route_dimensions(stream):  # type: ignore[no-untyped-def]
     """Customers (coordinates, windows, phone) and vehicles (branch, capacity, shift)."""
     async for event in stream.events():
-        table_name = DIMENSIONS[event.message.topic]
-        change = await decoded(event, "routing.dimensions", decode_change, table_name)
-        if change is None:
+        name = DIMENSIONS[event.message.topic]
+        if (change := await decoded(event, "routing.dimensions", decode_change, name)) is None:
             continue
-        table = DIMENSION_TABLES[table_name]
+        table = DIMENSION_TABLES[name]
         if change.op == "t":
             clear_table(table)
         elif change.op == "d":
@@ -284,7 +284,7 @@ async def _plan_day(request: RouteDayEvent, state: dict, time_limit_s: float) ->
         plan = RoutePlan((), tuple(UnassignedOrder(s.order_id, reason, "no vehicles at the branch")
                                    for s in problem.stops), "none")
     elif previous is not None:
-        plan = await asyncio.to_thread(replan, _as_plan(previous), problem, settings)
+        plan = await asyncio.to_thread(replan, plan_of_event(previous), problem, settings)
     else:
         plan = await asyncio.to_thread(plan_routes, problem, settings)
     version = previous.version + 1 if previous else 1
@@ -324,24 +324,6 @@ def _problem(route_date: date, branch: int, orders: list[DeliverableOrder]
     problem = RoutingProblem.build((depot,), tuple(stops), tuple(vehicle_of(v) for v in fleet),
                                    HaversineMatrixProvider(), name=day_key(route_date, branch))
     return problem, known, missing
-
-
-def _minutes(at: datetime, route_date: date) -> float:
-    return (at - at_minutes(route_date, 0)).total_seconds() / 60.0
-
-
-def _as_plan(event: RoutePlanEvent) -> RoutePlan:
-    """The previous plan in the planner's terms (what `replan` starts from)."""
-    d = event.route_date
-    routes = tuple(
-        Route(str(v.vehicle_id), str(event.branch), _minutes(v.departure, d),
-              _minutes(v.return_at, d),
-              tuple(Visit(str(s.sales_order_id), _minutes(s.arrival, d),
-                          _minutes(s.service_start, d), _minutes(s.service_end, d))
-                    for s in v.stops),
-              None, v.distance_km, v.tires, v.weight_kg)
-        for v in event.vehicles)
-    return RoutePlan(routes, (), event.engine)
 
 
 async def _publish(event: RoutePlanEvent, previous: RoutePlanEvent | None, state: dict,

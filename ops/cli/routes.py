@@ -27,7 +27,7 @@ from processors.routing.solomon import read_solomon
 from schemas.erp import Customer, Vehicle, Warehouse
 from schemas.routes import DeliverableOrder, RouteDayEvent
 from schemas.settings import get_settings
-from sinks.kafka import confluent_producer_config
+from transport.clients import confluent_producer_config
 
 app = typer.Typer(help="Delivery routes: plan a day, show it, solve Solomon instances.",
                   no_args_is_help=True)

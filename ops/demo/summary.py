@@ -13,7 +13,7 @@ from rich.table import Table
 
 from schemas.settings import Settings
 from schemas.topics import load_catalogue
-from sinks.kafka import aiokafka_consumer
+from transport.clients import aiokafka_consumer
 
 
 class LiveSummary:

@@ -1,7 +1,8 @@
 """Travel matrices and the offline providers that compute them.
 
 A provider turns points, given as (lat, lon) pairs, into a `TravelMatrix` of distances and
-durations. `inf` marks a pair with no road between them. The OSRM client lives in `osrm.py`.
+durations. `inf` marks a pair with no road between them. The OSRM client lives in
+`sources/osrm.py`; the matrix type they share is `schemas/travel_matrix.py`.
 """
 
 from __future__ import annotations
@@ -11,44 +12,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from schemas.travel_matrix import FloatArray, TravelMatrix
 
 EARTH_RADIUS_KM = 6371.0088
-
-
-@dataclass(frozen=True, eq=False)
-class TravelMatrix:
-    """Square, read-only distance and duration matrices over the same nodes."""
-
-    distances: FloatArray
-    durations: FloatArray
-
-    def __post_init__(self) -> None:
-        distances = np.array(self.distances, dtype=np.float64)
-        durations = np.array(self.durations, dtype=np.float64)
-        if distances.ndim != 2 or distances.shape[0] != distances.shape[1]:
-            raise ValueError(f"distance matrix must be square, got {distances.shape}")
-        if durations.shape != distances.shape:
-            raise ValueError("distance and duration matrices differ in shape")
-        if (distances < 0).any() or (durations < 0).any() or np.isnan(distances).any():
-            raise ValueError("travel matrix has negative or NaN entries")
-        distances.flags.writeable = False
-        durations.flags.writeable = False
-        object.__setattr__(self, "distances", distances)
-        object.__setattr__(self, "durations", durations)
-
-    @property
-    def size(self) -> int:
-        return int(self.distances.shape[0])
-
-    def subset(self, nodes: Sequence[int]) -> TravelMatrix:
-        """The matrix restricted to `nodes`, renumbered in that order."""
-        index = np.asarray(nodes, dtype=np.intp)
-        return TravelMatrix(
-            self.distances[np.ix_(index, index)], self.durations[np.ix_(index, index)]
-        )
 
 
 class MatrixProvider(Protocol):

@@ -22,7 +22,7 @@ from processors.routing.delivery_day import (
     at_minutes,
     eta_window,
 )
-from processors.routing.plan import Route, RoutePlan
+from processors.routing.plan import Route, RoutePlan, Visit
 from processors.routing.problem import RoutingProblem
 from processors.routing.tracking import Predicted
 from schemas.commands import Button, OutboundMessage, UpdateDeliveryEta
@@ -88,6 +88,24 @@ def plan_event(route_date: date, branch: int, version: int, trigger: str,
         trigger=trigger, engine=plan.engine, vehicles=routes, unassigned=unassigned,
         distance_km=round(sum(r.distance_km for r in routes), 3),
         duration_min=round(sum(r.duration_min for r in routes), 1))
+
+
+def _minutes(at: datetime, route_date: date) -> float:
+    return (at - at_minutes(route_date, 0)).total_seconds() / 60.0
+
+
+def plan_of_event(event: RoutePlanEvent) -> RoutePlan:
+    """A `routes.plans` record back in the planner's terms (what `replan` starts from)."""
+    d = event.route_date
+    routes = tuple(
+        Route(str(v.vehicle_id), str(event.branch), _minutes(v.departure, d),
+              _minutes(v.return_at, d),
+              tuple(Visit(str(s.sales_order_id), _minutes(s.arrival, d),
+                          _minutes(s.service_start, d), _minutes(s.service_end, d))
+                    for s in v.stops),
+              None, v.distance_km, v.tires, v.weight_kg)
+        for v in event.vehicles)
+    return RoutePlan(routes, (), event.engine)
 
 
 def eta_message(stop: PlannedStop, customer: Customer, route_date: date, now: datetime

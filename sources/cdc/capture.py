@@ -26,8 +26,6 @@ from confluent_kafka import KafkaException, Producer
 
 from schemas.settings import Settings
 from schemas.topics import Catalogue, load_catalogue
-from sinks.dlq import dead_letter_headers, dlq_topic
-from sinks.kafka import confluent_producer_config
 from sources.cdc import metrics
 from sources.cdc.envelope import EnvelopeBuilder
 from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, Truncate
@@ -40,6 +38,8 @@ from sources.cdc.replication import (
 )
 from sources.cdc.slot import SlotManager
 from sources.cdc.snapshot import table_rows
+from transport.clients import confluent_producer_config
+from transport.dlq import dead_letter_headers, dlq_topic
 
 log = logging.getLogger("topllantas.cdc")
 COMMIT = ord("C")  # pgoutput Commit message

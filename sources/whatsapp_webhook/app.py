@@ -25,8 +25,6 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.settings import Settings
 from schemas.topics import load_catalogue
-from sinks.dlq import dead_letter_headers, dlq_topic
-from sinks.kafka import aiokafka_producer
 from sources.whatsapp_webhook.dedupe import RecentIds
 from sources.whatsapp_webhook.notifications import (
     InvalidNotification,
@@ -34,6 +32,8 @@ from sources.whatsapp_webhook.notifications import (
     parse_notification,
 )
 from sources.whatsapp_webhook.signature import HEADER, signature_valid
+from transport.clients import aiokafka_producer
+from transport.dlq import dead_letter_headers, dlq_topic
 
 log = logging.getLogger(__name__)
 

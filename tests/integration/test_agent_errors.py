@@ -14,8 +14,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from ops.stack.broker import start_broker
 from ops.stack.processes import free_port, stop_pid
 from ops.supervisor import Supervisor, wait_for
-from sinks.dlq import DeadLetter
 from tests.integration.kafka_read import read_all
+from transport.dlq import DeadLetter
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

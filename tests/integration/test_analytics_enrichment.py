@@ -39,11 +39,11 @@ from processors.analytics.calendar import MX
 from schemas.events import OrderSweep
 from schemas.settings import get_settings
 from schemas.topics import load_catalogue
-from sinks.dlq import H_STAGE
 from tests import stack_fixture
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
 from tests.stack_fixture import TestStack
+from transport.dlq import H_STAGE
 
 pytestmark = pytest.mark.integration
 TOKEN = "prueba-tablero-123"

@@ -22,13 +22,13 @@ from ops.stack.stack import Component, load_state
 from processors.change_events import BadEvent, decode_change
 from schemas.cdc import UNAVAILABLE_VALUE
 from schemas.settings import Settings
-from sinks.dlq import DeadLetter
 from sources.cdc.capture import CdcSource
 from sources.cdc.slot import ReplicaIdentityRefused, SlotManager
 from tests.integration.cdc_state import snapshot_done
 from tests.integration.kafka_read import Record, read_all
 from tests.integration.test_cdc import caught_up
 from tests.stack_fixture import TestStack
+from transport.dlq import DeadLetter
 
 pytestmark = pytest.mark.integration
 

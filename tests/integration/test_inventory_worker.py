@@ -15,11 +15,11 @@ from confluent_kafka import Producer
 
 from ops.erp.simulate import simulate_day
 from ops.supervisor import Supervisor, wait_for
-from sinks.dlq import DeadLetter
 from tests.integration.conftest import PAGES_AUTH, process_env
 from tests.integration.kafka_read import read_all
 from tests.integration.test_cdc import caught_up
 from tests.stack_fixture import TestStack
+from transport.dlq import DeadLetter
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,6 @@ import uuid
 import aiohttp
 import pytest
 
-from sinks.dlq import H_ERROR
-from sinks.kafka import aiokafka_consumer
 from sources.whatsapp_webhook import sign
 from tests.integration.test_sinks_webhook import (  # noqa: F401
     INBOUND,
@@ -28,6 +26,8 @@ from tests.integration.test_sinks_webhook import (  # noqa: F401
     _read,
     ingress,
 )
+from transport.clients import aiokafka_consumer
+from transport.dlq import H_ERROR
 
 pytestmark = pytest.mark.integration
 

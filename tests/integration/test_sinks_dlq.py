@@ -19,10 +19,10 @@ from ops.topics_admin import apply_catalogue
 from schemas.commands import CommandEnvelope, CreateSalesOrder, SalesLine
 from schemas.settings import Settings
 from sinks.erp import ErpSink
-from sinks.kafka import aiokafka_consumer, aiokafka_producer
 from sinks.outcome import ConsumedRecord, decode_command, route_result
 from tests.integration.test_sinks_erp import CUSTOMER, SEED, WAREHOUSE
 from tests.stack_fixture import TestStack
+from transport.clients import aiokafka_consumer, aiokafka_producer
 
 pytestmark = pytest.mark.integration
 COMMANDS, RESULTS = "erp.commands", "erp.commands.results"

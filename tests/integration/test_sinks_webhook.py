@@ -18,7 +18,6 @@ from ops.stack.processes import free_port
 from ops.topics_admin import apply_catalogue
 from schemas.settings import Settings
 from schemas.whatsapp import InboundMessage, StatusUpdate
-from sinks.kafka import aiokafka_consumer
 from sources.whatsapp_webhook import (
     HEADER,
     WEBHOOK_PATH,
@@ -28,6 +27,7 @@ from sources.whatsapp_webhook import (
     webhook_producer,
 )
 from tests.stack_fixture import TestStack
+from transport.clients import aiokafka_consumer
 
 pytestmark = pytest.mark.integration
 SECRET = "webhook-test-secret"

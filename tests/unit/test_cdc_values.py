@@ -14,12 +14,12 @@ import pytest
 from schemas.cdc import UNAVAILABLE_VALUE
 from schemas.settings import Settings
 from schemas.topics import load_catalogue
-from sinks.dlq import DeadLetter
 from sources.cdc.capture import CdcSource
 from sources.cdc.envelope import EnvelopeBuilder
 from sources.cdc.pgoutput import Begin, Change, Commit, PgOutputDecoder, convert
 from sources.cdc.replication import connection_lost
 from sources.cdc.snapshot import row_as_far_as_readable
+from transport.dlq import DeadLetter
 
 TIMESTAMPTZ, TIMESTAMP, DATE, FLOAT8, INT4 = 1184, 1114, 1082, 701, 23
 

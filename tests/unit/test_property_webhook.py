@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from schemas.settings import Settings
-from sinks.dlq import H_ERROR
 from sources.whatsapp_webhook.app import WEBHOOK_PATH, build_webhook_app
 from sources.whatsapp_webhook.notifications import InvalidNotification, parse_notification
 from sources.whatsapp_webhook.signature import HEADER, sign
+from transport.dlq import H_ERROR
 
 FAST = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -18,7 +18,7 @@ from confluent_kafka.admin import AclOperation, ResourcePatternType
 from ops.kafka_acls import allowed, bindings
 from schemas.settings import Settings, get_settings
 from schemas.topics import load_catalogue
-from sinks.kafka import aiokafka_consumer, aiokafka_producer, confluent_producer_config
+from transport.clients import aiokafka_consumer, aiokafka_producer, confluent_producer_config
 
 COMPOSE = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "docker-compose.kafka.yml").read_text())

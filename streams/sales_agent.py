@@ -22,7 +22,6 @@ from schemas.commands import CommandEnvelope
 from schemas.settings import get_settings
 from schemas.whatsapp import AgentControl, InboundMessage
 from sources.erp_reader import ErpReader
-from streams.agent_llm import SalesAgent
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.messages import send_message
@@ -30,6 +29,7 @@ from streams.metrics import AGENT_INJECTIONS as INJECTIONS
 from streams.metrics import AGENT_TURNS as TURNS
 from streams.metrics import LLM_FALLBACKS as FALLBACKS
 from streams.metrics import LLM_SECONDS, TURN_SECONDS
+from streams.openai_client import SalesAgent
 from streams.topics import raw_source, raw_topic
 
 log = logging.getLogger("topllantas.sales_agent")

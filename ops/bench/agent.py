@@ -31,14 +31,14 @@ from ops.bench.agent_accuracy import accuracy_rows
 from ops.bench.agent_accuracy import record as record_accuracy
 from ops.bench.agent_accuracy import reports as accuracy_reports
 from ops.bench.agent_guard import record as record_guard_escapes
-from ops.bench.agent_pipeline import pipeline_rows
+from ops.bench.agent_pipeline import llm_pipeline_rows, pipeline_rows
 from ops.bench.report import percentile, report
 from ops.erp.seed import seed_erp
 from ops.stack.ephemeral import embedded_stack
 from processors.sales_agent.turn import TurnOutcome
 from schemas.whatsapp import InboundMessage
 from sources.erp_reader import ErpReader
-from streams.agent_llm import LlmConfig, OpenAIResponder, SalesAgent
+from streams.openai_client import LlmConfig, OpenAIResponder, SalesAgent
 
 # (path, new conversations per second): the target rate on both paths, and the LLM path at a
 # rate this 2-core machine sustains with the scripted LLM on it too (no queueing in the numbers).
@@ -59,6 +59,8 @@ def main(runs: int = 3, quick: bool = False) -> None:
             load_after = os.getloadavg()[0]
     with embedded_stack() as stack:
         rows += pipeline_rows(stack, runs, seconds)
+    with embedded_stack() as stack:
+        rows += llm_pipeline_rows(stack, runs, min(seconds, 2.0))
     report("agent", rows, meta={
         "runs": runs, "seconds_of_arrivals_per_run": seconds, "scenarios": SCENARIOS,
         "turns": TURNS, "load_average_1m": [round(load_before, 2), round(load_after, 2)],

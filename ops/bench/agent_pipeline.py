@@ -2,8 +2,13 @@
 
 Real processes: the webhook ingress and a Faust worker (agent + WhatsApp sink) against the
 embedded stack; the WhatsApp double runs in this process and calls our webhook like Meta does.
-Each conversation is a distinct customer phone asking for a quote by tire size; the scripted
-LLM is not involved (deterministic path), so the numbers are our own pipeline's.
+Each conversation is a distinct customer phone asking for a quote by tire size, then thanking
+before the first answer arrived; the replies must reach the double in that order (no
+conversation's turns out of order). On the deterministic path the scripted LLM is not involved,
+so the numbers are our own pipeline's. On the LLM path (`llm_pipeline_rows`) the worker talks to
+the scripted OpenAI-compatible double with a real model's latency: every completion waits
+800 ms ± 400 ms and one in `TIMEOUT_EVERY` hangs past the client's timeout (the agent then
+answers deterministically and rests the LLM for its cooldown).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.bench.report import median, percentile
+from ops.doubles.openai_double import OpenAIDouble
 from ops.doubles.whatsapp_double import WhatsAppDouble
 from ops.erp.generate import generate_catalogue
 from ops.erp.seed import seed_erp
@@ -26,10 +32,17 @@ from ops.topics_admin import apply_catalogue
 from sources.whatsapp_webhook.app import WEBHOOK_PATH
 
 QUESTION = "Hola, ¿tienes 4 llantas 205/55R16? ¿cuánto cuestan?"
+THANKS = "gracias"
+MODEL_LATENCY_S = (0.8, 0.4)
+TIMEOUT_EVERY = 50
+LLM_KEY = "bench-llm-key"
+LLM_TIMEOUT_S = 3.0
 
 
-async def _run(double: WhatsAppDouble, rate: float, seconds: float, first_phone: int
-               ) -> list[float]:
+async def _run(double: WhatsAppDouble, rate: float, seconds: float, first_phone: int,
+               wait_s: float = 60.0) -> tuple[list[float], int]:
+    """Latencies (ms) of each conversation's first reply, and how many conversations got
+    their replies out of order (the answer to the thanks before the answer to the question)."""
     sent: dict[str, float] = {}  # wall-clock seconds
     seen: dict[str, float] = {}  # the double's own arrival time of the first reply
     n = int(rate * seconds)
@@ -42,6 +55,11 @@ async def _run(double: WhatsAppDouble, rate: float, seconds: float, first_phone:
                     seen[to] = datetime.fromisoformat(at).timestamp()
             await asyncio.sleep(0.1)
 
+    async def converse(phone: str) -> None:
+        await double.simulate_inbound(phone, QUESTION)
+        await asyncio.sleep(0.05)
+        await double.simulate_inbound(phone, THANKS)
+
     watcher = asyncio.create_task(watch())
     started = time.perf_counter()
     tasks = []
@@ -51,17 +69,64 @@ async def _run(double: WhatsAppDouble, rate: float, seconds: float, first_phone:
         if delay > 0:
             await asyncio.sleep(delay)
         sent[phone[-10:]] = time.time()
-        tasks.append(asyncio.create_task(double.simulate_inbound(phone, QUESTION)))
+        tasks.append(asyncio.create_task(converse(phone)))
     await asyncio.gather(*tasks)
     try:
-        await asyncio.wait_for(watcher, 60)
+        await asyncio.wait_for(watcher, wait_s)
     except TimeoutError:
         watcher.cancel()
-    return [(seen[p] - sent[p]) * 1000 for p in seen]
+    await asyncio.sleep(2.0)  # the thanks' replies
+    return [(seen[p] - sent[p]) * 1000 for p in seen], _out_of_order(double, set(sent))
+
+
+def _out_of_order(double: WhatsAppDouble, phones: set[str]) -> int:
+    """Conversations whose first reply is not the answer to the question (it quotes)."""
+    first: dict[str, str] = {}
+    for message in double.messages:
+        to = str(message.get("to", ""))[-10:]
+        if to in phones and to not in first:
+            first[to] = str(message.get("summary", ""))
+    return sum(1 for text in first.values() if "205/55R16" not in text and "c/u" not in text)
 
 
 def pipeline_rows(stack: RunningStack, runs: int, seconds: float, rate: float = 50.0
                   ) -> list[dict[str, Any]]:
+    """The deterministic path: webhook -> reply at the WhatsApp double."""
+    samples = _measure(stack, runs, seconds, rate, llm=None)
+    return _rows(samples, rate, seconds, "deterministic", p50="<= 150", p99="<= 500")
+
+
+def llm_pipeline_rows(stack: RunningStack, runs: int, seconds: float, rate: float = 50.0
+                      ) -> list[dict[str, Any]]:
+    """The LLM path against the scripted model with a real model's latency."""
+    mean, jitter = MODEL_LATENCY_S
+    model_p99_ms = (mean + jitter * 0.98) * 1000  # uniform: p99 of mean ± jitter
+    samples = _measure(stack, runs, seconds, rate, llm=MODEL_LATENCY_S)
+    return _rows(samples, rate, seconds, "LLM (model 800±400 ms, 1/50 hangs)", p50="",
+                 p99=f"<= {model_p99_ms + 500:.0f} (model p99 + 500)")
+
+
+def _rows(samples: list[tuple[list[float], int]], rate: float, seconds: float, path: str, *,
+          p50: str, p99: str) -> list[dict[str, Any]]:
+    expected = int(rate * seconds)
+    latencies = [s for s, _ in samples]
+    return [
+        {"measure": f"{path}: webhook -> reply at the WhatsApp double, {rate:.0f} conv/s, "
+                    "p50 (ms)",
+         "value": median([percentile(s, 50) for s in latencies]), "target": p50,
+         "runs": [round(percentile(s, 50), 1) for s in latencies]},
+        {"measure": f"{path}: webhook -> reply, {rate:.0f} conv/s, p99 (ms)",
+         "value": median([percentile(s, 99) for s in latencies]), "target": p99,
+         "runs": [round(percentile(s, 99), 1) for s in latencies]},
+        {"measure": f"{path}: replies received / conversations", "value": "",
+         "target": "all", "runs": [f"{len(s)}/{expected}" for s in latencies]},
+        {"measure": f"{path}: conversations answered out of order", "value": "",
+         "target": "0", "runs": [bad for _, bad in samples]},
+    ]
+
+
+def _measure(stack: RunningStack, runs: int, seconds: float, rate: float,
+             llm: tuple[float, float] | None) -> list[tuple[list[float], int]]:
     asyncio.run(seed_erp(stack.erp_dsn, catalogue=generate_catalogue(
         seed=3, n_products=400, n_customers=50, days=30)))
     apply_catalogue(stack.settings())
@@ -71,30 +136,22 @@ def pipeline_rows(stack: RunningStack, runs: int, seconds: float, rate: float = 
            "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
            "ERP_READER_DATABASE_URL": stack.reader_dsn, "FAUST_WEB_PORT": str(free_port())}
 
-    async def measure() -> list[list[float]]:
+    async def measure() -> list[tuple[list[float], int]]:
         async with WhatsAppDouble.from_settings(
                 stack.settings(), webhook_url=f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}",
-                auto_status=False) as double:
+                auto_status=False) as double, OpenAIDouble("seed", api_key=LLM_KEY) as model:
+            model.latency_s, model.timeout_every = llm or (0.0, 0.0), TIMEOUT_EVERY if llm else 0
+            llm_env = {"LLM_API_KEY": LLM_KEY, "LLM_BASE_URL": model.base_url,
+                       "LLM_TIMEOUT_S": str(LLM_TIMEOUT_S), "LLM_MAX_RETRIES": "0"} if llm else {}
             with tempfile.TemporaryDirectory() as logs, Supervisor(
-                    {**env, "WHATSAPP_BASE_URL": double.base_url}, Path(logs)) as sup:
+                    {**env, **llm_env, "WHATSAPP_BASE_URL": double.base_url}, Path(logs)) as sup:
                 sup.start("webhook", "webhook", "--port", str(webhook_port))
                 sup.start("worker", "worker", "--flows", "agent,sinks")
                 await asyncio.sleep(5)
-                warm = await _run(double, 2, 5, 10_000_000)  # joins, caches, first requests
+                warm, _ = await _run(double, 2, 2, 10_000_000)  # joins, caches, first requests
                 if not warm:
                     raise RuntimeError("no reply during warm-up; see the worker log")
-                return [await _run(double, rate, seconds, 20_000_000 + k * 100_000)
-                        for k in range(runs)]
+                return [await _run(double, rate, seconds, 20_000_000 + k * 100_000,
+                                   wait_s=180.0 if llm else 60.0) for k in range(runs)]
 
-    samples = asyncio.run(measure())
-    expected = int(rate * seconds)
-    return [
-        {"measure": f"webhook -> reply at the WhatsApp double, {rate:.0f} conv/s, p50 (ms)",
-         "value": median([percentile(s, 50) for s in samples]), "target": "<= 150",
-         "runs": [round(percentile(s, 50), 1) for s in samples]},
-        {"measure": f"webhook -> reply at the WhatsApp double, {rate:.0f} conv/s, p99 (ms)",
-         "value": median([percentile(s, 99) for s in samples]), "target": "<= 500",
-         "runs": [round(percentile(s, 99), 1) for s in samples]},
-        {"measure": "replies received / conversations", "value": "",
-         "target": "all", "runs": [f"{len(s)}/{expected}" for s in samples]},
-    ]
+    return asyncio.run(measure())

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import logging
+import random
 import re
 import secrets
 import time
@@ -84,6 +85,12 @@ class OpenAIDouble:
         self.requests: deque[dict[str, Any]] = deque(maxlen=keep_requests)
         self.transcribed: deque[bytes] = deque(maxlen=keep_requests)
         self.transcription_s = 0.0
+        # A real model's latency: each completion waits mean ± jitter seconds (uniform), and
+        # every `timeout_every`-th one hangs for `hang_s` (the client's timeout fires first).
+        self.latency_s: tuple[float, float] = (0.0, 0.0)
+        self.timeout_every = 0
+        self.hang_s = 30.0
+        self._rng = random.Random(7)
         self.calls = 0
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -146,6 +153,7 @@ class OpenAIDouble:
             check_body(body)
             self.requests.append(body)
             step = self._step(body["messages"])
+            await self._model_latency()
             if step.sleep_s:
                 try:
                     await asyncio.wait_for(self._closing.wait(), step.sleep_s)
@@ -166,6 +174,18 @@ class OpenAIDouble:
         return web.json_response(_completion(body, message), headers={
             "x-request-id": f"req_{secrets.token_hex(12)}",
             "openai-processing-ms": str(round((time.perf_counter() - started) * 1000))})
+
+    async def _model_latency(self) -> None:
+        mean, jitter = self.latency_s
+        wait = max(0.0, mean + self._rng.uniform(-jitter, jitter))
+        if self.timeout_every and self.calls % self.timeout_every == 0:
+            wait = self.hang_s
+        if wait:
+            try:
+                await asyncio.wait_for(self._closing.wait(), wait)
+            except TimeoutError:
+                return
+            raise ApiError(503, ERRORS[503][0], type_="server_error")
 
     async def _transcribe(self, request: web.Request) -> web.Response:
         """`POST /v1/audio/transcriptions` (multipart: file, model, language...): the scripted

@@ -2,7 +2,7 @@
 
 No I/O here: the ERP is read through the injected `CatalogReader` (implemented by
 `sources.erp_reader.ErpReader`) and the LLM through the injected `LlmResponder` (implemented by
-`streams.agent_llm.OpenAIResponder`). One call per inbound message:
+`streams.openai_client.OpenAIResponder`). One call per inbound message:
 
     outcome = await run_turn(state, inbound, reader, now=now, llm=responder_or_None)
 

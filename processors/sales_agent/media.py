@@ -4,7 +4,7 @@
 (a caption; a voice note's transcript; the size read from a photo of the sidewall), a direct
 reply (ask for the size printed on the sidewall, ask the customer to type, a polite word for what
 the agent cannot read), or nothing at all (a reaction). Transcription and reading photos go
-through an injected `MediaReader` (the OpenAI-compatible endpoints, `streams/agent_llm.py`);
+through an injected `MediaReader` (the OpenAI-compatible endpoints, `streams/openai_client.py`);
 without one, or when it fails, the customer is asked to write instead.
 
 A location is answered by the `nearest_branch` tool: the branch nearest to the point and whether

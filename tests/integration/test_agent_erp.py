@@ -26,7 +26,7 @@ from processors.sales_agent.state import ConversationState
 from processors.sales_agent.turn import TurnOutcome
 from schemas.whatsapp import InboundMessage
 from sources.erp_reader import ErpReader
-from streams.agent_llm import LlmConfig, OpenAIResponder, SalesAgent
+from streams.openai_client import LlmConfig, OpenAIResponder, SalesAgent
 
 if TYPE_CHECKING:
     from ops.stack.ephemeral import RunningStack as TestStack

@@ -19,7 +19,7 @@ from ops.bench.agent_guard import ADVERSARIAL, GROUNDED, evidence, guard_escapes
 from ops.doubles.openai_double import OpenAIDouble
 from processors.sales_agent.guard import check_reply
 from processors.sales_agent.turn import run_turn
-from streams.agent_llm import LlmConfig, OpenAIResponder
+from streams.openai_client import LlmConfig, OpenAIResponder
 from tests.unit.test_agent_dialog import NOW, TALLER, MemoryCatalog, _inbound
 
 KEY = "guard-key"

@@ -23,7 +23,7 @@ from processors.sales_agent.guard import check_reply
 from processors.sales_agent.turn import TurnOutcome, run_turn
 from schemas.whatsapp import InboundMessage, Media
 from sources.whatsapp_webhook.notifications import parse_notification
-from streams.agent_llm import OpenAIMediaReader
+from streams.openai_client import OpenAIMediaReader
 from tests.unit.test_agent_dialog import JOSE, NOW, MemoryCatalog
 
 KEY = "media-key"

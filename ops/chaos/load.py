@@ -146,6 +146,7 @@ class Load:
 
     def _produce_twice(self, topic: str, key: str, value: OutboundMessage | CommandEnvelope
                        ) -> None:
+        assert self._producer is not None
         raw = value.model_dump_json()
         for _ in range(2):
             while True:

@@ -96,12 +96,12 @@ async def dead_letter(event: faust.EventT, error: str | BaseException, stage: st
     await app.dead_letter(event, error, stage)
 
 
-async def decoded(event: faust.EventT, decode: Callable[[bytes], T], stage: str,
+async def decoded(event: faust.EventT, stage: str, decode: Callable[..., T], *args: Any,
                   errors: tuple[type[BaseException], ...] = (ValueError,)) -> T | None:
-    """`decode(event.value)`, or None once the record is dead-lettered because `decode` raised
-    one of `errors` (ValueError covers pydantic's ValidationError and BadEvent)."""
+    """`decode(event.value, *args)`, or None once the record is dead-lettered because `decode`
+    raised one of `errors` (ValueError covers pydantic's ValidationError and BadEvent)."""
     try:
-        return decode(event.value)
+        return decode(event.value, *args)
     except errors as exc:
         await dead_letter(event, exc, stage)
         return None

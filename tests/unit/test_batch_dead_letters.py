@@ -73,3 +73,26 @@ def test_a_stop_while_waiting_to_retry_ends_the_retries() -> None:
         return app.written
 
     assert asyncio.run(stop_during_retry()) == []
+
+
+def test_decoded_returns_the_value_or_dead_letters_the_record() -> None:
+    from streams.dead_letters import decoded
+
+    class App:
+        def __init__(self) -> None:
+            self.dead: list[str] = []
+
+        async def dead_letter(self, event: Any, error: BaseException, stage: str) -> None:
+            self.dead.append(f"{stage}: {error}")
+
+    app = App()
+
+    def event(value: bytes) -> Any:
+        return SimpleNamespace(app=app, value=value)
+
+    def parse(value: bytes, base: int) -> int:
+        return int(value, base)
+
+    assert asyncio.run(decoded(event(b"ff"), "hex", parse, 16)) == 255
+    assert asyncio.run(decoded(event(b"zz"), "hex", parse, 16)) is None
+    assert app.dead == ["hex: invalid literal for int() with base 16: b'zz'"]

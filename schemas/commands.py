@@ -35,6 +35,43 @@ class CreatePurchaseOrderDraft(CommandBase):
     requested_by: str = "topllantas"
 
 
+class AddPurchaseOrderLine(CommandBase):
+    """One approved line joins the day's draft purchase order of its supplier and branch.
+
+    `order_key` names the draft (`po:<supplier>:<warehouse>:<YYYY-MM-DD>`): the first line
+    creates it as `borrador`, later lines join it; `idempotency_key` names the line
+    (`pol:<alert_id>`), so the same approval twice adds one line. A draft no longer `borrador`
+    (sent, received, cancelled) takes no more lines: the command is rejected.
+    """
+
+    type: Literal["add_purchase_order_line"] = "add_purchase_order_line"
+    order_key: str = Field(min_length=1, max_length=200)
+    supplier_id: int
+    warehouse_id: int
+    line: PurchaseLine
+    expected_at: date | None = None
+    requested_by: str = "topllantas"
+
+
+class CreateStockTransfer(CommandBase):
+    """Stock moved from one branch to another (`tr:<alert_id>`); the ERP takes it out of the
+    sender at once and puts it in transit at the receiver (refused without available stock)."""
+
+    type: Literal["create_stock_transfer"] = "create_stock_transfer"
+    product_id: int
+    from_warehouse_id: int
+    to_warehouse_id: int
+    qty: int = Field(gt=0)
+    transit_days: Decimal = Field(Decimal(1), gt=0, le=999)
+    requested_by: str = "topllantas"
+
+    @model_validator(mode="after")
+    def _two_branches(self) -> CreateStockTransfer:
+        if self.from_warehouse_id == self.to_warehouse_id:
+            raise ValueError("a transfer needs two different branches")
+        return self
+
+
 class SalesLine(BaseModel):
     product_id: int
     qty: int = Field(gt=0)
@@ -108,8 +145,8 @@ class RescheduleDelivery(CommandBase):
 
 
 ErpCommand = Annotated[
-    CreatePurchaseOrderDraft | CreateSalesOrder | AssignDeliveryRoute | UpdateDeliveryEta
-    | RescheduleDelivery,
+    CreatePurchaseOrderDraft | AddPurchaseOrderLine | CreateStockTransfer | CreateSalesOrder
+    | AssignDeliveryRoute | UpdateDeliveryEta | RescheduleDelivery,
     Field(discriminator="type"),
 ]
 

@@ -60,17 +60,19 @@ GRANT SELECT (id, customer_id, warehouse_id, status, needs_delivery, delivery_da
 GRANT SELECT (id, order_id, product_id),
     INSERT (order_id, product_id, qty, unit_price, unit_cost)
     ON public.sales_order_lines TO topllantas_sink;
-GRANT SELECT (id, supplier_id, warehouse_id),
+-- a day's draft order is found by its key and takes lines only while `borrador`
+GRANT SELECT (id, supplier_id, warehouse_id, status, idempotency_key),
     INSERT (id, supplier_id, warehouse_id, status, expected_at, created_by, idempotency_key)
     ON public.purchase_orders TO topllantas_sink;
-GRANT SELECT (id, po_id, product_id), INSERT (po_id, product_id, qty, unit_cost)
+GRANT SELECT (id, po_id, product_id), INSERT (id, po_id, product_id, qty, unit_cost)
     ON public.purchase_order_lines TO topllantas_sink;
 GRANT SELECT, INSERT (sales_order_id, vehicle_id, route_date, sequence, eta_start, eta_end,
                       status, updated_at),
     UPDATE (vehicle_id, route_date, sequence, eta_start, eta_end, status, updated_at)
     ON public.deliveries TO topllantas_sink;
 GRANT SELECT (id, product_id, from_warehouse_id, to_warehouse_id, idempotency_key),
-    INSERT (product_id, from_warehouse_id, to_warehouse_id, qty, created_by, idempotency_key),
+    INSERT (id, product_id, from_warehouse_id, to_warehouse_id, qty, transit_days, created_by,
+            idempotency_key),
     UPDATE (status, received_at) ON public.stock_transfers TO topllantas_sink;
 GRANT USAGE ON SEQUENCE public.sales_orders_id_seq, public.sales_order_lines_id_seq,
     public.purchase_orders_id_seq, public.purchase_order_lines_id_seq,

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 Statement = Callable[[asyncpg.Connection, Any], Awaitable[statements.Recorded]]
 STATEMENTS: dict[str, Statement] = {
     "create_purchase_order_draft": statements.create_purchase_order_drafts,
+    "add_purchase_order_line": statements.add_purchase_order_lines,
+    "create_stock_transfer": statements.create_stock_transfer,
     "create_sales_order": statements.create_sales_orders,
     "assign_delivery_route": statements.assign_delivery_route,
     "update_delivery_eta": statements.update_delivery_eta,

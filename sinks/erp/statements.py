@@ -20,9 +20,11 @@ from typing import Literal
 import asyncpg
 
 from schemas.commands import (
+    AddPurchaseOrderLine,
     AssignDeliveryRoute,
     CreatePurchaseOrderDraft,
     CreateSalesOrder,
+    CreateStockTransfer,
     RescheduleDelivery,
     UpdateDeliveryEta,
 )
@@ -64,6 +66,57 @@ WITH input AS (
         RETURNING id
     )
 SELECT idempotency_key, result, false AS missing_stock FROM led
+"""
+
+# The day's draft (order_key) is created by the first line; a concurrent first line of another
+# transaction makes this one wait and then find it (the next statement sees it committed).
+ENSURE_DRAFT_ORDER = """
+INSERT INTO public.purchase_orders (supplier_id, warehouse_id, status, expected_at, created_by,
+                                   idempotency_key)
+VALUES ($2, $3, 'borrador', $4, $5, $1)
+ON CONFLICT (idempotency_key) DO NOTHING
+"""
+
+# Ledger first (the line's key), then the line under an id drawn in the ledger insert; only a
+# draft still `borrador` takes a line.
+ADD_PURCHASE_ORDER_LINE = """
+WITH po AS (
+        SELECT id, status FROM public.purchase_orders WHERE idempotency_key = $1
+    ),
+    led AS (
+        INSERT INTO topllantas.applied_commands (idempotency_key, command_type, result)
+        SELECT $2, 'add_purchase_order_line', jsonb_build_object('entity_ids', jsonb_build_array(
+            po.id, nextval('public.purchase_order_lines_id_seq')))
+        FROM po WHERE po.status = 'borrador'
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING idempotency_key, result
+    ),
+    line AS (
+        INSERT INTO public.purchase_order_lines (id, po_id, product_id, qty, unit_cost)
+        SELECT (result->'entity_ids'->>1)::bigint, (result->'entity_ids'->>0)::bigint,
+               $3, $4, $5
+        FROM led
+    )
+SELECT (SELECT idempotency_key FROM led) AS idempotency_key,
+       (SELECT result FROM led) AS result, (SELECT status FROM po) AS po_status
+"""
+
+# The ERP's trigger moves the stock (out of the sender, in transit at the receiver) and refuses
+# a sender without the available stock.
+CREATE_STOCK_TRANSFER = """
+WITH led AS (
+        INSERT INTO topllantas.applied_commands (idempotency_key, command_type, result)
+        SELECT $1, 'create_stock_transfer', jsonb_build_object(
+            'entity_ids', jsonb_build_array(nextval('public.stock_transfers_id_seq')))
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING idempotency_key, result, (result->'entity_ids'->>0)::bigint AS id
+    ),
+    tr AS (
+        INSERT INTO public.stock_transfers (id, product_id, from_warehouse_id, to_warehouse_id,
+                                            qty, transit_days, created_by, idempotency_key)
+        SELECT led.id, $2, $3, $4, $5, $6, $7, $1 FROM led
+    )
+SELECT idempotency_key, result FROM led
 """
 
 CREATE_SALES_ORDERS = """
@@ -212,6 +265,31 @@ async def create_purchase_order_drafts(conn: asyncpg.Connection,
         [c.supplier_id for c in cmds], [c.warehouse_id for c in cmds],
         [c.expected_at for c in cmds], [c.requested_by for c in cmds],
         *_lines(cmds, "unit_cost"))
+    return {r["idempotency_key"]: r["result"] for r in rows}
+
+
+async def add_purchase_order_lines(conn: asyncpg.Connection,
+                                   cmds: Sequence[AddPurchaseOrderLine]) -> Recorded:
+    """The line joins the day's draft of its supplier and branch (created by the first line)."""
+    (cmd,) = cmds
+    line = cmd.line
+    await conn.execute(ENSURE_DRAFT_ORDER, cmd.order_key, cmd.supplier_id, cmd.warehouse_id,
+                       cmd.expected_at, cmd.requested_by)
+    row = await conn.fetchrow(ADD_PURCHASE_ORDER_LINE, cmd.order_key, cmd.idempotency_key,
+                              line.product_id, line.qty, line.unit_cost)
+    assert row is not None  # the statement always returns one row
+    if row["po_status"] != "borrador":
+        raise CommandRejected(f"purchase order {cmd.order_key} is {row['po_status']}, no longer "
+                              "a draft: it takes no more lines")
+    return {row["idempotency_key"]: row["result"]} if row["result"] is not None else {}
+
+
+async def create_stock_transfer(conn: asyncpg.Connection,
+                                cmds: Sequence[CreateStockTransfer]) -> Recorded:
+    (cmd,) = cmds
+    rows = await conn.fetch(CREATE_STOCK_TRANSFER, cmd.idempotency_key, cmd.product_id,
+                            cmd.from_warehouse_id, cmd.to_warehouse_id, cmd.qty,
+                            cmd.transit_days, cmd.requested_by)
     return {r["idempotency_key"]: r["result"] for r in rows}
 
 

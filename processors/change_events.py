@@ -1,4 +1,17 @@
-"""Decode and validate one CDC record (pure). Bad input raises `BadEvent` with a readable reason."""
+"""Decode and validate one CDC record (pure). Bad input raises `BadEvent` with a readable reason.
+
+What a reader gets from `decode_change`:
+- a `Change` of one row (op c/r/u/d), its images checked against the table's row model in
+  pydantic's strict JSON mode: each value has the JSON type the contract gives it
+  (schemas/cdc.py: integers as numbers, decimals as strings or numbers, times as ISO-8601
+  strings), so a number where a time belongs is a BadEvent, not a value a later step trips on;
+- None for a tombstone;
+- for a truncate (op 't', which names no row), what the reader asked for. A reader that keeps
+  a table-wide state and clears it asks for it (`truncates=True`) and gets the `Change` with no
+  images. Any other reader keeps state per row and cannot apply it: it gets None after a warning
+  log, and its rows keep their last state (a Debezium consumer skips a truncate it cannot
+  apply the same way). `Change.row` of a truncate raises BadEvent.
+"""
 
 from __future__ import annotations
 
@@ -40,13 +53,16 @@ class Change:
     @property
     def row(self) -> dict[str, Any]:
         row = self.after if self.after is not None else self.before
-        assert row is not None
+        if row is None:
+            raise BadEvent(f"{self.table} change op {self.op!r} names no row")
         return row
 
 
 def decode_change(value: bytes | None, expected_table: str | None = None,
-                  previous: dict[str, Any] | None = None) -> Change | None:
-    """Returns None for a tombstone; raises BadEvent for anything malformed or unknown.
+                  previous: dict[str, Any] | None = None, *, truncates: bool = False
+                  ) -> Change | None:
+    """Returns None for a tombstone, and for a truncate unless `truncates` (module docstring);
+    raises BadEvent for anything malformed or unknown.
 
     `previous`: the reader's last image of the row, if it keeps one. An after image with a
     column the server did not send (an unchanged TOAST value, `UNAVAILABLE_VALUE`) takes the
@@ -77,9 +93,13 @@ def decode_change(value: bytes | None, expected_table: str | None = None,
     for image in (event.before, after):
         if image is not None:
             try:
-                model.model_validate(image)
+                model.model_validate_json(orjson.dumps(image), strict=True)
             except ValidationError as exc:
                 raise BadEvent(f"bad {table} row: {_first_error(exc)}") from None
+    if event.op == "t" and not truncates:
+        log.warning("truncate of %s (lsn %s) skipped by a reader of rows: they keep their last "
+                    "state", table, event.source.lsn)
+        return None
     return Change(table, event.op, event.before, after, event.source.lsn,
                   event.source.ts_ms, event.source.snapshot != "false")
 
@@ -96,18 +116,6 @@ def merge_unavailable(table: str, image: dict[str, Any], previous: dict[str, Any
             f"value the server did not send ({UNAVAILABLE_VALUE!r}; the table lacks REPLICA "
             "IDENTITY FULL) and no earlier image of the row to take it from")
     return {**image, **{c: previous[c] for c in missing}}
-
-
-def decode_row_change(value: bytes | None, expected_table: str, reader: str,
-                      previous: dict[str, Any] | None = None) -> Change | None:
-    """`decode_change` for a reader that keeps state per row: a truncate, which names no row, is
-    logged and skipped like a tombstone (None)."""
-    change = decode_change(value, expected_table, previous)
-    if change is not None and change.op == "t":
-        log.warning("truncate of %s ignored by %s: rows keep their last state", change.table,
-                    reader)
-        return None
-    return change
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -33,7 +33,7 @@ from typing import Any
 import faust
 import orjson
 from confluent_kafka import murmur2
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from processors.analytics.alerts import enrich_alert, open_level_changes
 from processors.analytics.calendar import MX, local_day, utc_hour
@@ -66,7 +66,7 @@ from processors.analytics.sales_view import (
     move,
     sales_by_day,
 )
-from processors.change_events import BadEvent, Change, decode_change, decode_row_change
+from processors.change_events import Change, decode_change
 from schemas.alerts import StockAlert
 from schemas.analytics import SnapshotRequest
 from schemas.commands import CommandResult, MessageResult
@@ -76,7 +76,7 @@ from schemas.settings import get_settings
 from schemas.whatsapp import InboundMessage
 from streams import metrics
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter, decoded
+from streams.dead_letters import decoded
 from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
 from streams.topics import raw_source, raw_topic
 
@@ -197,11 +197,7 @@ async def route_dimensions(stream):  # type: ignore[no-untyped-def]
         started = perf_counter()
         change = await decoded(event, "analytics.dimension_router",
                                decode_change, DIMENSION_TABLES[event.message.topic])
-        if change is None:
-            continue
-        if change.op == "t":
-            log.warning("truncate of %s ignored: dimensions keep their last versions",
-                        change.table)
+        if change is None:  # a truncate too: dimensions keep their last versions
             continue
         key, version = version_of(change)
         await dimension_events.send(key=key.encode(),
@@ -215,12 +211,10 @@ async def maintain_dimensions(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         started = perf_counter()
         key = event.key.decode()
-        try:
-            message = orjson.loads(event.value)
-            kind = message["kind"]
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            await dead_letter(event, f"bad dimension event: {exc}", "analytics.dimensions")
+        message = await decoded(event, "analytics.dimensions", read_dimension_event)
+        if message is None:
             continue
+        kind = message["kind"]
         history: list[Version] | None = dimension_versions.get(key)
         if kind == "version":
             history = add_version(history, message["version"])
@@ -235,6 +229,16 @@ async def maintain_dimensions(stream):  # type: ignore[no-untyped-def]
             parked["lines"].append([message["order_key"], message["line_id"]])
             waiting[key] = parked
         _observe("analytics_dimensions", started)
+
+
+def read_dimension_event(value: bytes) -> dict[str, Any]:
+    """A dimension event (a version, or a line waiting); ValueError when malformed."""
+    try:
+        message = orjson.loads(value)
+        message["kind"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"bad dimension event: {exc!r}") from None
+    return message  # type: ignore[no-any-return]
 
 
 async def _release(key: str, history: list[Version], parked: dict[str, Any] | None) -> None:
@@ -275,34 +279,29 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
         view = sales_view.of(event.message.partition)
         carried: dict[str, list[Version]] = {}
         commit = None
-        try:
-            if event.message.topic == LINE_RETRIES:
-                key = event.key.decode()
-                retry = orjson.loads(event.value)
-                state: OrderState | None = orders.get(key)
-                if state is None:  # the order was swept meanwhile
-                    continue
-                line_id = str(retry["line_id"])
-                waits = state["lines"].get(line_id, {}).get("waiting")
-                line_ids, carried = ([line_id], retry["carried"]) if waits else ([], {})
+        if event.message.topic == LINE_RETRIES:
+            retry = await decoded(event, "analytics.sales", read_line_retry)
+            key = event.key.decode()
+            state: OrderState | None = orders.get(key)
+            if retry is None or state is None:  # bad, or the order was swept meanwhile
+                continue
+            line_id, carried = retry
+            if not state["lines"].get(line_id, {}).get("waiting"):
+                line_ids, carried = [], {}
             else:
-                change = decode_row_change(event.value, ORDER_TABLES[event.message.topic],
-                                           "the sales enrichment")
-                if change is None:
-                    continue
-                key = change.order_key.decode()
-                state = orders.get(key) or new_state()
-                line_ids = (apply_order(state, change.op, change.row)
-                            if change.table == "sales_orders"
-                            else apply_line(state, change.op, change.row, change.lsn or 0))
-                touch(state, change.commit_ts_ms)
-                commit = _streamed(change)
-        except BadEvent as exc:
-            await dead_letter(event, exc, "analytics.sales")
-            continue
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            await dead_letter(event, f"bad line retry: {exc}", "analytics.sales")
-            continue
+                line_ids = [line_id]
+        else:
+            change = await decoded(event, "analytics.sales", decode_change,
+                                   ORDER_TABLES[event.message.topic])
+            if change is None:
+                continue
+            key = change.order_key.decode()
+            state = orders.get(key) or new_state()
+            line_ids = (apply_order(state, change.op, change.row)
+                        if change.table == "sales_orders"
+                        else apply_line(state, change.op, change.row, change.lsn or 0))
+            touch(state, change.commit_ts_ms)
+            commit = _streamed(change)
         if state["order"] is not None:
             for line_id in line_ids:
                 await _emit_line(view, key, state, line_id, carried)
@@ -311,6 +310,15 @@ async def enrich_sales(stream):  # type: ignore[no-untyped-def]
         else:
             orders[key] = state
         _observe("analytics_sales", started, commit)
+
+
+def read_line_retry(value: bytes) -> tuple[str, dict[str, list[Version]]]:
+    """A line retry's line id and the dimension versions it carries; ValueError when malformed."""
+    try:
+        retry = orjson.loads(value)
+        return str(retry["line_id"]), dict(retry["carried"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"bad line retry: {exc!r}") from None
 
 
 async def _emit_line(view: SalesByDay, order_key: str, state: OrderState, line_id: str,
@@ -364,14 +372,15 @@ async def daily_inventory(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         started = perf_counter()
         partition = event.message.partition
-        try:
-            if event.message.topic == SNAPSHOT_REQUESTS:
-                request = SnapshotRequest.model_validate_json(event.value)
+        if event.message.topic == SNAPSHOT_REQUESTS:
+            request = await decoded(event, "analytics.inventory_daily",
+                                    SnapshotRequest.model_validate_json)
+            if request is not None:
                 await _emit_snapshot(partition, request)
-                continue
-            position = InventoryPosition.model_validate_json(event.value)
-        except ValidationError as exc:
-            await dead_letter(event, exc, "analytics.inventory_daily")
+            continue
+        position = await decoded(event, "analytics.inventory_daily",
+                                 InventoryPosition.model_validate_json)
+        if position is None:
             continue
         positions[position.key] = {"partition": partition,
                                    "position": orjson.loads(position.model_dump_json())}
@@ -442,8 +451,6 @@ async def track_deliveries(stream):  # type: ignore[no-untyped-def]
         change = await decoded(event, "analytics.deliveries", decode_change, "deliveries")
         if change is None:
             continue
-        if change is None or change.op == "t":
-            continue
         stop = delivery_stop(change)
         await _emit(deliveries_out, str(stop.delivery_id), stop.model_dump_json().encode())
         result = outcome(change, stop)
@@ -462,17 +469,11 @@ async def count_business(stream):  # type: ignore[no-untyped-def]
     """Conversations, sales closed by the agent, messages sent and failures, per day/hour."""
     async for event in stream.events():
         started = perf_counter()
-        topic = event.message.topic
-        try:
-            if topic == "whatsapp.inbound":
-                _count_inbound(event, InboundMessage.model_validate_json(event.value))
-            elif topic == "messages.status":
-                _count_message(event, MessageResult.model_validate_json(event.value))
-            else:
-                _count_command(event, CommandResult.model_validate_json(event.value))
-        except ValidationError as exc:
-            await dead_letter(event, exc, "analytics.business")
+        model, count = COUNT_OF[event.message.topic]
+        record = await decoded(event, "analytics.business", model.model_validate_json)
+        if record is None:
             continue
+        count(event, record)
         _observe("analytics_business", started)
 
 
@@ -496,6 +497,13 @@ def _count_command(event: faust.EventT, result: CommandResult) -> None:
         _count(event, "errors", utc_hour(result.at), ("failed_commands",))
     elif result.command_type == "create_sales_order" and result.status == "applied":
         _count(event, "agent", local_day(result.at).isoformat(), ("sales_closed",))
+
+
+# each business topic's model and counter
+COUNT_OF: dict[str, tuple[type[BaseModel], Callable[[faust.EventT, Any], None]]] = {
+    "whatsapp.inbound": (InboundMessage, _count_inbound),
+    "messages.status": (MessageResult, _count_message),
+    "erp.commands.results": (CommandResult, _count_command)}
 
 
 @app.agent(raw_source("forecasts.insights"))

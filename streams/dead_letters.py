@@ -97,11 +97,14 @@ async def dead_letter(event: faust.EventT, error: str | BaseException, stage: st
 
 
 async def decoded(event: faust.EventT, stage: str, decode: Callable[..., T], *args: Any,
-                  errors: tuple[type[BaseException], ...] = (ValueError,)) -> T | None:
-    """`decode(event.value, *args)`, or None once the record is dead-lettered because `decode`
-    raised one of `errors` (ValueError covers pydantic's ValidationError and BadEvent)."""
+                  errors: tuple[type[BaseException], ...] = (ValueError,), **kwargs: Any
+                  ) -> T | None:
+    """`decode(event.value, *args, **kwargs)`, or None: for a record `decode` skips (a tombstone;
+    a CDC truncate for a reader of rows, processors/change_events.py), or once the record is
+    dead-lettered because `decode` raised one of `errors` (ValueError covers pydantic's
+    ValidationError and BadEvent, whose message is the reason in the dead letter's headers)."""
     try:
-        return decode(event.value, *args)
+        return decode(event.value, *args, **kwargs)
     except errors as exc:
         await dead_letter(event, exc, stage)
         return None

@@ -15,9 +15,8 @@ from __future__ import annotations
 import logging
 
 import faust
-from pydantic import ValidationError
 
-from processors.change_events import BadEvent, decode_row_change
+from processors.change_events import decode_change
 from processors.inventory.demand import (
     DemandHistory,
     SalesOrderState,
@@ -29,7 +28,7 @@ from processors.inventory.demand import (
 from schemas.demand import LineDemand
 from schemas.events import stock_table_key
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter
+from streams.dead_letters import dead_letter, decoded
 from streams.inventory import EVENTS, stock_key
 from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
 from streams.topics import raw_source, raw_topic
@@ -57,16 +56,16 @@ async def track_sales_orders(stream):  # type: ignore[no-untyped-def]
         if event.message.topic == SWEEPS:
             await _sweep_orders(event)
             continue
+        change = await decoded(event, "demand.orders", decode_change,
+                               TABLE_OF[event.message.topic])
+        if change is None:
+            continue
+        key = change.order_key.decode()
+        state = SalesOrderState.from_dict(order_table.get(key))
         try:
-            change = decode_row_change(event.value, TABLE_OF[event.message.topic],
-                                       "the demand history")
-            if change is None:
-                continue
-            key = change.order_key.decode()
-            state = SalesOrderState.from_dict(order_table.get(key))
             lines = apply_sales_change(state, change.table, change.op, change.row,
                                        at_ms=change.commit_ts_ms, snapshot=change.snapshot)
-        except (BadEvent, KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             await dead_letter(event, exc, "demand.orders")
             continue
         order_table[key] = state.to_dict()
@@ -94,14 +93,16 @@ async def _sweep_orders(event: faust.EventT) -> None:
 async def maintain_demand(stream):  # type: ignore[no-untyped-def]
     """Daily buckets per product×warehouse; publishes `demand.daily` when they change."""
     async for event in stream.events():
+        line = await decoded(event, "demand.daily", LineDemand.model_validate_json)
+        if line is None:
+            continue
+        key = stock_table_key(line.product_id, line.warehouse_id)
+        stored = demand_table.get(key)
+        history = (DemandHistory.from_dict(stored) if stored
+                   else DemandHistory(line.product_id, line.warehouse_id))
         try:
-            line = LineDemand.model_validate_json(event.value)
-            key = stock_table_key(line.product_id, line.warehouse_id)
-            stored = demand_table.get(key)
-            history = (DemandHistory.from_dict(stored) if stored
-                       else DemandHistory(line.product_id, line.warehouse_id))
             changed = apply_line_demand(history, line)
-        except (ValidationError, ValueError) as exc:
+        except ValueError as exc:
             await dead_letter(event, exc, "demand.daily")
             continue
         if changed:

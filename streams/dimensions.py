@@ -64,7 +64,7 @@ async def route_price_breaks(stream):  # type: ignore[no-untyped-def]
     """Re-key supplier price breaks by product (a truncate goes to every partition)."""
     async for event in stream.events():
         change = await decoded(event, "dimensions.price_break_router",
-                               decode_change, "supplier_price_breaks")
+                               decode_change, "supplier_price_breaks", truncates=True)
         if change is None:
             continue
         if change.op == "t":
@@ -82,7 +82,7 @@ async def load_dimensions(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         topic = event.message.topic
         table = "supplier_price_breaks" if topic == PRICE_BREAK_EVENTS else DIMENSIONS[topic]
-        change = await decoded(event, "dimensions", decode_change, table)
+        change = await decoded(event, "dimensions", decode_change, table, truncates=True)
         if change is None:
             continue
         if topic == PRICE_BREAK_EVENTS:

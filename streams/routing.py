@@ -28,7 +28,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import orjson
 from prometheus_client import Counter
-from pydantic import ValidationError
 
 from processors.change_events import Change, decode_change
 from processors.routing import (
@@ -76,7 +75,7 @@ from schemas.routes import (
 )
 from schemas.timezones import MEXICO_CITY
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter, decoded
+from streams.dead_letters import decoded
 from streams.dimensions import clear_table, products, warehouses
 from streams.messages import send_message
 from streams.metrics import EVENTS
@@ -124,8 +123,6 @@ async def route_delivery_orders(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
         table = "sales_orders" if event.message.topic == ORDERS else "sales_order_lines"
         if (change := await decoded(event, "routing.order_router", decode_change, table)) is None:
-            continue
-        if change is None or change.op == "t":
             continue
         row = change.row
         order_id = row["id"] if table == "sales_orders" else row["order_id"]
@@ -202,7 +199,8 @@ async def load_route_dimensions(stream):  # type: ignore[no-untyped-def]
     """Customers (coordinates, windows, phone) and vehicles (branch, capacity, shift)."""
     async for event in stream.events():
         name = DIMENSIONS[event.message.topic]
-        if (change := await decoded(event, "routing.dimensions", decode_change, name)) is None:
+        change = await decoded(event, "routing.dimensions", decode_change, name, truncates=True)
+        if change is None:
             continue
         table = DIMENSION_TABLES[name]
         if change.op == "t":
@@ -378,14 +376,14 @@ async def _vehicle_route(event: RoutePlanEvent, vehicle_id: int, stops: list[Tra
 async def track_vehicles(stream):  # type: ignore[no-untyped-def]
     """Each vehicle's routes by date; GPS fixes update its remaining ETAs and announce delays."""
     async for event in stream.events():
-        try:
-            if event.message.topic == VEHICLE_ROUTES:
-                _store_route(VehicleRoute.model_validate_json(event.value))
-            else:
-                await _track(VehiclePosition.model_validate_json(event.value))
-        except ValidationError as exc:
-            await dead_letter(event, exc, "routing.tracking")
+        model = VehicleRoute if event.message.topic == VEHICLE_ROUTES else VehiclePosition
+        record = await decoded(event, "routing.tracking", model.model_validate_json)
+        if isinstance(record, VehicleRoute):
+            _store_route(record)
+        elif record is None:
             continue
+        else:
+            await _track(record)
         EVENTS.labels(agent="routing_tracking").inc()
 
 

@@ -7,7 +7,7 @@ import logging
 import orjson
 import pytest
 
-from processors.change_events import BadEvent, decode_change, decode_row_change
+from processors.change_events import BadEvent, decode_change
 from schemas.cdc import UNAVAILABLE_VALUE
 
 ORDER = {"id": 41, "customer_id": 3, "warehouse_id": 1, "status": "confirmado",
@@ -41,13 +41,12 @@ def test_tombstones_are_none_and_bad_records_raise() -> None:
 def test_a_reader_of_rows_skips_a_truncate_and_says_so(caplog: pytest.LogCaptureFixture
                                                        ) -> None:
     truncate = _record("sales_orders", "t", None, None)
-    assert decode_change(truncate, "sales_orders").op == "t"  # type: ignore[union-attr]
+    change = decode_change(truncate, "sales_orders", truncates=True)
+    assert change is not None and change.op == "t"
     with caplog.at_level(logging.WARNING):
-        assert decode_row_change(truncate, "sales_orders", "the demand history") is None
-    assert "truncate of sales_orders ignored by the demand history" in caplog.text
-    assert decode_row_change(None, "sales_orders", "x") is None
-    assert decode_row_change(_record("sales_orders", "u", ORDER, ORDER), "sales_orders",
-                             "x") is not None
+        assert decode_change(truncate, "sales_orders") is None
+    assert "truncate of sales_orders (lsn 7) skipped by a reader of rows" in caplog.text
+    assert decode_change(_record("sales_orders", "u", ORDER, ORDER), "sales_orders") is not None
 
 
 def test_defect5_an_unchanged_toast_value_is_merged_from_the_previous_image_or_dead_lettered(
@@ -61,5 +60,5 @@ def test_defect5_an_unchanged_toast_value_is_merged_from_the_previous_image_or_d
         decode_change(update, "sales_orders", previous={"id": 41})
     change = decode_change(update, "sales_orders", previous={**ORDER, "status": "reservado"})
     assert change is not None and change.after == {**ORDER, "status": "reservado"}
-    change = decode_row_change(update, "sales_orders", "x", previous=ORDER)
+    change = decode_change(update, "sales_orders", previous=ORDER)
     assert change is not None and change.row["status"] == "confirmado"

@@ -9,15 +9,16 @@ streams/stock_alerts.py), with a readable reason. Anything else would crash the 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from processors.change_events import BadEvent, Change, decode_change, decode_row_change
+from processors.change_events import BadEvent, Change, decode_change
 from processors.inventory.position import (
     InventoryState,
     PurchaseOrderState,
@@ -154,10 +155,11 @@ def test_decode_change_accepts_or_rejects_with_reason(value: bytes) -> None:
 @FAST
 @given(envelopes().map(_encode))
 def test_row_readers_never_see_a_change_without_a_row(value: bytes) -> None:
-    """What decode_row_change returns names a row (a truncate is skipped), for any table."""
+    """What decode_change returns to a reader of rows names a row (a truncate is skipped), for
+    any table."""
     for table in ("stock", "sales_orders", "purchase_order_lines"):
         try:
-            change = decode_row_change(value, table, "property-test")
+            change = decode_change(value, table)
         except BadEvent as exc:
             _reason(exc)
             continue
@@ -181,7 +183,6 @@ def _stock_path(value: bytes) -> None:
 def test_stock_decode_path_dead_letters_with_reason(value: bytes) -> None:
     """The stock-alert agent dead-letters BadEvent, ValidationError and ValueError; nothing else
     may escape (it would stop the agent)."""
-    assume(not known_crash(value))  # reported; see the strict xfails at the end
     try:
         _stock_path(value)
     except (BadEvent, ValidationError, ValueError) as exc:
@@ -207,30 +208,14 @@ def _po_path(value: bytes, table: str) -> None:
        st.sampled_from(["purchase_orders", "purchase_order_lines"]))
 def test_purchase_order_path_dead_letters_with_reason(value: bytes, table: str) -> None:
     """Both purchase-order agents dead-letter only BadEvent: nothing else may escape."""
-    assume(not known_crash(value))  # reported; see the strict xfails at the end
     try:
         _po_path(value, table)
     except BadEvent as exc:
         _reason(exc)
 
 
-# Known crashes, found by the properties above and reported to the coordinator. The agent raises,
-# so streams/dead_letters.py dead-letters the record as an agent error (for the truncate with the
-# empty reason "AssertionError: ") and Faust restarts the agent: a valid event lost to the DLQ.
-# Each is filtered out of the properties by `known_crash` and pinned by a strict xfail below:
-# when a fix lands, the xfail passes, fails the run, and its filter here is to be deleted.
-
-def known_crash(value: bytes) -> bool:
-    try:
-        change = decode_change(value)
-    except BadEvent:
-        return False
-    if change is None:
-        return False
-    truncate = change.op == "t" and change.after is None and change.before is None
-    at = (change.after or {}).get("updated_at")
-    return truncate or (change.table == "stock" and at is not None and not isinstance(at, str))
-
+# Crashes these properties found (a truncate reached `change.row`; pydantic read a number as the
+# stock row's `updated_at` and apply_stock_change called str methods on it), pinned.
 
 STOCK_SOURCE = {"ts_ms": 0, "db": "erp", "schema": "public", "table": "stock", "lsn": 1}
 TRUNCATE = orjson.dumps({"op": "t", "ts_ms": 0, "source": STOCK_SOURCE})
@@ -238,30 +223,38 @@ NUMERIC_UPDATED_AT = orjson.dumps({"op": "c", "ts_ms": 0, "source": STOCK_SOURCE
     "product_id": 1, "warehouse_id": 2, "on_hand": 5, "updated_at": 1}})
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="KNOWN CRASH: a truncate reaches change.row on the stock path")
-def test_truncate_is_rejected_or_skipped_on_the_stock_path() -> None:
-    try:
-        _stock_path(TRUNCATE)
-    except (BadEvent, ValidationError, ValueError) as exc:
-        _reason(exc)
+def test_a_truncate_is_skipped_with_a_log_by_readers_of_rows(
+        caplog: pytest.LogCaptureFixture) -> None:
+    orders = TRUNCATE.replace(b'"stock"', b'"purchase_orders"')
+    with caplog.at_level(logging.WARNING, "topllantas.change_events"):
+        assert decode_change(TRUNCATE, "stock") is None
+        assert decode_change(orders) is None
+    assert caplog.text.count("skipped by a reader of rows") == 2
+    _stock_path(TRUNCATE)  # no AssertionError any more
+    _po_path(orders, "purchase_orders")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="KNOWN CRASH: a truncate reaches change.row on the purchase-order path")
-def test_truncate_is_rejected_or_skipped_on_the_purchase_order_path() -> None:
-    value = TRUNCATE.replace(b'"stock"', b'"purchase_orders"')
-    try:
-        _po_path(value, "purchase_orders")
-    except BadEvent as exc:
-        _reason(exc)
+def test_a_truncate_reaches_a_reader_that_asks_for_it_and_names_no_row() -> None:
+    change = decode_change(TRUNCATE, "stock", truncates=True)
+    assert change is not None and change.op == "t"
+    with pytest.raises(BadEvent, match="stock change op 't' names no row"):
+        change.row  # noqa: B018
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="KNOWN CRASH: apply_stock_change calls .replace on updated_at=1 "
-                          "(pydantic accepted the number as a datetime)")
-def test_numeric_updated_at_is_rejected_or_read_on_the_stock_path() -> None:
-    try:
-        _stock_path(NUMERIC_UPDATED_AT)
-    except (BadEvent, ValidationError, ValueError) as exc:
-        _reason(exc)
+@pytest.mark.parametrize("value", [1, 1.5, True, ["2026-11-24"], {"at": 1}])
+def test_a_time_that_is_not_a_string_is_a_bad_event_with_its_reason(value: Any) -> None:
+    bad = NUMERIC_UPDATED_AT.replace(b'"updated_at":1', b'"updated_at":' + orjson.dumps(value))
+    with pytest.raises(BadEvent, match="bad stock row: updated_at: Input should be a valid "
+                                       "datetime"):
+        _stock_path(bad)
+
+
+def test_strict_types_keep_what_the_contract_sends() -> None:
+    """Decimals as strings, times as ISO strings, integers as numbers decode; an integer as a
+    string does not (the CDC sends numbers: sources/cdc/pgoutput.py)."""
+    line = {"op": "c", "ts_ms": 0, "after": VALID_LINE,
+            "source": {**STOCK_SOURCE, "table": "purchase_order_lines"}}
+    assert decode_change(orjson.dumps(line)) is not None
+    assert decode_change(orjson.dumps({**line, "after": {**VALID_LINE, "unit_cost": 12.5}}))
+    with pytest.raises(BadEvent, match="bad purchase_order_lines row: qty"):
+        decode_change(orjson.dumps({**line, "after": {**VALID_LINE, "qty": "4"}}))

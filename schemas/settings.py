@@ -137,6 +137,12 @@ class Settings(BaseSettings):
     llm_transcribe_model: str | None = Field(None, alias="LLM_TRANSCRIBE_MODEL")
     llm_vision_model: str | None = Field(None, alias="LLM_VISION_MODEL")
 
+    # --- the sales agent's worker: customers' turns at once (each customer's in order), and the
+    # inbound records read but not yet committed before the stream waits (a turn waiting on the
+    # model holds its partition's commits, not the other customers)
+    agent_concurrency: int = Field(100, ge=1, alias="AGENT_CONCURRENCY")
+    agent_max_pending: int = Field(2000, ge=1, alias="AGENT_MAX_PENDING")
+
     # --- humans behind the bot
     sales_team_email: str = Field("ventas@topllantas.mx", alias="SALES_TEAM_EMAIL")
 

@@ -1,7 +1,10 @@
 """The WhatsApp sales agent: one conversation per customer phone, in a Faust table.
 
 `whatsapp.inbound` and `agent.control` are keyed by the phone and co-partitioned, so each
-conversation lives on exactly one worker and moves with its partition. Replies go to
+conversation lives on exactly one worker and moves with its partition. A worker answers its
+customers at the same time (`AGENT_CONCURRENCY` turns at once), each customer's messages one
+after another, and commits a record only once it and every record before it on its partition
+were handled (streams/ordered_lanes.py). Replies go to
 `messages.outbound`, reservations to `erp.commands`, handoffs to the sales team by e-mail
 (`messages.email`).
 """
@@ -18,6 +21,7 @@ from pydantic import ValidationError
 
 from processors.sales_agent.handoff import handoff_email
 from processors.sales_agent.state import ConversationState
+from processors.sales_agent.understanding import warm_up
 from schemas.commands import CommandEnvelope
 from schemas.settings import get_settings
 from schemas.whatsapp import AgentControl, InboundMessage
@@ -30,6 +34,7 @@ from streams.metrics import AGENT_TURNS as TURNS
 from streams.metrics import LLM_FALLBACKS as FALLBACKS
 from streams.metrics import LLM_SECONDS, TURN_SECONDS
 from streams.openai_client import SalesAgent
+from streams.ordered_lanes import OrderedLanes
 from streams.topics import raw_source, raw_topic
 
 log = logging.getLogger("topllantas.sales_agent")
@@ -39,27 +44,38 @@ commands = raw_topic("erp.commands")
 control = raw_topic("agent.control")
 conversations = app.Table("conversations", default=None,
                           partitions=catalogue["whatsapp.inbound"].partitions)
+DRAIN_S = 30.0  # a stopping agent waits this long for the turns under way
 
 
 @app.agent(source)
 async def converse(stream):  # type: ignore[no-untyped-def]
+    """Customers at the same time, each customer's messages in order (`OrderedLanes`, keyed by
+    the phone: both topics' key). A turn waiting on the model holds no other customer."""
     settings = get_settings()
+    await asyncio.to_thread(warm_up)  # the classifier's fit, before the first customer
     reader = await ErpReader.connect(settings.erp_reader_dsn())
     agent = SalesAgent.from_settings(settings, reader)
+
+    async def handle(event) -> None:  # type: ignore[no-untyped-def]
+        try:
+            if event.message.topic == "agent.control":
+                _release(AgentControl.model_validate_json(event.value))
+                return
+            inbound = InboundMessage.model_validate_json(event.value)
+        except ValidationError as exc:
+            await dead_letter(event, exc, "sales_agent.decode")
+            return
+        if await _retrying(reader.is_buyer, inbound.from_phone):
+            return  # the buyer loop answers buyers
+        await _turn(agent, inbound, settings.sales_team_email)
+
+    lanes = OrderedLanes(handle, concurrency=settings.agent_concurrency,
+                         max_pending=settings.agent_max_pending, stage="sales_agent")
     try:
         async for event in stream.events():
-            try:
-                if event.message.topic == "agent.control":
-                    _release(AgentControl.model_validate_json(event.value))
-                    continue
-                inbound = InboundMessage.model_validate_json(event.value)
-            except ValidationError as exc:
-                await dead_letter(event, exc, "sales_agent.decode")
-                continue
-            if await _retrying(reader.is_buyer, inbound.from_phone):
-                continue  # the buyer loop answers buyers
-            await _turn(agent, inbound, settings.sales_team_email)
+            await lanes.submit(event)
     finally:
+        await lanes.drain(DRAIN_S)
         await agent.aclose()
         await reader.close()
 

@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.events import stock_table_key
+from schemas.transfers import TransferOption
 from schemas.whatsapp import InboundMessage
 
 
@@ -93,6 +94,7 @@ class StockAlert(BaseModel):
     pack_multiple: int = Field(1, ge=1)
     min_order_qty: int = Field(1, ge=1)
     at: datetime
+    transfer: TransferOption | None = None  # another branch's surplus, offered before buying
 
     @property
     def key(self) -> str:

@@ -2,7 +2,8 @@
 
 alerts.by_buyer (alert events, digest turns, retried taps; by phone) ┐
 whatsapp.inbound (by phone) ─────────────────────────────────────────┴─> tables `buyer_alerts`,
-    `buyer_pending_adjust` (by phone) ─> erp.commands (purchase order drafts, `po:<alert_id>`),
+    `buyer_pending_adjust`, `buyer_drafts` (by phone) ─> erp.commands (transfers `tr:<alert_id>`,
+    lines `pol:<alert_id>` of the day's draft order `po:<supplier>:<warehouse>:<day>`),
     alerts.control (snoozes, by stock key), messages.outbound and messages.email (replies, digests),
     alerts.by_buyer (taps to retry)
 
@@ -33,21 +34,17 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
-from processors.inventory.buyer_messages import (
-    BuyerResponse,
-    ProductLabel,
-    Unrecognized,
-    awaits_feed,
-    morning_digest,
-    parse_buyer_reply,
-    respond,
-)
+from processors.inventory.buyer_digest import morning_digest
+from processors.inventory.buyer_intents import Unrecognized, parse_buyer_reply
+from processors.inventory.buyer_messages import BuyerResponse, ProductLabel, awaits_feed, respond
+from processors.inventory.buyer_orders import command_key
 from schemas.alerts import AlertControl, BuyerFeed, StockAlert
 from schemas.commands import CommandEnvelope
 from schemas.erp import Buyer
 from schemas.timezones import MEXICO_CITY
 from schemas.whatsapp import InboundMessage
 from streams.app import app, catalogue
+from streams.buyer_orders import keep_drafts, order_book
 from streams.dead_letters import decoded
 from streams.dimensions import buyer_by_phone, buyers, product_label, supplier_name
 from streams.inventory import EVENTS, stock_key
@@ -162,12 +159,14 @@ async def _on_message(message: InboundMessage, *, retried: bool) -> None:
         return
     labels, names = _lookups(alerts)
     response = respond(intent, phone=phone, buyer=buyer, open_alerts=alerts, labels=labels,
-                       supplier_names=names, now=message.sent_at, message_id=message.message_id)
+                       supplier_names=names, now=message.sent_at, message_id=message.message_id,
+                       orders=order_book(phone, alerts))
     await asyncio.gather(*await _send_response(response, message.sent_at))
     if buyer is None:
         return
     for alert_id in response.approved_alert_ids:
         del buyer_alerts[stored[alert_id][0]]
+    keep_drafts(phone, response.drafts)
     if response.pending_adjust != pending:
         if response.pending_adjust is None:
             pending_adjust.pop(phone, None)
@@ -179,7 +178,7 @@ async def _send_response(response: BuyerResponse, at: datetime) -> list[asyncio.
     sent = []
     for command in response.commands:
         sent.append(await erp_commands.send(
-            key=f"po:{command.supplier_id}:{command.warehouse_id}".encode(),
+            key=command_key(command),
             value=CommandEnvelope(command=command).model_dump_json().encode()))
     for request in response.snoozes:
         control = AlertControl(kind="snooze", at=at, alert_id=request.alert_id,

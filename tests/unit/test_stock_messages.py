@@ -6,26 +6,27 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from processors.inventory.alerts import decide
-from processors.inventory.buyer_messages import (
-    NOT_A_BUYER_TEXT,
+from processors.inventory.buyer_digest import morning_digest
+from processors.inventory.buyer_intents import (
     AdjustQuantity,
     AdjustRequest,
     Approve,
     ApproveAll,
     BuyerIntent,
-    BuyerResponse,
     CancelAdjust,
-    ProductLabel,
     Snooze,
     Unrecognized,
+    parse_buyer_reply,
+)
+from processors.inventory.buyer_labels import ProductLabel
+from processors.inventory.buyer_messages import (
+    NOT_A_BUYER_TEXT,
+    BuyerResponse,
     alert_message,
     awaits_feed,
-    consolidate,
-    morning_digest,
-    parse_buyer_reply,
-    purchase_order_draft,
     respond,
 )
+from processors.inventory.buyer_orders import consolidate
 from processors.inventory.policy import (
     DemandStats,
     InventoryConfig,
@@ -138,26 +139,29 @@ def test_parse_adjust_quantity_only_after_ajustar() -> None:
         Unrecognized("hola, ¿cuánto cuesta la 205/55R16?"))
 
 
-def test_approve_builds_one_po_draft_with_a_stable_key() -> None:
+def test_approve_adds_one_line_to_the_days_draft_with_a_stable_key() -> None:
     alert = make_alert(101, 48)
     first = answer(Approve(alert.alert_id), [alert], message_id="wamid.A")
     second = answer(Approve(alert.alert_id), [alert], message_id="wamid.B")
     (command,) = first.commands
-    assert command.idempotency_key == f"po:{alert.alert_id}"
+    assert command.idempotency_key == f"pol:{alert.alert_id}"
+    assert command.order_key == "po:1:1:2026-05-04"  # the Mexico City day of the tap
     assert second.commands[0].idempotency_key == command.idempotency_key
     assert command.supplier_id == 1 and command.warehouse_id == 1
-    assert command.lines[0].qty == alert.proposed_qty
+    assert command.line.qty == alert.proposed_qty
     assert command.expected_at == date(2026, 5, 8)
     assert command.requested_by == "comprador:1" and command.caused_by == alert.alert_id
     assert first.approved_alert_ids == (alert.alert_id,)
-    assert "borrador de orden de compra" in (first.reply.text or "")
+    assert (first.reply.text or "").startswith("✅ Agregué Michelin Primacy 4 205/55R16")
+    assert "pedido borrador po:1:1:2026-05-04 de Michelin México" in (first.reply.text or "")
+    (draft,) = first.drafts
+    assert draft.key == command.order_key and [line.alert_id for line in draft.lines] == [
+        alert.alert_id]
     assert first.reply.idempotency_key == "buyer-reply:wamid.A"
     assert first.reply.reply_to == "wamid.A"  # quotes the tap it answers
-    assert purchase_order_draft(alert, T0 + timedelta(days=1)).idempotency_key == (
-        command.idempotency_key)
 
 
-def test_adjust_flow_rounds_to_pack_and_keeps_the_po_key() -> None:
+def test_adjust_flow_rounds_to_pack_and_keeps_the_line_key() -> None:
     alert = make_alert(101, 48)
     asked = answer(AdjustRequest(alert.alert_id), [alert])
     assert asked.pending_adjust == alert.alert_id and asked.commands == ()
@@ -165,11 +169,11 @@ def test_adjust_flow_rounds_to_pack_and_keeps_the_po_key() -> None:
     intent = parse_buyer_reply(inbound("pide 22"), asked.pending_adjust)
     done = answer(intent, [alert])
     (command,) = done.commands
-    assert command.lines[0].qty == 24 and str(command.lines[0].unit_cost) == "1850.00"
-    assert command.idempotency_key == f"po:{alert.alert_id}"
+    assert command.line.qty == 24 and str(command.line.unit_cost) == "1850.00"
+    assert command.idempotency_key == f"pol:{alert.alert_id}"
     assert "redondeé a 24" in (done.reply.text or "") and done.pending_adjust is None
     big = answer(AdjustQuantity(alert.alert_id, 150), [alert])
-    assert str(big.commands[0].lines[0].unit_cost) == "1776.00"  # the 150-unit break
+    assert str(big.commands[0].line.unit_cost) == "1776.00"  # the 150-unit break
     zero = answer(AdjustQuantity(alert.alert_id, 0), [alert])
     assert zero.commands == () and zero.pending_adjust == alert.alert_id
 
@@ -183,31 +187,31 @@ def test_snooze_reply_and_request() -> None:
     assert "05/05 a las 08:00" in (response.reply.text or "") and response.commands == ()
 
 
-def test_approve_all_michelin_consolidates_per_supplier_and_warehouse() -> None:
+def test_approve_all_michelin_joins_the_days_draft_per_supplier_and_warehouse() -> None:
     alerts = [make_alert(101, 48), make_alert(102, 45), make_alert(101, 40, warehouse_id=2),
               make_alert(201, 30, PIRELLI)]
     response = answer(parse_buyer_reply(inbound("Aprobar todo Michelin")), alerts)
-    assert len(response.commands) == 2  # Michelin × warehouse 1, Michelin × warehouse 2
-    by_warehouse = {c.warehouse_id: c for c in response.commands}
-    assert sorted(line.product_id for line in by_warehouse[1].lines) == [101, 102]
-    ids = sorted(a.alert_id for a in alerts[:2])
-    assert by_warehouse[1].idempotency_key.startswith("po:1:1:")
-    assert by_warehouse[2].idempotency_key == f"po:{alerts[2].alert_id}"  # same as alone
-    assert response.approved_alert_ids == tuple(sorted([*ids, alerts[2].alert_id]))
+    assert len(response.commands) == 3  # one line per Michelin alert
+    orders = {c.order_key: [] for c in response.commands}
+    for command in response.commands:
+        orders[command.order_key].append(command.line.product_id)
+    assert orders == {"po:1:1:2026-05-04": [101, 102], "po:1:2:2026-05-04": [101]}
+    assert {c.idempotency_key for c in response.commands} == {
+        f"pol:{a.alert_id}" for a in alerts[:3]}
+    assert sorted(d.key for d in response.drafts) == sorted(orders)
+    assert response.approved_alert_ids == tuple(sorted(a.alert_id for a in alerts[:3]))
     assert "Michelin México" in (response.reply.text or "")
     # Pirelli belongs to another buyer: never part of Mariana's "todo"
     everything = answer(ApproveAll(), alerts)
     assert all(c.supplier_id == 1 for c in everything.commands)
 
 
-def test_consolidated_key_depends_only_on_the_set_of_alerts() -> None:
+def test_consolidate_groups_per_supplier_and_warehouse_whatever_the_order() -> None:
     alerts = [make_alert(101, 48), make_alert(102, 45)]
     forward = consolidate(alerts)
     backward = consolidate(list(reversed(alerts)))
-    assert len(forward) == 1 and forward[0].idempotency_key == backward[0].idempotency_key
-    command = forward[0].to_command(T0)
-    assert command.idempotency_key == forward[0].idempotency_key
-    assert sum(line.qty * line.unit_cost for line in command.lines) == forward[0].total_cost
+    assert forward == backward and len(forward) == 1
+    assert forward[0].total_cost == sum((a.total_cost for a in alerts), Decimal("0.00"))
 
 
 def test_refusals_are_polite_and_create_nothing() -> None:

@@ -1,13 +1,21 @@
-"""What should have happened against what did: the ERP, the topics, the sinks' ledgers.
+"""What should have happened against what did: the ERP, the topics, the sinks' ledgers and the
+WhatsApp double's log.
 
-Per fault (each item counts under the fault it was issued in):
-- `lost`: a sales order the ERP committed that never reached its CDC topic, a WhatsApp message
-  of the feed neither sent nor reported `unknown` (dead-lettered for an operator), a purchase
-  order command that made no purchase order, a customer message that got no answer;
-- `duplicated_erp_writes`: purchase orders beyond one per command;
-- `duplicated_messages`: messages the WhatsApp double accepted that no ledger row accounts for
-  (a ledger row is settled `sent` with the provider's id of one delivery; a row left `unknown`
-  by a worker that died mid-call may account for one delivery more).
+`fetch` gathers the evidence of a run (`Evidence`: plain data, written beside the results so a
+verdict can be re-checked); `tally` is the verdict, a pure function of what the load issued
+(`Expected`) and the evidence. Per fault (each item counts under the fault it was issued in):
+- `lost`: a sales order the ERP committed that never reached its CDC topic; a feed message
+  neither settled in the ledger nor delivered (`sent` in the ledger but absent from the
+  double's log is lost too; `unknown`, a worker that died mid-call, is dead-lettered for an
+  operator and not counted lost); a purchase-order command that made no purchase order; a
+  customer message whose reply the ledger does not hold settled, or holds `sent` with a
+  provider id the double never issued;
+- `duplicated_erp_writes`: purchase orders beyond one per command and lines beyond one per
+  order, found by the command's content (the order's `created_by` is the command's key), not
+  by the idempotency key the sink deduplicates on;
+- `duplicated_messages`: a feed message delivered more than once (found by its content in the
+  double's log), and deliveries no ledger row accounts for beyond the `unknown` rows (a row left
+  `unknown` may account for one delivery).
 Also for the whole run: customers' reservations beyond their "sí" messages, dead letters per
 topic, stock positions on `inventory.position` that end different from the ERP.
 """
@@ -16,17 +24,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from ops.chaos.load import Load
-
 SETTLED = ("sent", "unknown")
+FEED_PREFIX = "msg:chaos:"  # feed messages' keys; the template's first parameter is the rest
+COMMAND_PREFIX = "po:chaos:"
 
 
 @dataclass(frozen=True)
@@ -36,32 +45,168 @@ class Window:
     end: float
 
 
-async def _fetch(dsn: str, since: float) -> dict[str, Any]:
+class IssuedItem(Protocol):
+    @property
+    def phase(self) -> str: ...
+
+
+class Expected(Protocol):
+    """What the load issued (ops/chaos/load.py `Load`), by key, each with its phase."""
+
+    messages: Mapping[str, IssuedItem]  # feed message idempotency key ->
+    commands: Mapping[str, IssuedItem]  # purchase-order command key ->
+    inbound: Mapping[str, IssuedItem]  # customer's WhatsApp message id ->
+    cdc_seen: Mapping[int, float]  # sales order id -> when seen on its CDC topic
+
+
+@dataclass
+class Evidence:
+    """What is there after a run, as plain data."""
+
+    ledger: dict[str, dict[str, Any]]  # topllantas.sent_messages by idempotency key
+    purchase_orders: dict[str, dict[str, int]]  # command key -> {"orders": n, "lines": n}
+    orders: list[dict[str, Any]]  # sales orders committed since the run began: id, at, key
+    stock: dict[tuple[int, int], int]  # (product, warehouse) -> on hand
+    deliveries: list[dict[str, Any]]  # the WhatsApp double's log: wamid, to, type, body, at
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["stock"] = [[p, w, n] for (p, w), n in self.stock.items()]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Evidence:
+        return cls(**{**data, "stock": {(p, w): n for p, w, n in data["stock"]}})
+
+
+@dataclass(frozen=True)
+class Item:
+    phase: str
+
+
+@dataclass
+class Recorded:
+    """An `Expected` read back from a snapshot."""
+
+    messages: dict[str, Item]
+    commands: dict[str, Item]
+    inbound: dict[str, Item]
+    cdc_seen: dict[int, float]
+
+
+def snapshot(expected: Expected, evidence: Evidence, windows: list[Window]) -> dict[str, Any]:
+    """Everything `tally` reads, as JSON: a verdict can be re-checked (and a test can tamper
+    with a real run's evidence)."""
+    return {"windows": [[w.phase, w.start, w.end if w.end != float("inf") else None]
+                        for w in windows],
+            "expected": {name: {k: v.phase for k, v in getattr(expected, name).items()}
+                         for name in ("messages", "commands", "inbound")}
+            | {"cdc_seen": {str(k): v for k, v in expected.cdc_seen.items()}},
+            "evidence": evidence.as_json()}
+
+
+def from_snapshot(data: dict[str, Any]) -> tuple[Recorded, Evidence, list[Window]]:
+    items = {name: {k: Item(phase) for k, phase in data["expected"][name].items()}
+             for name in ("messages", "commands", "inbound")}
+    expected = Recorded(**items, cdc_seen={int(k): v for k, v in
+                                           data["expected"]["cdc_seen"].items()})
+    windows = [Window(phase, start, float("inf") if end is None else end)
+               for phase, start, end in data["windows"]]
+    return expected, Evidence.from_json(data["evidence"]), windows
+
+
+async def fetch(dsn: str, since: float, deliveries: list[dict[str, Any]]) -> Evidence:
     conn = await asyncpg.connect(dsn)
     try:
-        ledger = await conn.fetch("SELECT idempotency_key, status, recipient, "
-                                  "provider_message_id FROM topllantas.sent_messages")
-        pos = await conn.fetch("SELECT idempotency_key, count(*) AS n FROM purchase_orders "
-                               "WHERE idempotency_key LIKE 'po:chaos:%' GROUP BY 1")
+        ledger = await conn.fetch("SELECT idempotency_key, status, provider_message_id "
+                                  "FROM topllantas.sent_messages")
+        pos = await conn.fetch(
+            "SELECT po.created_by AS key, count(*) AS orders, sum((SELECT count(*) FROM "
+            "purchase_order_lines l WHERE l.po_id = po.id))::int AS lines "
+            "FROM purchase_orders po WHERE po.created_by LIKE $1 GROUP BY 1",
+            COMMAND_PREFIX + "%")
         orders = await conn.fetch(
             "SELECT id, extract(epoch FROM created_at)::float8 AS at, idempotency_key "
             "FROM sales_orders WHERE created_at >= to_timestamp($1)", since)
         stock = await conn.fetch("SELECT product_id, warehouse_id, on_hand FROM stock")
     finally:
         await conn.close()
-    return {"ledger": {r["idempotency_key"]: r for r in ledger},
-            "pos": {r["idempotency_key"]: r["n"] for r in pos}, "orders": orders,
-            "stock": {(r["product_id"], r["warehouse_id"]): r["on_hand"] for r in stock}}
+    return Evidence(
+        ledger={r["idempotency_key"]: {"status": r["status"],
+                                       "provider_message_id": r["provider_message_id"]}
+                for r in ledger},
+        purchase_orders={r["key"]: {"orders": r["orders"], "lines": r["lines"]} for r in pos},
+        orders=[dict(r) for r in orders],
+        stock={(r["product_id"], r["warehouse_id"]): r["on_hand"] for r in stock},
+        deliveries=[{k: m[k] for k in ("wamid", "to", "type", "body", "at")}
+                    for m in deliveries])
 
 
-def _phase_of(windows: list[Window], at: float) -> str:
+def feed_key(delivery: dict[str, Any]) -> str | None:
+    """The feed message a delivery carries (its template's first parameter), if any."""
+    if delivery["type"] != "template":
+        return None
+    params = [p.get("text", "") for c in delivery["body"]["template"].get("components", [])
+              for p in c.get("parameters", [])]
+    return FEED_PREFIX + params[0] if params else None
+
+
+def phase_of(windows: list[Window], at: float) -> str:
     for window in windows:
         if window.start <= at < window.end:
             return window.phase
     return windows[-1].phase if at >= windows[-1].end else windows[0].phase
 
 
-async def recovered(load: Load, since: float) -> bool:
+def tally(expected: Expected, evidence: Evidence, windows: list[Window]) -> dict[str, Any]:
+    """Per fault window: lost, duplicated_erp_writes, duplicated_messages, unknown_messages
+    and the detail they add up from."""
+    per: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    ledger = evidence.ledger
+    delivered = Counter(feed_key(d) for d in evidence.deliveries)
+    wamids = {d["wamid"] for d in evidence.deliveries}
+    for key, issued in expected.messages.items():
+        c, row, n = per[issued.phase], ledger.get(key), delivered[key]
+        status = row["status"] if row else None
+        c["lost_messages"] += status not in SETTLED or (status == "sent" and n == 0)
+        c["unknown"] += status == "unknown"
+        c["messages_delivered_twice"] += max(0, n - 1)
+    for key, issued in expected.commands.items():
+        made = evidence.purchase_orders.get(key, {"orders": 0, "lines": 0})
+        per[issued.phase]["lost_commands"] += made["orders"] == 0
+        per[issued.phase]["duplicated_erp_writes"] += (max(0, made["orders"] - 1)
+                                                       + max(0, made["lines"] - made["orders"]))
+    replies_unknown: Counter[str] = Counter()
+    for message_id, inbound in expected.inbound.items():
+        row = ledger.get(f"wa-reply:{message_id}:0")
+        status = row["status"] if row else None
+        never_got = row is not None and status == "sent" and (
+            row["provider_message_id"] not in wamids)
+        per[inbound.phase]["lost_customer_messages"] += status not in SETTLED or never_got
+        per[inbound.phase]["unknown"] += status == "unknown"
+        replies_unknown[inbound.phase] += status == "unknown"
+    for order in evidence.orders:
+        lost = order["id"] not in expected.cdc_seen
+        per[phase_of(windows, order["at"])]["lost_cdc_events"] += lost
+    accounted = {r["provider_message_id"] for r in ledger.values() if r["provider_message_id"]}
+    for delivery in evidence.deliveries:
+        if delivery["wamid"] not in accounted and feed_key(delivery) not in expected.messages:
+            at = datetime.fromisoformat(delivery["at"]).timestamp()
+            per[phase_of(windows, at)]["unaccounted_deliveries"] += 1
+    faults = {}
+    for window in windows:
+        c = per[window.phase]
+        faults[window.phase] = {
+            "lost": sum(c[k] for k in ("lost_messages", "lost_commands",
+                                       "lost_customer_messages", "lost_cdc_events")),
+            "duplicated_erp_writes": c["duplicated_erp_writes"],
+            "duplicated_messages": c["messages_delivered_twice"] + max(
+                0, c["unaccounted_deliveries"] - replies_unknown[window.phase]),
+            "unknown_messages": c["unknown"], "detail": dict(c)}
+    return faults
+
+
+async def recovered(load: Any, since: float) -> bool:
     """The first sink message, command and customer message issued after `since` are done, and
     a sales order committed after `since` is on its CDC topic."""
     msg, cmd, inbound = load.first_after(since)
@@ -80,50 +225,22 @@ async def recovered(load: Load, since: float) -> bool:
     return sent == 2 and po is not None and order is not None and order in load.cdc_seen
 
 
-async def audit(load: Load, windows: list[Window], since: float) -> dict[str, Any]:
-    data = await _fetch(load.pipeline.stack.erp_dsn, since)
-    ledger, per = data["ledger"], defaultdict(Counter)
-    for key, issued in load.messages.items():
-        row = ledger.get(key)
-        per[issued.phase]["lost_messages"] += row is None or row["status"] not in SETTLED
-        per[issued.phase]["unknown"] += row is not None and row["status"] == "unknown"
-    for key, issued in load.commands.items():
-        made = data["pos"].get(key, 0)
-        per[issued.phase]["lost_commands"] += made == 0
-        per[issued.phase]["duplicated_erp_writes"] += max(0, made - 1)
-    for message_id, inbound in load.inbound.items():
-        row = ledger.get(f"wa-reply:{message_id}:0")
-        per[inbound.phase]["lost_customer_messages"] += (row is None
-                                                         or row["status"] not in SETTLED)
-        per[inbound.phase]["unknown"] += row is not None and row["status"] == "unknown"
-    for order in data["orders"]:
-        per[_phase_of(windows, order["at"])]["lost_cdc_events"] += order["id"] not in load.cdc_seen
-    accounted = {r["provider_message_id"] for r in ledger.values() if r["provider_message_id"]}
-    for message in load.pipeline.double.messages:
-        if message["wamid"] not in accounted:
-            at = datetime.fromisoformat(message["at"]).timestamp()
-            per[_phase_of(windows, at)]["unaccounted_deliveries"] += 1
-    faults = {}
-    for window in windows:
-        c = per[window.phase]
-        faults[window.phase] = {
-            "lost": sum(c[k] for k in ("lost_messages", "lost_commands",
-                                       "lost_customer_messages", "lost_cdc_events")),
-            "duplicated_erp_writes": c["duplicated_erp_writes"],
-            "duplicated_messages": max(0, c["unaccounted_deliveries"] - c["unknown"]),
-            "unknown_messages": c["unknown"], "detail": dict(c)}
-    reservations = sum(1 for o in data["orders"]
+async def audit(load: Any, windows: list[Window], since: float
+                ) -> tuple[dict[str, Any], Evidence]:
+    """The verdict per fault and for the whole run, and the evidence it was drawn from."""
+    evidence = await fetch(load.pipeline.stack.erp_dsn, since, load.pipeline.double.messages)
+    bootstrap = load.pipeline.stack.bootstrap_servers
+    reservations = sum(1 for o in evidence.orders
                        if (o["idempotency_key"] or "").startswith("wa-order:"))
     confirmations = sum(1 for m in load.inbound.values() if m.text == "sí")
-    return {"faults": faults, "order_created": {o["id"]: o["at"] for o in data["orders"]},
-            "run": {
+    return {"faults": tally(load, evidence, windows),
+            "order_created": {o["id"]: o["at"] for o in evidence.orders}, "run": {
         "reservations": reservations, "confirmations": confirmations,
         "duplicated_reservations": max(0, reservations - confirmations),
-        "sales_orders": len(data["orders"]), "feed_messages": len(load.messages),
+        "sales_orders": len(evidence.orders), "feed_messages": len(load.messages),
         "commands": len(load.commands), "customer_messages": len(load.inbound),
-        "dead_letters": dead_letters(load.pipeline.stack.bootstrap_servers),
-        "stock_positions_off": stock_positions_off(load.pipeline.stack.bootstrap_servers,
-                                                   data["stock"])}}
+        "dead_letters": dead_letters(bootstrap),
+        "stock_positions_off": stock_positions_off(bootstrap, evidence.stock)}}, evidence
 
 
 def _read(bootstrap: str, topics: list[str], idle: float = 2.0) -> list[Any]:

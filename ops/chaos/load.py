@@ -141,6 +141,7 @@ class Load:
             self._produce_twice("erp.commands", key, CommandEnvelope(
                 command=CreatePurchaseOrderDraft(
                     idempotency_key=key, issued_at=now, supplier_id=1, warehouse_id=1,
+                    requested_by=key,  # the order's created_by: the audit finds it by content
                     lines=[PurchaseLine(product_id=1 + n % 5, qty=4, unit_cost=100)])))
             await _sleep(self._stop, 1.0)
 

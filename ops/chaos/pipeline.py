@@ -10,6 +10,7 @@ forwarder (proxy.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -94,7 +95,8 @@ class ChaosPipeline:
             os.kill(self.stack.broker_pid, signal.SIGCONT)
         if hasattr(self, "supervisor"):
             for name in list(self.supervisor.procs):
-                self.supervisor.signal(name, signal.SIGCONT)
+                with contextlib.suppress(ProcessLookupError):  # exited already
+                    self.supervisor.signal(name, signal.SIGCONT)
             await asyncio.to_thread(self.supervisor.stop_all)
         if hasattr(self, "double"):
             await self.double.stop()

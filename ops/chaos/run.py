@@ -14,15 +14,23 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ops.bench.report import RESULTS_DIR, percentile
-from ops.chaos.audit import Window, audit, recovered
+from ops.bench.report import RESULTS_DIR
+from ops.chaos.audit import Evidence, Window, audit, recovered, snapshot
 from ops.chaos.faults import Fault
 from ops.chaos.load import Load
-from ops.chaos.pipeline import ChaosPipeline
+from ops.chaos.pipeline import WORKERS, ChaosPipeline
+from ops.chaos.report import (
+    bucket_size,
+    latency_over_time,
+    latency_samples,
+    memory_over_time,
+    plot,
+    stats,
+    trend,
+)
 from ops.stack.ephemeral import embedded_stack
 
 SUPERVISED = ("cdc", "webhook", "worker-agent-sinks", "worker-stock")
@@ -36,22 +44,42 @@ class ChaosOptions:
     gap_s: float = 15.0  # steady load before each fault
     recover_timeout_s: float = 180.0
     drain_timeout_s: float = 180.0
+    settle_s: float = 30.0  # the drain stops when the verdict has not changed for this long
     soak_s: float = 0.0
     seed: int = 29
     out: Path | None = field(default_factory=lambda: RESULTS_DIR / "chaos.json")
 
 
 def run_chaos(options: ChaosOptions, log=print) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Start a throwaway embedded stack, run, audit; everything started is stopped."""
+    """Start a throwaway embedded stack, run, audit; everything started is stopped.
+
+    Writes `options.out` (a soak goes under its "soak" key, the faults' run at the top; each
+    keeps the other), the audit's inputs beside it (`*_evidence.json`) and a PNG of memory and
+    latency over time."""
     with embedded_stack() as stack:
-        result = asyncio.run(_run(ChaosPipeline(stack, stack.state_dir / "logs"), options, log))
+        result, evidence = asyncio.run(_run(ChaosPipeline(stack, stack.state_dir / "logs"),
+                                            options, log))
     if options.out is not None:
-        options.out.parent.mkdir(parents=True, exist_ok=True)
-        options.out.write_text(json.dumps(result, indent=2, default=str))
+        _write(options.out, result, evidence, soak=bool(options.soak_s))
     return result
 
 
-async def _run(p: ChaosPipeline, options: ChaosOptions, log) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _write(out: Path, result: dict[str, Any], evidence: dict[str, Any], *, soak: bool) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        before = json.loads(out.read_text())
+    except (OSError, ValueError):
+        before = {}
+    kept = {**before, "soak": result} if soak else {**result, "soak": before.get("soak")}
+    out.write_text(json.dumps(kept, indent=2, default=str))
+    stem = out.stem + ("_soak" if soak else "")
+    out.with_name(f"{stem}_evidence.json").write_text(json.dumps(evidence, default=str))
+    plot(out.with_name(f"{stem}.png"), result["run"]["memory_over_time"],
+         result["run"]["latency_over_time"], f"chaos {result['meta']['mode']}")
+
+
+async def _run(p: ChaosPipeline, options: ChaosOptions, log  # type: ignore[no-untyped-def]
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
     started = time.time()
     rng = random.Random(options.seed)
     load = Load(p, erp_rate=options.erp_rate)
@@ -66,14 +94,14 @@ async def _run(p: ChaosPipeline, options: ChaosOptions, log) -> dict[str, Any]: 
             raise RuntimeError(f"the pipeline never worked end to end; logs: {p.log_dir}")
         windows, faults = [Window("warmup", started, time.time())], {}
         if options.soak_s:
-            windows.append(await _soak(load, options.soak_s))
+            windows.append(await _soak(load, options.soak_s, log))
         for fault in options.faults:
             window, faults[fault.name] = await _one_fault(p, load, fault, options, rng, log)
             windows.append(window)
         windows[-1] = Window(windows[-1].phase, windows[-1].start, float("inf"))
         await load.stop()
         log("load stopped; waiting for the pipeline to drain")
-        report = await _drain(load, windows, started, options.drain_timeout_s)
+        report, evidence = await _drain(load, windows, started, options)
     finally:
         if sampler is not None:
             sampler.cancel()
@@ -83,13 +111,25 @@ async def _run(p: ChaosPipeline, options: ChaosOptions, log) -> dict[str, Any]: 
     for name, verdict in report["faults"].items():
         verdict.update(faults.get(name, {}))
         verdict["peak_rss_mb"] = _peak_memory(p, _window(windows, name))
-    report["run"]["latency_ms"] = _latency(load, report.pop("order_created"))
+    _over_time(report, load, p, started, windows[0].end)
     report["run"]["erp_business"] = dict(load.stats)
     report["meta"] = {"mode": options.mode, "erp_rate_tps": options.erp_rate,
                       "gap_s": options.gap_s, "customers": len(p.phones),
-                      "workers": ["agent,sinks", "stock"], "seconds": round(time.time() - started),
-                      "memory_over_time": _memory_series(p)}
-    return report
+                      "workers": list(WORKERS.values()), "seconds": round(time.time() - started)}
+    return report, snapshot(load, evidence, windows)
+
+
+def _over_time(report: dict[str, Any], load: Load, p: ChaosPipeline, started: float,
+               warm: float) -> None:
+    """Latency (p50/p99) and peak memory per process, overall and per time bucket."""
+    samples = latency_samples(load, report.pop("order_created"))
+    bucket = bucket_size(time.time() - started)
+    memory = memory_over_time(p.memory, started, bucket)
+    latency = latency_over_time(samples, started, bucket)
+    report["run"].update(
+        latency_ms={name: stats([v for _, v in pairs]) for name, pairs in samples.items()},
+        bucket_s=bucket, memory_over_time=memory, latency_over_time=latency,
+        trend=trend(memory, latency, after_s=warm - started + bucket))
 
 
 async def _one_fault(p: ChaosPipeline, load: Load, fault: Fault, options: ChaosOptions,
@@ -98,7 +138,7 @@ async def _one_fault(p: ChaosPipeline, load: Load, fault: Fault, options: ChaosO
     load.phase = fault.name
     await asyncio.sleep(options.gap_s)
     log(f"fault {fault.name}: {fault.what}" + (f" for {fault.hold_s:g} s" if fault.hold_s else ""))
-    await fault.run(p, fault.hold_s, rng)
+    await fault.run(load, fault.hold_s, rng)
     healed = time.time()
     recovery = await _recovery(load, healed, options.recover_timeout_s)
     exited = _restart_exited(p)
@@ -109,10 +149,15 @@ async def _one_fault(p: ChaosPipeline, load: Load, fault: Fault, options: ChaosO
         "processes_exited": exited}
 
 
-async def _soak(load: Load, seconds: float) -> Window:
+async def _soak(load: Load, seconds: float, log) -> Window:  # type: ignore[no-untyped-def]
     start = time.time()
     load.phase = "soak"
-    await asyncio.sleep(seconds)
+    while (left := start + seconds - time.time()) > 0:
+        await asyncio.sleep(min(left, 60))
+        rss = load.pipeline.memory[-1][1] if load.pipeline.memory else {}
+        log(f"soak {time.time() - start:.0f}/{seconds:.0f} s: {len(load.cdc_seen)} sales orders "
+            f"on CDC, {len(load.inbound)} customer messages; RSS MB "
+            + ", ".join(f"{k} {v:.0f}" for k, v in rss.items()))
     return Window("soak", start, time.time())
 
 
@@ -142,14 +187,21 @@ def _webhook_port(p: ChaosPipeline) -> str:
     return p.double.webhook_url.split(":")[2].split("/")[0]
 
 
-async def _drain(load: Load, windows: list[Window], since: float, timeout: float
-                 ) -> dict[str, Any]:
-    """Audit until nothing is missing, or until `timeout` (then the last audit stands)."""
-    deadline = time.time() + timeout
+async def _drain(load: Load, windows: list[Window], since: float, options: ChaosOptions
+                 ) -> tuple[dict[str, Any], Evidence]:
+    """Audit until nothing is missing, until the verdict has not changed for `settle_s` (what
+    is missing then is not coming: the sinks' retries back off 5 s at most), or until
+    `drain_timeout_s`; the last audit stands."""
+    deadline = time.time() + options.drain_timeout_s
+    last, since_change = None, time.time()
     while True:
-        report = await audit(load, windows, since)
-        if time.time() > deadline or not any(f["lost"] for f in report["faults"].values()):
-            return report
+        report, evidence = await audit(load, windows, since)
+        verdict = {k: (f["lost"], f["detail"]) for k, f in report["faults"].items()}
+        if verdict != last:
+            last, since_change = verdict, time.time()
+        if (not any(f["lost"] for f in report["faults"].values()) or time.time() > deadline
+                or time.time() - since_change >= options.settle_s):
+            return report, evidence
         await asyncio.sleep(5)
 
 
@@ -170,35 +222,3 @@ def _peak_memory(p: ChaosPipeline, window: Window) -> dict[str, float]:
             for name, mb in sample.items():
                 peak[name] = max(peak.get(name, 0.0), mb)
     return peak
-
-
-def _memory_series(p: ChaosPipeline, points: int = 60) -> list[dict[str, Any]]:
-    step = max(1, len(p.memory) // points)
-    return [{"t": round(at), **sample} for at, sample in p.memory[::step]]
-
-
-def _latency(load: Load, order_created: dict[int, float]) -> dict[str, Any]:
-    """CDC: ERP commit of a sales order to its record on the topic; customer: message written
-    to the first reply the WhatsApp double accepted for that phone after it."""
-    cdc = [seen - order_created[i] for i, seen in load.cdc_seen.items() if i in order_created]
-    arrivals: dict[str, list[float]] = {}
-    for to, at in load.pipeline.double.arrivals():
-        arrivals.setdefault(to, []).append(_ts(at))
-    reply = []
-    for message in load.inbound.values():
-        later = [a for a in arrivals.get(message.phone.lstrip("+"), []) if a >= message.at]
-        if later:
-            reply.append(min(later) - message.at)
-
-    return {"cdc": _stats(cdc), "customer_reply": _stats(reply)}
-
-
-def _stats(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"p50": None, "p99": None, "n": 0}
-    return {"p50": round(percentile(values, 50) * 1000), "n": len(values),
-            "p99": round(percentile(values, 99) * 1000)}
-
-
-def _ts(iso: str) -> float:
-    return datetime.fromisoformat(iso).timestamp()

@@ -46,7 +46,9 @@ def register(app: typer.Typer) -> None:
                                    erp_rate=rate or 4.0, gap_s=10 if quick else 30, out=out)
         result = run_chaos(options, log=console.print)
         print_result(result)
-        console.print(f"written: {out}")
+        picture = out.with_name(out.stem + ("_soak" if soak else "") + ".png")
+        console.print(f"written: {out}" + (" (under \"soak\")" if soak else "")
+                      + f", {picture}")
         bad = [name for name, f in result["faults"].items()
                if f["lost"] or f["duplicated_erp_writes"] or f["duplicated_messages"]]
         if bad or result["run"]["duplicated_reservations"]:
@@ -74,3 +76,22 @@ def print_result(result: dict[str, Any]) -> None:
     console.print(f"latency ms: CDC p50 {latency['cdc']['p50']} p99 {latency['cdc']['p99']}; "
                   f"customer reply p50 {latency['customer_reply']['p50']} "
                   f"p99 {latency['customer_reply']['p99']}")
+    print_trend(run)
+
+
+def print_trend(run: dict[str, Any]) -> None:
+    """Memory and p99 latency, first third against last third of the run after warm-up."""
+    trend = run["trend"]
+    if "memory" not in trend:
+        console.print(f"trend: {trend.get('note', '-')}")
+        return
+    table = Table(title=f"over time ({trend['buckets']} buckets of {run['bucket_s']:g} s "
+                  "after warm-up: first third → last third)")
+    for column in ("process / latency", "first", "last", "growth"):
+        table.add_column(column, justify="left" if column.startswith("process") else "right")
+    for name, m in trend["memory"].items():
+        table.add_row(f"{name} peak RSS MB", f"{m['first_mb']:.0f}", f"{m['last_mb']:.0f}",
+                      "-" if m["growth_pct"] is None else f"{m['growth_pct']:+.1f} %")
+    for name, t in trend["p99"].items():
+        table.add_row(f"{name} p99 ms", f"{t['first_p99_ms']:.0f}", f"{t['last_p99_ms']:.0f}", "")
+    console.print(table)

@@ -1,14 +1,17 @@
 """The seed conversation end to end on real components: the WhatsApp double calls our signed
 webhook, the worker's sales agent quotes real ERP prices, the reply reaches the double, and
-"sí" becomes one sales order in the ERP through the ERP sink."""
+"sí" becomes one sales order in the ERP through the ERP sink. A customer whose model turn is slow
+holds no other customer, and a customer's own turns are answered in the order written."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import asyncpg
 import pytest
 
+from ops.doubles.openai_double import OpenAIDouble
 from ops.doubles.whatsapp_double import WhatsAppDouble
 from ops.stack.processes import free_port
 from ops.supervisor import Supervisor
@@ -87,3 +90,46 @@ async def test_seed_conversation_over_whatsapp(fresh_stack: TestStack,
             await conn.close()
     assert len(orders) == 1 and len(again) == 1
     assert orders[0]["status"] == "reservado"
+
+
+SLOW_S = 3.0
+# The scripted model: "uno" waits SLOW_S, the rest answer at once; each reply says which it is.
+LANES_SCRIPT = [{"match": word, "steps": [{"sleep_s": SLOW_S if word == "uno" else 0.0,
+                                            "text": f"Respuesta {word}: con gusto te ayudo. "
+                                                    "¿Qué medida usas?"}]}
+                for word in ("uno", "dos", "tres", "hola")]
+
+
+async def test_a_slow_turn_holds_no_other_customer_and_a_customers_turns_stay_in_order(
+        fresh_stack: TestStack, supervisor: Supervisor) -> None:
+    """A writes "uno" (the model takes SLOW_S) then "dos" (at once); B writes "tres" (at once)
+    right after A's "uno". B is answered before A's "uno" (one message at a time would answer B
+    after it), and A's "dos" only after A's "uno" (racing turns would answer it first)."""
+    a, b = "5218144400001", "5218144400002"
+    webhook_port = free_port()
+    async with OpenAIDouble(LANES_SCRIPT, api_key="lanes-llm-key") as llm, \
+            WhatsAppDouble.from_settings(
+                fresh_stack.settings(),
+                webhook_url=f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}") as double:
+        env = process_env(fresh_stack, WHATSAPP_BASE_URL=double.base_url,
+                          LLM_BASE_URL=llm.base_url, LLM_API_KEY="lanes-llm-key",
+                          LLM_TIMEOUT_S=str(SLOW_S * 3), LLM_MAX_RETRIES="0")
+        supervisor.start("webhook", "webhook", "--port", str(webhook_port), env=env)
+        supervisor.start("worker", "worker", "--flows", "agent,sinks", env=env)
+        await asyncio.sleep(6)  # webhook up, worker joined its group
+        await double.simulate_inbound("5218144400099", "hola")  # the first turn warms up
+        await eventually(lambda: double.messages, 90, "the first reply")
+
+        await double.simulate_inbound(a, "Buenas noches, uno: ¿qué llantas tienen?")
+        await double.simulate_inbound(a, "Buenas noches, dos: ¿qué llantas tienen?")
+        await double.simulate_inbound(b, "Buenas noches, tres: ¿qué llantas tienen?")
+
+        def answered() -> list[dict] | None:
+            got = [m for m in double.messages if m["to"] in (a, b)]
+            return got if len(got) >= 3 else None
+
+        replies = await eventually(answered, 60, "three replies")
+    at = {m["summary"].split(":")[0]: datetime.fromisoformat(m["at"]) for m in replies}
+    assert set(at) == {"Respuesta uno", "Respuesta dos", "Respuesta tres"}, at
+    assert at["Respuesta tres"] < at["Respuesta uno"], at  # B did not wait for A's slow turn
+    assert at["Respuesta uno"] < at["Respuesta dos"], at  # A's turns in the order written

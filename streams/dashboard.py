@@ -45,13 +45,8 @@ from processors.analytics.counters import combine, expired
 from processors.analytics.dashboard import TARGET_WEEKS, Integration, Job, summarize
 from schemas.settings import get_settings
 from streams import metrics
-from streams.analytics import (
-    INSIGHTS_DOMAIN,
-    counter_items,
-    dimensions,
-    request_inventory_snapshot,
-    waiting_lines,
-)
+from streams.analytics.facts import request_inventory_snapshot
+from streams.analytics.state import INSIGHTS_DOMAIN, counter_items, dimensions, waiting_lines
 from streams.app import app, catalogue
 from streams.telemetry import WORKER_ID, partition_lags, published, ready
 

@@ -3,7 +3,7 @@
 erp.public.sales_orders, erp.public.sales_order_lines (co-partitioned by order)
     ─> join (one table row per order) ─> bench.enrich_floor.lines
 
-The same hop, table and records as `streams/analytics.py`'s `enrich_sales`, without the
+The same hop, table and records as `streams/analytics/sales.py`'s `enrich_sales`, without the
 enrichment itself: a line is emitted, keyed by its id, once its order's header is known. The
 app's options come from streams/faust_options.py; `topllantas bench enrich` runs it on the same
 records as the analytics worker and reports the ratio.

@@ -71,6 +71,7 @@ from schemas.erp import Product
 from schemas.events import InventoryPosition, stock_table_key
 from schemas.forecasts import DemandForecast
 from schemas.timezones import MEXICO_CITY
+from streams import branch_levels
 from streams.app import app, catalogue
 from streams.dead_letters import dead_letter
 from streams.dimensions import (
@@ -182,6 +183,7 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
             decided, alert = evaluate(inputs, position, _supply(product_id),
                                       int(message.timestamp * 1000), cause, CONFIG)
             changed = changed or decided
+            alert = branch_levels.observe(inputs, position, alert, cause)  # transfers first
         if alert is not None:
             await _publish(alert, event.key)
             ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()

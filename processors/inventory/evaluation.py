@@ -65,6 +65,7 @@ class AlertInputs:
     state: AlertState | None = None
     sent: dict[str, Any] | None = None
     decided_on: list[int] | None = None
+    order_up_to: int | None = field(default=None, compare=False)  # last decision's; not stored
 
     def to_dict(self) -> dict[str, Any]:
         return {"product_id": self.product_id, "warehouse_id": self.warehouse_id,
@@ -188,6 +189,7 @@ def decide_alert(inputs: AlertInputs, position: InventoryPosition, product: Prod
         if ahead is not None:
             stats = stats.with_forecast(*ahead)
     result = evaluate_policy(stats, terms, product.abc_class, position, config)
+    inputs.order_up_to = result.levels.order_up_to
     return decide(inputs.state, position, result, now, config)
 
 

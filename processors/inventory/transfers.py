@@ -13,14 +13,22 @@ so it is proposed first; only what no branch can spare is bought.
   `min_units`.
 
 Idempotency key `tr:<alert_id>`: approving the same proposal twice writes one transfer.
+
+The stock flow keeps each branch's levels while it holds surplus (`branch_entry`, in the
+GlobalTable of streams/branch_levels.py) and offers a shortage alert's transfer with it
+(`offer_transfer`, the alert's `transfer` option).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from processors.inventory.alerts import fmt_num
+from processors.inventory.alerts import SHORTAGE_LEVELS, fmt_num
+from schemas.alerts import StockAlert
+from schemas.events import InventoryPosition
+from schemas.transfers import TransferOption
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +118,32 @@ def transfer_text(proposal: TransferProposal, branch_names: Mapping[int, str],
     else:
         text += " Con el traspaso no hace falta comprar."
     return text
+
+
+def branch_entry(position: InventoryPosition, order_up_to: int) -> list[int] | None:
+    """What other branches need to know of this one: [available, position, order-up-to] while
+    it holds surplus, else None."""
+    stock = BranchStock(position.warehouse_id, position.available, position.position,
+                        order_up_to)
+    return [stock.available, stock.position, stock.order_up_to] if stock.surplus > 0 else None
+
+
+def offer_transfer(alert: StockAlert, entries: Mapping[int, Sequence[int]],
+                   branch_names: Mapping[int, str], config: TransferConfig) -> StockAlert:
+    """The shortage alert with its transfer option, when a branch's surplus (`entries`:
+    warehouse -> `branch_entry`) arrives before the supplier would; otherwise unchanged."""
+    if alert.level not in SHORTAGE_LEVELS or alert.resolved or alert.proposed_qty <= 0:
+        return alert
+    branches = [BranchStock(w, int(e[0]), int(e[1]), int(e[2])) for w, e in entries.items()]
+    receiver = BranchStock(alert.warehouse_id, alert.available, alert.position,
+                           alert.order_up_to)
+    proposal = propose_transfer(alert.alert_id, alert.product_id, receiver, alert.proposed_qty,
+                                branches, alert.lead_time_days, config)
+    if proposal is None:
+        return alert
+    option = TransferOption(
+        from_warehouse_id=proposal.from_warehouse_id, qty=proposal.qty,
+        transit_days=Decimal(str(proposal.transit_days)), donor_surplus=proposal.donor_surplus,
+        purchase_qty=proposal.purchase_qty,
+        text=transfer_text(proposal, branch_names, alert.lead_time_days))
+    return alert.model_copy(update={"transfer": option})

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 
+from processors.inventory.buyer_orders import approve
+from processors.inventory.consolidation import OrderTerms
 from processors.inventory.transfers import (
     BranchStock,
     TransferConfig,
+    branch_entry,
+    offer_transfer,
     propose_transfer,
     transfer_text,
 )
+from schemas.alerts import AlertLevel, StockAlert
+from schemas.commands import AddPurchaseOrderLine, CreateStockTransfer
+from schemas.events import InventoryPosition
 
 CONFIG = TransferConfig()
 MTY = BranchStock(warehouse_id=1, available=0, position=0, order_up_to=12)
@@ -71,3 +81,59 @@ def test_config_is_checked() -> None:
         TransferConfig(transit_days={(1, 2): 0.0})
     with pytest.raises(ValueError, match="min_units"):
         TransferConfig(min_units=0)
+
+
+def _critical(warehouse_id: int = 1, proposed: int = 16) -> StockAlert:
+    return StockAlert(
+        event_id="stk-7-1-1-critico", alert_id="stk-7-1-1-critico", product_id=7,
+        warehouse_id=warehouse_id, level=AlertLevel.CRITICO, reason="r", recommendation="x",
+        available=0, on_order=0, in_transit=0, position=0, reorder_point=8, safety_stock=2,
+        order_up_to=12, daily_demand=1.0, proposed_qty=proposed, supplier_id=3,
+        lead_time_days=12.0, unit_cost=Decimal("100.00"), total_cost=Decimal("1600.00"),
+        base_unit_cost=Decimal("100.00"), pack_multiple=4, min_order_qty=4,
+        at=datetime(2026, 5, 4, 14, 0, tzinfo=UTC))
+
+
+def test_a_branch_is_recorded_only_while_it_holds_surplus() -> None:
+    def position(on_hand: int, on_order: int = 0) -> InventoryPosition:
+        return InventoryPosition(product_id=7, warehouse_id=2, on_hand=on_hand,
+                                 on_order=on_order)
+
+    assert branch_entry(position(30), 20) == [30, 30, 20]
+    assert branch_entry(position(4, on_order=26), 20) == [4, 30, 20]
+    assert branch_entry(position(20), 20) is None
+    assert branch_entry(position(0, on_order=40), 20) is None  # nothing on hand to ship
+
+
+def test_a_critical_gets_the_transfer_option_and_others_do_not() -> None:
+    alert = _critical()
+    offered = offer_transfer(alert, {2: [30, 30, 20], 3: [50, 44, 40]}, NAMES, CONFIG)
+    option = offered.transfer
+    assert option is not None
+    assert (option.from_warehouse_id, option.qty, option.purchase_qty, option.donor_surplus) == (
+        2, 10, 6, 10)
+    assert option.text.startswith("Traspaso sugerido: 10 pzas de Guadalajara a Monterrey")
+    assert offer_transfer(alert, {}, NAMES, CONFIG) is alert
+    assert offer_transfer(alert, {2: [30, 30, 20]}, NAMES,
+                          TransferConfig(default_transit_days=12.0)) is alert  # not sooner
+    overstock = alert.model_copy(update={"level": AlertLevel.SOBRESTOCK})
+    assert offer_transfer(overstock, {2: [30, 30, 20]}, NAMES, CONFIG).transfer is None
+
+
+def test_approving_a_transfer_asks_for_it_and_buys_the_rest_rounded() -> None:
+    alert = offer_transfer(_critical(), {2: [30, 30, 20]}, NAMES, CONFIG)
+    now = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
+    done = approve(alert, title="Llanta X", terms=OrderTerms(3, "Proveedor"), draft=None,
+                   now=now, branch_names=NAMES, requested_by="comprador:1")
+    transfer, line = done.commands
+    assert isinstance(transfer, CreateStockTransfer) and isinstance(line, AddPurchaseOrderLine)
+    assert (transfer.idempotency_key, transfer.from_warehouse_id, transfer.to_warehouse_id,
+            transfer.qty) == (f"tr:{alert.alert_id}", 2, 1, 10)
+    assert line.line.qty == 8  # the 6 still missing, in packs of 4
+    assert done.text.startswith("🔁 Traspaso solicitado: 10 pzas de Llanta X de Guadalajara a "
+                                "Monterrey")
+    everything = offer_transfer(_critical(proposed=8), {2: [30, 30, 20]}, NAMES, CONFIG)
+    covered = approve(everything, title="Llanta X", terms=OrderTerms(3, "Proveedor"),
+                      draft=None, now=now, branch_names=NAMES, requested_by="comprador:1")
+    assert [type(c) for c in covered.commands] == [CreateStockTransfer]
+    assert covered.draft is None and "no hace falta comprar" in covered.text

@@ -6,6 +6,11 @@ Correct under duplicated and out-of-order delivery:
   apply: they are read after the slot was created and are never older than what preceded them);
 - on-order is the sum of the absolute open quantity of each purchase order line, so replaying a
   line's contribution changes nothing.
+
+Transfers between branches need nothing of their own here: the ERP's `stock_transfers` trigger
+moves them in the stock rows (the sender's on hand down, the receiver's in transit up; on receipt
+in transit into on hand), so the stock rows' CDC already carries them into both positions; adding
+`erp.public.stock_transfers` as well would count them twice.
 """
 
 from __future__ import annotations

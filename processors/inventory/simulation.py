@@ -111,6 +111,53 @@ class SimResult:
         return self.revenue - self.cost_of_goods_sold - self.holding_cost - self.ordering_cost
 
 
+@dataclass(slots=True)
+class _Ledger:
+    """What one run counts: per SKU (arrays) and in total."""
+
+    on_hand: np.ndarray
+    on_order: np.ndarray
+    arrivals: np.ndarray  # SKU × day: units arriving at the start of that day
+    demand_units: np.ndarray
+    served_units: np.ndarray
+    bought_units: np.ndarray
+    bought_cost: np.ndarray
+    stockout_days: int = 0
+    orders: int = 0
+    inventory_value: float = 0.0
+
+    @classmethod
+    def opening(cls, start: np.ndarray, cover_days: float, days: int) -> _Ledger:
+        """`cover_days` of `start`'s mean demand on hand, nothing on order."""
+        n = start.shape[0]
+        return cls(on_hand=np.round(start.mean(axis=1) * cover_days).astype(np.int64),
+                   on_order=np.zeros(n, dtype=np.int64),
+                   arrivals=np.zeros((n, days), dtype=np.int64),
+                   demand_units=np.zeros(n, dtype=np.int64),
+                   served_units=np.zeros(n, dtype=np.int64),
+                   bought_units=np.zeros(n, dtype=np.int64), bought_cost=np.zeros(n))
+
+    def serve(self, day: int, today: np.ndarray, unit_cost: np.ndarray) -> None:
+        """Steps 1 and 2: the day's arrivals, then its demand served from stock on hand."""
+        arriving = self.arrivals[:, day]
+        self.on_hand += arriving
+        self.on_order -= arriving
+        served = np.minimum(self.on_hand, today)
+        self.on_hand -= served
+        self.demand_units += today
+        self.served_units += served
+        self.stockout_days += int(np.count_nonzero(today > served))
+        self.inventory_value += float(self.on_hand @ unit_cost)
+
+    def order(self, i: int, qty: int, cost: float, arrive: int) -> None:
+        if arrive < self.arrivals.shape[1]:
+            self.arrivals[i, arrive] += qty
+        self.on_order[i] += qty
+        self.orders += 1
+        self.bought_units[i] += qty
+        self.bought_cost[i] += qty * cost
+
+
 def simulate(demand: np.ndarray, items: Sequence[SimItem], strategy: Strategy,
              config: SimConfig | None = None) -> SimResult:
     """Simulate `strategy` on `demand` (SKUs × days, history first); see the module docstring."""
@@ -131,51 +178,27 @@ def simulate(demand: np.ndarray, items: Sequence[SimItem], strategy: Strategy,
     lead = np.array([t.lead_time_days for t in terms], dtype=float)
     lead_sd = np.array([t.lead_time_sd_days for t in terms], dtype=float)
     longest = int(math.ceil(float((lead + 5 * lead_sd).max()))) + 2 if n else 2
-    arrivals = np.zeros((n, horizon + longest), dtype=np.int64)
-
-    start = demand[:, max(0, hist - 90):hist]
-    on_hand = np.round(start.mean(axis=1) * config.initial_cover_days).astype(np.int64)
-    on_order = np.zeros(n, dtype=np.int64)
-    demand_units = np.zeros(n, dtype=np.int64)
-    served_units = np.zeros(n, dtype=np.int64)
+    ledger = _Ledger.opening(demand[:, max(0, hist - 90):hist], config.initial_cover_days,
+                             horizon + longest)
     trigger = np.full(n, -1.0)
     levels: list[PolicyLevels] = []
     max_level = np.zeros(n)
-    bought_units = np.zeros(n, dtype=np.int64)
-    bought_cost = np.zeros(n)
-    stockout_days = orders = 0
-    inventory_value = 0.0
     review = inv.review_period_days if strategy == "policy" else 0.0
 
     for day in range(horizon):
         t = hist + day
-        arriving = arrivals[:, day]
-        on_hand += arriving
-        on_order -= arriving
-        today = demand[:, t]
-        served = np.minimum(on_hand, today)
-        on_hand -= served
-        demand_units += today
-        served_units += served
-        stockout_days += int(np.count_nonzero(today > served))
-        inventory_value += float(on_hand @ unit_cost)
-
+        ledger.serve(day, demand[:, t], unit_cost)
         if day % config.reestimate_every_days == 0:
             window = demand[:, max(0, t - 89):t + 1]
             if strategy == "policy":
-                stats = [trailing_demand_stats(row) for row in window.tolist()]
-                levels = [policy_levels(s, terms[i], items[i].abc_class, inv)
-                          for i, s in enumerate(stats)]
-                trigger = np.array([lv.reorder_point if lv.daily_demand > 0 else -1.0
-                                    for lv in levels])
+                levels, trigger = _policy_levels(window, items, inv)
             else:
                 mean = window.mean(axis=1)
                 trigger = np.where(mean > 0, mean * config.naive_min_days, -1.0)
                 max_level = mean * config.naive_max_days
-
         if review and day % math.ceil(review) != 0:
             continue
-        position = on_hand + on_order
+        position = ledger.on_hand + ledger.on_order
         for i in np.nonzero(position <= trigger)[0].tolist():
             term = terms[i]
             pos = int(position[i])
@@ -188,15 +211,26 @@ def simulate(demand: np.ndarray, items: Sequence[SimItem], strategy: Strategy,
             if qty <= 0:
                 continue
             drawn = rng.normal(lead[i], lead_sd[i]) if lead_sd[i] > 0 else lead[i]
-            arrive = day + max(1, math.ceil(drawn))
-            if arrive < arrivals.shape[1]:
-                arrivals[i, arrive] += qty
-            on_order[i] += qty
-            orders += 1
-            bought_units[i] += qty
-            bought_cost[i] += qty * cost
+            ledger.order(i, qty, cost, day + max(1, math.ceil(drawn)))
+    return _result(strategy, items, ledger, unit_cost, horizon, inv)
 
-    avg_value = inventory_value / horizon
+
+def _policy_levels(window: np.ndarray, items: Sequence[SimItem], inv: InventoryConfig
+                   ) -> tuple[list[PolicyLevels], np.ndarray]:
+    """Each SKU's policy levels from its trailing demand `window`, and its trigger (the reorder
+    point; -1, never, without demand)."""
+    stats = [trailing_demand_stats(row) for row in window.tolist()]
+    levels = [policy_levels(s, items[i].terms, items[i].abc_class, inv)
+              for i, s in enumerate(stats)]
+    trigger = np.array([lv.reorder_point if lv.daily_demand > 0 else -1.0 for lv in levels])
+    return levels, trigger
+
+
+def _result(strategy: Strategy, items: Sequence[SimItem], ledger: _Ledger,
+            unit_cost: np.ndarray, horizon: int, inv: InventoryConfig) -> SimResult:
+    avg_value = ledger.inventory_value / horizon
+    bought_units, bought_cost = ledger.bought_units, ledger.bought_cost
+    demand_units, served_units = ledger.demand_units, ledger.served_units
     paid = np.divide(bought_cost, bought_units, out=unit_cost.copy(), where=bought_units > 0)
     price = np.array([item.unit_price for item in items], dtype=float)
     margin = np.where(price > 0, np.maximum(price - unit_cost, 0.0), 0.0)
@@ -207,11 +241,12 @@ def simulate(demand: np.ndarray, items: Sequence[SimItem], strategy: Strategy,
         wanted = int(demand_units[mask].sum())
         by_class[cls] = int(served_units[mask].sum()) / wanted if wanted else 1.0
     return SimResult(
-        strategy=strategy, skus=n, days=horizon, stockout_days=stockout_days,
+        strategy=strategy, skus=len(items), days=horizon, stockout_days=ledger.stockout_days,
         demand_units=int(demand_units.sum()), served_units=int(served_units.sum()),
-        avg_inventory_value=avg_value, orders_placed=orders,
+        avg_inventory_value=avg_value, orders_placed=ledger.orders,
         units_purchased=int(bought_units.sum()), purchase_cost=float(bought_cost.sum()),
-        cost_of_goods_sold=float(served_units @ paid), ordering_cost=orders * inv.ordering_cost,
+        cost_of_goods_sold=float(served_units @ paid),
+        ordering_cost=ledger.orders * inv.ordering_cost,
         holding_cost=avg_value * inv.holding_cost_rate * horizon / DAYS_PER_YEAR,
         revenue=float(served_units @ price),
         lost_margin=float((demand_units - served_units) @ margin),

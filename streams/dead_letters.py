@@ -7,8 +7,8 @@ Contract
   `transport/dlq.py` (`dead_letter_headers`, read back as `DeadLetter`), shared with the CDC, the
   webhook and the sinks' outcomes; `topllantas dlq list / show / replay` reads and replays them.
 - Bad input an agent expects (a malformed record): `decoded` (decode, or dead-letter and get
-  None) or `dead_letter`. The send is not waited for: Faust flushes the producer before it
-  commits the record's offset.
+  None), `decoded_events` (a stream's records that decode) or `dead_letter`. The send is not
+  waited for: Faust flushes the producer before it commits the record's offset.
 - A record an agent raises on unexpectedly (a bug): Faust would restart the agent and commit
   past the record with only a log line. `DeadLetteringApp` overrides Faust's (private)
   `App._on_agent_error` to dead-letter that record first, waiting for the broker's
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -108,6 +108,17 @@ async def decoded(event: faust.EventT, stage: str, decode: Callable[..., T], *ar
     except errors as exc:
         await dead_letter(event, exc, stage)
         return None
+
+
+async def decoded_events(stream: faust.StreamT, stage: str, decode: Callable[..., T],
+                         *args: Any, **kwargs: Any) -> AsyncIterator[tuple[faust.EventT, T]]:
+    """Each event of `stream` with its value `decoded` (same arguments); a record that decodes to
+    None (skipped, or dead-lettered) is not yielded. For an agent whose decoder does not depend
+    on the record's topic."""
+    async for event in stream.events():
+        value = await decoded(event, stage, decode, *args, **kwargs)
+        if value is not None:
+            yield event, value
 
 
 async def dead_letter_until_sent(app: DeadLetteringApp, events: Sequence[faust.EventT],

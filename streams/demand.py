@@ -28,7 +28,7 @@ from processors.inventory.demand import (
 from schemas.demand import LineDemand
 from schemas.events import stock_table_key
 from streams.app import app, catalogue
-from streams.dead_letters import dead_letter, decoded
+from streams.dead_letters import dead_letter, decoded, decoded_events
 from streams.inventory import EVENTS, stock_key
 from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
 from streams.topics import raw_source, raw_topic
@@ -92,10 +92,8 @@ async def _sweep_orders(event: faust.EventT) -> None:
 @app.agent(line_contributions)
 async def maintain_demand(stream):  # type: ignore[no-untyped-def]
     """Daily buckets per product×warehouse; publishes `demand.daily` when they change."""
-    async for event in stream.events():
-        line = await decoded(event, "demand.daily", LineDemand.model_validate_json)
-        if line is None:
-            continue
+    async for event, line in decoded_events(stream, "demand.daily",
+                                            LineDemand.model_validate_json):
         key = stock_table_key(line.product_id, line.warehouse_id)
         stored = demand_table.get(key)
         history = (DemandHistory.from_dict(stored) if stored

@@ -19,7 +19,7 @@ from processors.change_events import Change, decode_change
 from processors.inventory.buyer_messages import ProductLabel
 from schemas.erp import Brand, Buyer, Product
 from streams.app import app, catalogue
-from streams.dead_letters import decoded
+from streams.dead_letters import decoded, decoded_events
 from streams.metrics import EVENTS
 from streams.topics import raw_source, raw_topic
 
@@ -62,11 +62,9 @@ TABLE_OF: dict[str, faust.GlobalTable] = {
 @app.agent(price_break_source)
 async def route_price_breaks(stream):  # type: ignore[no-untyped-def]
     """Re-key supplier price breaks by product (a truncate goes to every partition)."""
-    async for event in stream.events():
-        change = await decoded(event, "dimensions.price_break_router",
-                               decode_change, "supplier_price_breaks", truncates=True)
-        if change is None:
-            continue
+    async for event, change in decoded_events(stream, "dimensions.price_break_router",
+                                              decode_change, "supplier_price_breaks",
+                                              truncates=True):
         if change.op == "t":
             for partition in range(catalogue[PRICE_BREAK_EVENTS].partitions):
                 await price_break_events.send(key=ALL_PRICE_BREAKS, value=event.value,

@@ -75,7 +75,7 @@ from schemas.routes import (
 )
 from schemas.timezones import MEXICO_CITY
 from streams.app import app, catalogue
-from streams.dead_letters import decoded
+from streams.dead_letters import decoded, decoded_events
 from streams.dimensions import clear_table, products, warehouses
 from streams.messages import send_message
 from streams.metrics import EVENTS
@@ -132,9 +132,7 @@ async def route_delivery_orders(stream):  # type: ignore[no-untyped-def]
 @app.agent(order_changes)
 async def track_delivery_orders(stream):  # type: ignore[no-untyped-def]
     """Which branch-day each confirmed delivery order belongs to, with its tires and weight."""
-    async for event in stream.events():
-        if (change := await decoded(event, "routing.orders", decode_change)) is None:
-            continue
+    async for event, change in decoded_events(stream, "routing.orders", decode_change):
         key = event.key.decode()
         state = delivery_orders.get(key) or {"order": None, "lines": {}, "placed": None}
         _apply_order_change(state, change)
@@ -217,10 +215,8 @@ async def load_route_dimensions(stream):  # type: ignore[no-untyped-def]
 @app.agent(day_events)
 async def plan_days(stream):  # type: ignore[no-untyped-def]
     """The orders of each branch-day; plans it on request, re-plans it after changes."""
-    async for event in stream.events():
-        request = await decoded(event, "routing.days", RouteDayEvent.model_validate_json)
-        if request is None:
-            continue
+    async for event, request in decoded_events(stream, "routing.days",
+                                               RouteDayEvent.model_validate_json):
         key = event.key.decode()
         state = route_days.get(key) or {"orders": {}, "plan": None, "notified": {},
                                         "manifest": "", "dirty_at": None}

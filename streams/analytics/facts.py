@@ -50,7 +50,7 @@ from streams.analytics.state import (
     streamed,
 )
 from streams.app import app, catalogue
-from streams.dead_letters import decoded
+from streams.dead_letters import decoded, decoded_events
 from streams.topics import raw_source
 
 # ------------------------------------------------------------------------ daily inventory
@@ -114,11 +114,9 @@ async def end_of_day_inventory() -> None:
 @app.agent(raw_source("alerts.stock"))
 async def enrich_alerts(stream):  # type: ignore[no-untyped-def]
     """Stock alerts with names; counts alerts per day and open alerts per level."""
-    async for event in stream.events():
+    async for event, alert in decoded_events(stream, "analytics.alerts",
+                                             StockAlert.model_validate_json):
         started = perf_counter()
-        alert = await decoded(event, "analytics.alerts", StockAlert.model_validate_json)
-        if alert is None:
-            continue
         known = alert_levels.get(alert.key) or {"level": None, "event_id": None}
         if known["event_id"] == alert.event_id:
             continue  # redelivered
@@ -136,11 +134,9 @@ async def enrich_alerts(stream):  # type: ignore[no-untyped-def]
 @app.agent(raw_source(DELIVERIES))
 async def track_deliveries(stream):  # type: ignore[no-untyped-def]
     """One `analytics.deliveries` record per stop change; counts deliveries on time."""
-    async for event in stream.events():
+    async for event, change in decoded_events(stream, "analytics.deliveries", decode_change,
+                                              "deliveries"):
         started = perf_counter()
-        change = await decoded(event, "analytics.deliveries", decode_change, "deliveries")
-        if change is None:
-            continue
         stop = delivery_stop(change)
         await emit(deliveries_out, str(stop.delivery_id), stop.model_dump_json().encode())
         result = outcome(change, stop)
@@ -199,11 +195,9 @@ COUNT_OF: dict[str, tuple[type[BaseModel], Callable[[faust.EventT, Any], None]]]
 @app.agent(raw_source("forecasts.insights"))
 async def collect_insights(stream):  # type: ignore[no-untyped-def]
     """Keep the newest forecast run's insights, with product and branch names."""
-    async for event in stream.events():
+    async for event, insight in decoded_events(stream, "analytics.insights",
+                                               DemandInsight.model_validate_json):
         started = perf_counter()
-        insight = await decoded(event, "analytics.insights", DemandInsight.model_validate_json)
-        if insight is None:
-            continue
         product = latest(dimension_key("product", insight.product_id)) or {}
         branch = latest(dimension_key("warehouse", insight.warehouse_id)) or {}
         item = {**orjson.loads(insight.model_dump_json()),

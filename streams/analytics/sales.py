@@ -60,7 +60,7 @@ from streams.analytics.state import (
     waiting,
 )
 from streams.app import app, catalogue
-from streams.dead_letters import decoded
+from streams.dead_letters import decoded, decoded_events
 from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
 from streams.topics import raw_source
 
@@ -85,12 +85,10 @@ async def route_dimensions(stream):  # type: ignore[no-untyped-def]
 @app.agent(dimension_events)
 async def maintain_dimensions(stream):  # type: ignore[no-untyped-def]
     """Versions of each dimension, and the lines waiting for it (both keyed by dimension)."""
-    async for event in stream.events():
+    async for event, message in decoded_events(stream, "analytics.dimensions",
+                                               read_dimension_event):
         started = perf_counter()
         key = event.key.decode()
-        message = await decoded(event, "analytics.dimensions", read_dimension_event)
-        if message is None:
-            continue
         kind = message["kind"]
         history: list[Version] | None = dimension_versions.get(key)
         if kind == "version":

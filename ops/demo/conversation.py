@@ -80,8 +80,9 @@ async def play_buyer_approval(double_url: str, erp_dsn: str, say: Callable[[str]
             if reply is not None:
                 say(f"[green]bot:[/green] {reply['summary'][:300]}")
                 break
-    # The draft's key is `po:<alert_id>` (processors.inventory.buyer_messages).
-    key = f"po:{str(button).partition(':')[2]}"
+    # The approved line's key is `pol:<alert_id>`; its ledger row names the day's draft order
+    # it joined (processors/inventory/buyer_orders.py, sinks/erp/statements.py).
+    key = f"pol:{str(button).partition(':')[2]}"
     while not stop.is_set():
         await asyncio.sleep(2)
         conn = await asyncpg.connect(erp_dsn)
@@ -89,7 +90,9 @@ async def play_buyer_approval(double_url: str, erp_dsn: str, say: Callable[[str]
             po = await conn.fetchrow(
                 "SELECT po.id, po.status, s.name AS supplier, sum(l.qty) AS qty "
                 "FROM purchase_orders po JOIN suppliers s ON s.id = po.supplier_id "
-                "JOIN purchase_order_lines l ON l.po_id = po.id WHERE po.idempotency_key = $1 "
+                "JOIN purchase_order_lines l ON l.po_id = po.id "
+                "WHERE po.id = (SELECT (result->'entity_ids'->>0)::bigint "
+                "FROM topllantas.applied_commands WHERE idempotency_key = $1) "
                 "GROUP BY po.id, s.name", key)
         finally:
             await conn.close()

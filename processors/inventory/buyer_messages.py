@@ -260,7 +260,7 @@ def _approve_one(intent: Approve | AdjustQuantity, alert: StockAlert, label: Pro
     if isinstance(intent, AdjustQuantity):
         qty = round_order_qty(intent.qty, alert.pack_multiple, alert.min_order_qty)
         if qty != intent.qty:
-            note = (f"(Pediste {intent.qty}; redondeé a {qty} por múltiplo de "
+            note = (f"(Nota: pediste {intent.qty}; redondeé a {qty} por múltiplo de "
                     f"{alert.pack_multiple} y mínimo de {alert.min_order_qty}.)\n")
     candidates = [proposal_line(a, labels[a.product_id].title) for a in by_urgency(
         open_alerts.values()) if a.alert_id != alert.alert_id and _proposes(a) and mine(a)

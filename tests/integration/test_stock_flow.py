@@ -253,20 +253,22 @@ def test_approve_twice_creates_one_purchase_order_which_resolves_the_alert(flow:
     replies = {m["idempotency_key"]: m for m in map(_json, flow.wait(
         MESSAGES, lambda recs: sum(_json(r)["idempotency_key"].startswith(
             "buyer-reply:wamid.approve") for r in recs) >= 2, "both replies"))}
-    assert replies["buyer-reply:wamid.approve-1"]["text"].startswith("✅ Listo: borrador")
+    assert replies["buyer-reply:wamid.approve-1"]["text"].startswith("✅ Agregué")
     assert "No encontré una propuesta pendiente" in replies["buyer-reply:wamid.approve-2"]["text"]
 
     commands = flow.read(COMMANDS)
     assert {decode_command(r.value).idempotency_key for r in commands} == {
-        f"po:{alert['alert_id']}"}
+        f"pol:{alert['alert_id']}"}
     command = decode_command(commands[0].value)
-    assert command.lines[0].qty == alert["proposed_qty"] and command.supplier_id == 1
+    assert command.line.qty == alert["proposed_qty"] and command.supplier_id == 1
 
-    async def purchase_orders() -> int:
+    async def purchase_orders() -> int:  # the line in the day's draft order of supplier 1
         conn = await asyncpg.connect(flow.stack.erp_dsn)
         try:
-            return await conn.fetchval("SELECT count(*) FROM purchase_orders "
-                                       "WHERE idempotency_key = $1", f"po:{alert['alert_id']}")
+            return await conn.fetchval(
+                "SELECT count(*) FROM purchase_orders po JOIN purchase_order_lines l "
+                "ON l.po_id = po.id WHERE po.idempotency_key = $1 AND l.product_id = $2",
+                command.order_key, DROPPED)
         finally:
             await conn.close()
 
@@ -394,8 +396,8 @@ def test_adjust_snooze_and_the_morning_digest(flow: Flow) -> None:
     reply = reply_to(flow, "wamid.adjust-2")["text"]
     assert "24 pzas" in reply and "pediste 22; redondeé a 24" in reply  # packs of 4
     (command,) = [decode_command(r.value) for r in flow.read(COMMANDS)
-                  if decode_command(r.value).idempotency_key == f"po:{critical['alert_id']}"]
-    assert command.lines[0].qty == 24
+                  if decode_command(r.value).idempotency_key == f"pol:{critical['alert_id']}"]
+    assert command.line.qty == 24
     # On order 24 + 30 available = 54: no longer critical, at or below the reorder point.
     flow.wait(ALERTS, lambda recs: any(_json(r)["product_id"] == CRASHED
                                        and _json(r)["level"] == "alto" for r in recs),
@@ -447,8 +449,8 @@ def _retried(flow: Flow) -> list[str]:
 
 
 def _po_quantities(flow: Flow, alert: dict[str, Any]) -> list[int]:
-    return [decode_command(r.value).lines[0].qty for r in flow.read(COMMANDS)
-            if decode_command(r.value).idempotency_key == f"po:{alert['alert_id']}"]
+    return [decode_command(r.value).line.qty for r in flow.read(COMMANDS)
+            if decode_command(r.value).idempotency_key == f"pol:{alert['alert_id']}"]
 
 
 def test_a_tap_read_before_its_alert_waits_for_the_buyer_feed(flow: Flow) -> None:

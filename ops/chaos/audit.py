@@ -4,7 +4,9 @@ WhatsApp double's log.
 `fetch` gathers the evidence of a run (`Evidence`: plain data, written beside the results so a
 verdict can be re-checked); `tally` is the verdict, a pure function of what the load issued
 (`Expected`) and the evidence. Per fault (each item counts under the fault it was issued in):
-- `lost`: a sales order the ERP committed that never reached its CDC topic; a feed message
+- `lost`: a sales order the ERP committed that never reached its CDC topic; a sales line of
+  such an order missing from `analytics.sales_enriched`, or whose latest record there is not
+  the ERP's (status, qty) (the line's last change was never enriched); a feed message
   neither settled in the ledger nor delivered (`sent` in the ledger but absent from the
   double's log is lost too; `unknown`, a worker that died mid-call, is dead-lettered for an
   operator and not counted lost); a purchase-order command that made no purchase order; a
@@ -25,7 +27,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -57,6 +59,8 @@ class Expected(Protocol):
     commands: Mapping[str, IssuedItem]  # purchase-order command key ->
     inbound: Mapping[str, IssuedItem]  # customer's WhatsApp message id ->
     cdc_seen: Mapping[int, float]  # sales order id -> when seen on its CDC topic
+    # sales line id -> (records on analytics.sales_enriched, last order_status, last qty)
+    enriched: Mapping[int, tuple[int, str, int]]
 
 
 @dataclass
@@ -68,6 +72,8 @@ class Evidence:
     orders: list[dict[str, Any]]  # sales orders committed since the run began: id, at, key
     stock: dict[tuple[int, int], int]  # (product, warehouse) -> on hand
     deliveries: list[dict[str, Any]]  # the WhatsApp double's log: wamid, to, type, body, at
+    lines: list[dict[str, Any]] = field(default_factory=list)  # those orders' lines: id, at
+    #   (the order's commit), status (the order's), qty
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -92,6 +98,7 @@ class Recorded:
     commands: dict[str, Item]
     inbound: dict[str, Item]
     cdc_seen: dict[int, float]
+    enriched: dict[int, tuple[int, str, int]] = field(default_factory=dict)
 
 
 def snapshot(expected: Expected, evidence: Evidence, windows: list[Window]) -> dict[str, Any]:
@@ -101,15 +108,18 @@ def snapshot(expected: Expected, evidence: Evidence, windows: list[Window]) -> d
                         for w in windows],
             "expected": {name: {k: v.phase for k, v in getattr(expected, name).items()}
                          for name in ("messages", "commands", "inbound")}
-            | {"cdc_seen": {str(k): v for k, v in expected.cdc_seen.items()}},
+            | {"cdc_seen": {str(k): v for k, v in expected.cdc_seen.items()},
+               "enriched": {str(k): v for k, v in expected.enriched.items()}},
             "evidence": evidence.as_json()}
 
 
 def from_snapshot(data: dict[str, Any]) -> tuple[Recorded, Evidence, list[Window]]:
     items = {name: {k: Item(phase) for k, phase in data["expected"][name].items()}
              for name in ("messages", "commands", "inbound")}
-    expected = Recorded(**items, cdc_seen={int(k): v for k, v in
-                                           data["expected"]["cdc_seen"].items()})
+    recorded = data["expected"]
+    expected = Recorded(**items, cdc_seen={int(k): v for k, v in recorded["cdc_seen"].items()},
+                        enriched={int(k): tuple(v)  # type: ignore[misc]
+                                  for k, v in recorded.get("enriched", {}).items()})
     windows = [Window(phase, start, float("inf") if end is None else end)
                for phase, start, end in data["windows"]]
     return expected, Evidence.from_json(data["evidence"]), windows
@@ -129,6 +139,10 @@ async def fetch(dsn: str, since: float, deliveries: list[dict[str, Any]]) -> Evi
             "SELECT id, extract(epoch FROM created_at)::float8 AS at, idempotency_key "
             "FROM sales_orders WHERE created_at >= to_timestamp($1)", since)
         stock = await conn.fetch("SELECT product_id, warehouse_id, on_hand FROM stock")
+        lines = await conn.fetch(
+            "SELECT l.id, extract(epoch FROM o.created_at)::float8 AS at, o.status, l.qty "
+            "FROM sales_order_lines l JOIN sales_orders o ON o.id = l.order_id "
+            "WHERE o.created_at >= to_timestamp($1)", since)
     finally:
         await conn.close()
     return Evidence(
@@ -139,7 +153,8 @@ async def fetch(dsn: str, since: float, deliveries: list[dict[str, Any]]) -> Evi
         orders=[dict(r) for r in orders],
         stock={(r["product_id"], r["warehouse_id"]): r["on_hand"] for r in stock},
         deliveries=[{k: m[k] for k in ("wamid", "to", "type", "body", "at")}
-                    for m in deliveries])
+                    for m in deliveries],
+        lines=[dict(r) for r in lines])
 
 
 def feed_key(delivery: dict[str, Any]) -> str | None:
@@ -188,6 +203,12 @@ def tally(expected: Expected, evidence: Evidence, windows: list[Window]) -> dict
     for order in evidence.orders:
         lost = order["id"] not in expected.cdc_seen
         per[phase_of(windows, order["at"])]["lost_cdc_events"] += lost
+    for line in evidence.lines:
+        c, got = per[phase_of(windows, line["at"])], expected.enriched.get(line["id"])
+        c["lost_enriched_lines"] += got is None
+        c["stale_enriched_lines"] += got is not None and (
+            [got[1], got[2]] != [line["status"], line["qty"]])
+        c["enriched_records"] += got[0] if got else 0
     accounted = {r["provider_message_id"] for r in ledger.values() if r["provider_message_id"]}
     for delivery in evidence.deliveries:
         if delivery["wamid"] not in accounted and feed_key(delivery) not in expected.messages:
@@ -198,7 +219,8 @@ def tally(expected: Expected, evidence: Evidence, windows: list[Window]) -> dict
         c = per[window.phase]
         faults[window.phase] = {
             "lost": sum(c[k] for k in ("lost_messages", "lost_commands",
-                                       "lost_customer_messages", "lost_cdc_events")),
+                                       "lost_customer_messages", "lost_cdc_events",
+                                       "lost_enriched_lines", "stale_enriched_lines")),
             "duplicated_erp_writes": c["duplicated_erp_writes"],
             "duplicated_messages": c["messages_delivered_twice"] + max(
                 0, c["unaccounted_deliveries"] - replies_unknown[window.phase]),
@@ -208,7 +230,7 @@ def tally(expected: Expected, evidence: Evidence, windows: list[Window]) -> dict
 
 async def recovered(load: Any, since: float) -> bool:
     """The first sink message, command and customer message issued after `since` are done, and
-    a sales order committed after `since` is on its CDC topic."""
+    a sales order committed after `since` is on its CDC topic, a line of it enriched."""
     msg, cmd, inbound = load.first_after(since)
     if msg is None or cmd is None or inbound is None:
         return False
@@ -218,11 +240,13 @@ async def recovered(load: Any, since: float) -> bool:
                                    "status = 'sent' AND idempotency_key = ANY($1::text[])",
                                    [msg, f"wa-reply:{inbound}:0"])
         po = await conn.fetchval("SELECT 1 FROM purchase_orders WHERE idempotency_key = $1", cmd)
-        order = await conn.fetchval("SELECT min(id) FROM sales_orders "
-                                    "WHERE created_at >= to_timestamp($1)", since)
+        order, line = await conn.fetchrow(
+            "SELECT min(o.id), min(l.id) FROM sales_orders o JOIN sales_order_lines l ON "
+            "l.order_id = o.id WHERE o.created_at >= to_timestamp($1)", since)
     finally:
         await conn.close()
-    return sent == 2 and po is not None and order is not None and order in load.cdc_seen
+    return (sent == 2 and po is not None and order in load.cdc_seen
+            and line in load.enriched)
 
 
 async def audit(load: Any, windows: list[Window], since: float

@@ -24,7 +24,7 @@ from ops.chaos.audit import feed_key
 from ops.chaos.load import Issued, Load
 from ops.chaos.pipeline import ChaosPipeline
 
-AGENT_SINKS, STOCK = "worker-agent-sinks", "worker-stock"
+AGENT_SINKS, STOCK, ANALYTICS = "worker-agent-sinks", "worker-stock", "worker-analytics"
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,13 @@ async def kill_mid_recovery(load: Load, hold_s: float, rng: random.Random) -> No
 
 
 async def kill_stock_worker(load: Load, hold_s: float, rng: random.Random) -> None:
-    p = load.pipeline
     await asyncio.sleep(rng.uniform(0, 3))
-    await _kill_worker(p, STOCK)
+    await _kill_worker(load.pipeline, STOCK)
+
+
+async def kill_analytics_worker(load: Load, hold_s: float, rng: random.Random) -> None:
+    await asyncio.sleep(rng.uniform(0, 3))
+    await _kill_worker(load.pipeline, ANALYTICS)
 
 
 async def kill_cdc(load: Load, hold_s: float, rng: random.Random) -> None:
@@ -170,6 +174,8 @@ def plan(*, quick: bool) -> list[Fault]:
         Fault("worker_kill_mid_recovery", "SIGKILL it twice, the second time while it "
               "recovers", 0, kill_mid_recovery),
         Fault("worker_kill_stock", "SIGKILL the stock worker under load", 0, kill_stock_worker),
+        Fault("worker_kill_analytics", "SIGKILL the analytics worker under load", 0,
+              kill_analytics_worker),
         Fault("cdc_kill", "SIGKILL CDC, restart it", hold(10, 3), kill_cdc),
         Fault("postgres_restart", "PostgreSQL fast shutdown and start", 0, restart_postgres),
         Fault("broker_pause", "SIGSTOP the broker, SIGCONT after hold_s", 30, pause_broker),

@@ -1,7 +1,8 @@
 """A steady load through every flow, each item remembered with the fault it ran under.
 
 - ERP business (ops/erp/simulate.py): sales, cancellations, adjustments, receipts -> CDC ->
-  stock positions and alerts; each sales order is audited on its CDC topic.
+  stock positions and alerts, and each sales line enriched for analysts; each sales order is
+  audited on its CDC topic, each line's latest state on `analytics.sales_enriched`.
 - Sink feed: every second two WhatsApp messages and one purchase-order command onto
   `messages.outbound` / `erp.commands`, each produced twice (a redelivery).
 - Customers: each phone asks for tires, picks the first option and says "sí", through the
@@ -35,6 +36,7 @@ from schemas.topics import load_catalogue
 SCRIPT = ("Hola, necesito 4 llantas para Jetta 2020, ¿cuánto cuesta?", "la primera", "sí")
 FEED_PHONES = ("5215590000001", "5215590000002")
 TEMPLATE = "alerta_inventario"
+ENRICHED = "analytics.sales_enriched"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Load:
     commands: dict[str, Issued] = field(default_factory=dict)
     inbound: dict[str, Inbound] = field(default_factory=dict)  # WhatsApp message id ->
     cdc_seen: dict[int, float] = field(default_factory=dict)  # sales order id -> seen at
+    # sales line id -> (records on analytics.sales_enriched, last order_status, last qty)
+    enriched: dict[int, tuple[int, str, int]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -106,20 +110,26 @@ class Load:
                 await _sleep(self._stop, 1.0)
 
     def _tail_sales_orders(self) -> None:
-        """Every sales order on its CDC topic, with when it was seen (wall clock)."""
-        topic = load_catalogue().cdc_topic("sales_orders").name
+        """Every sales order on its CDC topic, with when it was seen (wall clock), and every
+        enriched sales line."""
+        orders = load_catalogue().cdc_topic("sales_orders").name
         consumer = Consumer({"bootstrap.servers": self.pipeline.stack.bootstrap_servers,
                              "group.id": "chaos-audit", "enable.auto.commit": False,
                              "fetch.wait.max.ms": 100})
         try:
-            parts = consumer.list_topics(topic, timeout=30).topics[topic].partitions
-            consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+            meta = consumer.list_topics(timeout=30).topics
+            consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t in (orders, ENRICHED)
+                             for p in meta[t].partitions])
             while not self._tail_stop.is_set():
                 for msg in consumer.consume(1000, timeout=0.3):
                     if msg.error() or msg.value() is None:
                         continue
-                    row = orjson.loads(msg.value()).get("after") or {}
-                    if "id" in row:
+                    value = orjson.loads(msg.value())
+                    if msg.topic() == ENRICHED:
+                        n = self.enriched.get(value["line_id"], (0, "", 0))[0]
+                        self.enriched[value["line_id"]] = (n + 1, value["order_status"],
+                                                           value["qty"])
+                    elif "id" in (row := value.get("after") or {}):
                         self.cdc_seen.setdefault(int(row["id"]), time.time())
         finally:
             consumer.close()

@@ -1,10 +1,10 @@
 """The whole pipeline on the embedded stack, with handles to break each part of it.
 
 Processes (ops/supervisor.py): CDC, the webhook, one worker for the customer-facing flows
-(agent, sinks), one for stock, a local SMTP server and the OpenAI double (a process of its own,
-so SIGSTOP makes the LLM time out). The WhatsApp double runs in this process, so the load can
-talk to it and the audit read its log. The sinks reach PostgreSQL through an unpluggable
-forwarder (proxy.py).
+(agent, sinks), one for stock, one for analytics (enriched topics), a local SMTP server and the
+OpenAI double (a process of its own, so SIGSTOP makes the LLM time out). The WhatsApp double
+runs in this process, so the load can talk to it and the audit read its log. The sinks reach
+PostgreSQL through an unpluggable forwarder (proxy.py).
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from ops.supervisor import Supervisor
 from ops.topics_admin import apply_catalogue
 from sources.whatsapp_webhook.app import WEBHOOK_PATH
 
-# name -> flows; the customer's flows and the back office apart, as in the demo
-WORKERS = {"worker-agent-sinks": "agent,sinks", "worker-stock": "stock"}
+# name -> flows; the customer's flows, the back office and the analysts' apart, as in the demo
+WORKERS = {"worker-agent-sinks": "agent,sinks", "worker-stock": "stock",
+           "worker-analytics": "analytics"}
 DASHBOARD_TOKEN = "chaos-dashboard-token"
 LLM_KEY = "chaos-llm-key"
 TIRE_SIZE = "205/55R16"  # the customers' script asks for a Jetta 2020's tires

@@ -33,7 +33,7 @@ from ops.chaos.report import (
 )
 from ops.stack.ephemeral import embedded_stack
 
-SUPERVISED = ("cdc", "webhook", "worker-agent-sinks", "worker-stock")
+SUPERVISED = ("cdc", "webhook", *WORKERS)
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """The chaos audit's own verdict (ops/chaos/audit.py `tally`) on a real run's evidence: the CI
 chaos run (a worker SIGKILLed, the broker paused) as `topllantas chaos` wrote it beside its
-results, trimmed (tests/data/chaos_run_evidence.json). Untouched it audits clean; each breach
-written into it (a purchase order or its lines twice, a message delivered twice, a delivery the
-double never made, a CDC event missing, a command that made nothing) is reported exactly, under
-the window its item was issued in, and nowhere else.
+results, trimmed (tests/data/chaos_run_evidence.json; the run's breach window left out).
+Untouched it audits clean; each breach written into it (a purchase order or its lines twice, a
+message delivered twice, a delivery the double never made, a CDC event missing, a sales line
+never enriched or enriched stale, a command that made nothing) is reported exactly, under the
+window its item was issued in, and nowhere else.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ def test_the_real_run_audits_clean(run: Run) -> None:
         assert {i.phase for i in getattr(expected, kind).values()} == {w.phase for w in windows}
     assert len(evidence.orders) > 100 and len(evidence.deliveries) > 200
     assert all(evidence.purchase_orders[k] == {"orders": 1, "lines": 1} for k in expected.commands)
+    assert len(evidence.lines) > 100 and all(line["id"] in expected.enriched
+                                             for line in evidence.lines)
+    # the worker SIGKILLed mid-call left replies `unknown`, each accounting for one delivery
+    detail = tally(expected, evidence, windows)["worker_kill_mid_batch"]["detail"]
+    assert detail["unknown"] > 0
 
 
 def _command(run: Run, phase: str) -> str:
@@ -111,6 +117,33 @@ def cdc_event_missing(run: Run) -> tuple[str, tuple[int, int, int]]:
     return windows[1].phase, (1, 0, 0)
 
 
+def _line_in(run: Run, window: int) -> int:
+    start, end = run[2][window].start, run[2][window].end
+    return next(line["id"] for line in run[1].lines if start <= line["at"] < end)
+
+
+def sales_line_never_enriched(run: Run) -> tuple[str, tuple[int, int, int]]:
+    del run[0].enriched[_line_in(run, 0)]
+    return run[2][0].phase, (1, 0, 0)
+
+
+def sales_line_enriched_stale(run: Run) -> tuple[str, tuple[int, int, int]]:
+    """The order was cancelled after its line was enriched; the cancellation never was."""
+    line = _line_in(run, 2)
+    n, _, qty = run[0].enriched[line]
+    run[0].enriched[line] = (n, "cancelado", qty)
+    return run[2][2].phase, (1, 0, 0)
+
+
+def sales_line_enriched_twice(run: Run) -> tuple[str, tuple[int, int, int]]:
+    """A redelivered change enriched again: the topic is keyed and compacted, the latest record
+    per line is its state, so a repeat is no breach (at-least-once into a compacted topic)."""
+    line = _line_in(run, 1)
+    n, status, qty = run[0].enriched[line]
+    run[0].enriched[line] = (n + 1, status, qty)
+    return run[2][1].phase, (0, 0, 0)
+
+
 def command_made_nothing(run: Run) -> tuple[str, tuple[int, int, int]]:
     del run[1].purchase_orders[_command(run, "warmup")]
     return "warmup", (1, 0, 0)
@@ -127,6 +160,7 @@ def feed_message_unknown_delivered_once(run: Run) -> tuple[str, tuple[int, int, 
 BREACHES: list[Callable[[Run], tuple[str, tuple[int, int, int]]]] = [
     po_written_twice, po_lines_twice, feed_message_sent_twice, reply_sent_twice,
     feed_message_never_delivered, reply_never_delivered, reply_ledger_failed, cdc_event_missing,
+    sales_line_never_enriched, sales_line_enriched_stale, sales_line_enriched_twice,
     command_made_nothing, feed_message_unknown_delivered_once]
 
 

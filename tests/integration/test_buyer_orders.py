@@ -37,7 +37,8 @@ from sinks.backoff import Backoff
 from sinks.erp import ErpSink
 from tests import stack_fixture
 from tests.integration.conftest import process_env
-from tests.integration.test_stock_flow import Flow, decode_command, reply_to, tap, wait_settled
+from tests.integration.kafka_read import read_all
+from tests.integration.test_stock_flow import Flow, decode_command, reply_to, tap
 from tests.stack_fixture import TestStack
 
 pytestmark = pytest.mark.integration
@@ -150,18 +151,19 @@ SHORT, DONOR = 1, 2  # branches
 MOVED = 9301  # sold in both branches; branch 2 holds a surplus, branch 1 runs short
 ORDERED = [9311, 9312, 9313]  # three critical items of supplier 1 in branch 1, approved
 TOP_UP = 9314  # a fourth one, not approved: the top-up the reply proposes
+KEYS = [(MOVED, SHORT), (MOVED, DONOR), *((p, SHORT) for p in [*ORDERED, TOP_UP])]
 E2E_ROWS = f"""
 UPDATE suppliers SET min_order_value = 2000000, free_freight_value = 3000000 WHERE id = 1;
 INSERT INTO products (id, sku, brand_id, category_id, supplier_id, model, width, aspect_ratio,
     rim, tire_size, load_index, speed_index, cost, list_price, weight_kg, abc_class)
-    SELECT g, 'ORD-TEST-' || g, 1, 1, 1, 'Modelo ' || g, 205, 55, 16, '205/55R16', 91, 'V',
-           1000, 1500, 9, 'A'
-    FROM unnest(ARRAY[{MOVED}, {", ".join(map(str, ORDERED))}, {TOP_UP}]) g;
+    SELECT DISTINCT p, 'ORD-TEST-' || p, 1, 1, 1, 'Modelo ' || p, 205, 55, 16, '205/55R16', 91,
+           'V', 1000, 1500, 9, 'A'
+    FROM (VALUES {", ".join(f"({p}, {w})" for p, w in KEYS)}) AS k(p, w);
 INSERT INTO stock (product_id, warehouse_id, on_hand)
-    SELECT g, {SHORT}, 500 FROM unnest(ARRAY[{MOVED}, {", ".join(map(str, ORDERED))}, {TOP_UP}]) g
-    UNION ALL SELECT {MOVED}, {DONOR}, 500;
-WITH days AS (SELECT p, w, k FROM (VALUES {", ".join(f"({p}, {SHORT})" for p in
-                                              [MOVED, *ORDERED, TOP_UP])}, ({MOVED}, {DONOR}))
+    SELECT p, w, 500 FROM (VALUES {", ".join(f"({p}, {w})" for p, w in KEYS)}) AS k(p, w);
+"""
+HISTORY = f"""
+WITH days AS (SELECT p, w, k FROM (VALUES {", ".join(f"({p}, {w})" for p, w in KEYS)})
                                   AS pw(p, w), generate_series(0, 29) k),
 orders AS (
     INSERT INTO sales_orders (customer_id, warehouse_id, status, created_at)
@@ -176,8 +178,11 @@ SELECT numbered.id, lines.p, 10, 1500, 1000 FROM numbered JOIN lines USING (n);
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
+    """The test keys' 30 days of sales (10 a day) are committed once CDC's snapshot is done, so
+    they stream in as live changes and each key is decided at once: no waiting for the
+    snapshot to settle."""
     with stack_fixture.test_stack() as stack:
-        catalogue = generate_catalogue(seed=5, n_products=30, n_customers=10, days=30)
+        catalogue = generate_catalogue(seed=5, n_products=10, n_customers=10, days=7)
         asyncio.run(seed_erp(stack.erp_dsn, catalogue=catalogue))
         asyncio.run(_execute(stack.erp_dsn, E2E_ROWS))
         apply_catalogue(stack.settings())
@@ -188,8 +193,26 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
                              whatsapp, "--pair-interval", "0", env=env)
             supervisor.start("cdc", "cdc", "run", env=env)
             supervisor.start("worker", "worker", env=env)
-            wait_settled(stack.bootstrap_servers)
+            wait_for(lambda: asyncio.run(_snapshot_done(stack.erp_dsn)), 60, "CDC's snapshot",
+                     interval=0.2)
+            asyncio.run(_execute(stack.erp_dsn, HISTORY))
+            wait_for(lambda: _demand_loaded(stack.bootstrap_servers), 120,
+                     "the test keys' live demand", interval=0.5)
+            time.sleep(2)  # the stock agent reads what the demand flow just wrote
             yield Flow(stack, supervisor, env, whatsapp)
+
+
+async def _snapshot_done(dsn: str) -> bool:
+    try:
+        return bool(await _fetch(dsn, "SELECT 1 FROM topllantas.cdc_snapshots"))
+    except asyncpg.UndefinedTableError:  # CDC has not started yet
+        return False
+
+
+def _demand_loaded(bootstrap: str) -> bool:
+    totals = {(d["product_id"], d["warehouse_id"]): (sum(d["days"].values()), d["snapshot"])
+              for d in map(_value, read_all(bootstrap, ["demand.daily"], idle=0.3))}
+    return all(totals.get(key) == (300, False) for key in KEYS)
 
 
 async def _execute(dsn: str, sql: str, *args: object) -> None:
@@ -227,13 +250,17 @@ def _value(record: Any) -> dict[str, Any]:
 
 def test_surplus_elsewhere_is_proposed_as_a_transfer_approved_once_and_moved_by_cdc(
         flow: Flow) -> None:
-    _set_stock(flow, MOVED, 30)  # below d̄·L = 40 in branch 1; branch 2 holds 500
+    # A live change of the donor, decided with its history: its surplus is recorded.
+    asyncio.run(_execute(flow.stack.erp_dsn, "UPDATE stock SET on_hand = 499, updated_at = "
+                         "now() WHERE product_id = $1 AND warehouse_id = $2", MOVED, DONOR))
+    time.sleep(2)
+    _set_stock(flow, MOVED, 30)  # below d̄·L = 40 in branch 1; branch 2 holds 499
     alert = _critical(flow, MOVED)
     transfer = alert["transfer"]
     assert transfer is not None and transfer["from_warehouse_id"] == DONOR
     qty = transfer["qty"]
     assert qty == alert["proposed_qty"] and transfer["purchase_qty"] == 0  # surplus covers all
-    assert 500 - qty >= alert["order_up_to"]  # the donor keeps its own order-up-to level
+    assert 499 - qty >= alert["order_up_to"]  # the donor keeps its own order-up-to level
     assert transfer["text"].startswith(f"Traspaso sugerido: {qty} pzas de ")
 
     button = f"approve:{alert['alert_id']}"
@@ -264,7 +291,7 @@ def test_surplus_elsewhere_is_proposed_as_a_transfer_approved_once_and_moved_by_
         latest = {p["warehouse_id"]: p for p in map(_value, flow.read("inventory.position"))
                   if p.get("product_id") == MOVED}
         moved = (latest.get(SHORT, {}).get("in_transit") == qty
-                 and latest.get(DONOR, {}).get("on_hand") == 500 - qty)
+                 and latest.get(DONOR, {}).get("on_hand") == 499 - qty)
         return latest if moved else None
 
     latest = wait_for(positions, 60, "the transfer in both branches' positions", interval=0.5)

@@ -165,6 +165,16 @@ class ChaosPipeline:
         asyncio.run(seed_erp(self.stack.erp_dsn, catalogue=catalogue))
         apply_catalogue(self.stack.settings())
 
+    async def stock_up(self, units: int) -> None:
+        """Every stock row at least `units` on hand: at a soak's rate the seeded stock would run
+        out in minutes and most sales become read-only `lost_sale`s."""
+        conn = await asyncpg.connect(self.stack.erp_dsn)
+        try:
+            await conn.execute("UPDATE stock SET on_hand = $1, updated_at = now() "
+                               "WHERE on_hand < $1", units)
+        finally:
+            await conn.close()
+
     async def _stock_customers(self) -> list[str]:
         """Phones of the customers; every tire the script asks for in stock, plenty of it."""
         conn = await asyncpg.connect(self.stack.erp_dsn)

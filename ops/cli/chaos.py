@@ -12,6 +12,7 @@ from rich.table import Table
 
 console = Console()
 SOAK_RATE = 145 * 100 / 60  # 100× the seeds' volume (~145 ERP transactions a minute): ~242/s
+SOAK_STOCK = 200_000  # units per stock row before a soak: ~1M units sold in 30 min at that rate
 OUT = typer.Option(Path("ops/bench/results/chaos.json"), help="Where to write the results.")
 
 
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
 
         if soak is not None:
             options = ChaosOptions(faults=[], mode=f"soak {soak}", soak_s=_seconds(soak),
-                                   erp_rate=rate or SOAK_RATE, out=out)
+                                   erp_rate=rate or SOAK_RATE, stock_up=SOAK_STOCK, out=out)
         else:
             options = ChaosOptions(faults=plan(quick=quick), mode="quick" if quick else "full",
                                    erp_rate=rate or 4.0, gap_s=10 if quick else 30, out=out)
@@ -68,6 +69,8 @@ def print_result(result: dict[str, Any]) -> None:
                       ("not recovered" if recovery is None else f"{recovery:.1f}"))
     console.print(table)
     run = result["run"]
+    console.print(f"ERP: {run['erp_committed_tps']} committed transactions/s "
+                  f"(asked {result['meta']['erp_rate_tps']:.1f}/s); {run['erp_business']}")
     console.print(f"issued: {run['sales_orders']} ERP sales orders, {run['feed_messages']} sink "
                   f"messages, {run['commands']} commands, {run['customer_messages']} customer "
                   f"messages; reservations {run['reservations']} for {run['confirmations']} "

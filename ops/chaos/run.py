@@ -2,9 +2,10 @@
 
 Each fault has a window: steady load for `gap_s`, the fault (broken for its `hold_s`), then the
 time until the pipeline has recovered: the first sink message, command, customer message and
-ERP sale issued after the heal have all gone through (`recovery_s`; None if not within
-`recover_timeout_s`). After the last fault the load stops, the pipeline drains, and the audit
-compares everything issued in each window with the ERP, the topics and the ledgers.
+ERP sale issued after the heal have all gone through, a line of that sale enriched
+(`recovery_s`; None if not within `recover_timeout_s`). After the last fault the load stops,
+the pipeline drains, and the audit compares everything issued in each window with the ERP, the
+topics, the ledgers and the WhatsApp double's log. A soak is one long window without faults.
 """
 
 from __future__ import annotations

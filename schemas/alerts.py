@@ -93,6 +93,12 @@ class StockAlert(BaseModel):
         (), description="The supplier's volume breaks as (min_qty, unit_cost), ascending.")
     pack_multiple: int = Field(1, ge=1)
     min_order_qty: int = Field(1, ge=1)
+    route: Literal["critical", "digest", "proposal_line"] | None = Field(
+        None, description="Triage (processors/inventory/triage.py): a critical message to the "
+                          "buyer, a line in the morning digest, or a line in the supplier's next "
+                          "proposal (shown in the digest). None: not triaged.")
+    segment: str | None = Field(
+        None, description="Triage segment: `<ABC>/<demand pattern>`, e.g. `C/intermittent`.")
     at: datetime
     transfer: TransferOption | None = None  # another branch's surplus, offered before buying
 
@@ -116,10 +122,15 @@ class AlertControl(BaseModel):
 
 
 class BuyerFeed(BaseModel):
-    """`alerts.by_buyer` (keyed by buyer phone): an alert event, the morning digest's turn, or a
-    buyer's message read again (`retry`) once the feed before it has been read."""
+    """`alerts.by_buyer` (keyed by buyer phone): an alert event, the morning digest's turn, the
+    attention budget's clock (`tick`: a gathering window or the go-live summary is due), or a
+    buyer's message read again (`retry`) once the feed before it has been read.
 
-    kind: Literal["alert", "digest", "retry"]
+    `initial`: the alert comes from the first evaluation of an ERP (a fresh start or a
+    re-snapshot): it goes into the buyer's go-live summary, not a message of its own."""
+
+    kind: Literal["alert", "digest", "tick", "retry"]
     at: datetime
     alert: StockAlert | None = None
     message: InboundMessage | None = None
+    initial: bool = False

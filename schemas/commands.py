@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from schemas.message_parts import Attachment, InteractiveList
+
 
 class CommandBase(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=200)
@@ -190,6 +192,8 @@ class OutboundMessage(BaseModel):
     template_params: list[str] = Field(default_factory=list)
     subject: str | None = None
     html: str | None = None
+    interactive_list: InteractiveList | None = None  # WhatsApp: `text` is the list's body
+    attachments: list[Attachment] = Field(default_factory=list)  # e-mail only
     context: dict[str, str] = Field(default_factory=dict)
     reply_to: str | None = Field(
         None, max_length=200,

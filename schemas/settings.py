@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from datetime import time as dt_time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -159,6 +160,16 @@ class Settings(BaseSettings):
     # enrichment's state, and a day's sales counters are final once it is this old. At least
     # 29: the sales target compares with the same weekday of the four weeks before.
     analytics_retention_days: int = Field(35, alias="ANALYTICS_RETENTION_DAYS", ge=29)
+
+    # --- the buyer's attention budget (processors/inventory/attention.py; times Mexico City)
+    attention_gather_window_s: float = Field(600.0, alias="ATTENTION_GATHER_WINDOW_S", gt=0)
+    attention_daily_cap: int = Field(12, alias="ATTENTION_DAILY_CAP", ge=1)
+    attention_digest_at: dt_time = Field(dt_time(7, 0), alias="ATTENTION_DIGEST_AT")
+    # Equal start and end: no quiet hours.
+    attention_quiet_start: dt_time = Field(dt_time(21, 0), alias="ATTENTION_QUIET_START")
+    attention_quiet_end: dt_time = Field(dt_time(7, 0), alias="ATTENTION_QUIET_END")
+    # The first evaluation's alerts of a buyer go out as one summary once none came for this long.
+    attention_golive_quiet_s: float = Field(10.0, alias="ATTENTION_GOLIVE_QUIET_S", gt=0)
 
     # ------------------------------------------------------------------ derived
     def kafka_confluent_auth(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ lost after the data was sent leaves the outcome unknown and is never resent auto
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 from datetime import UTC, datetime
@@ -30,7 +31,8 @@ CHANNEL = "email"
 
 
 def build_email(msg: OutboundMessage, sender: str) -> EmailMessage:
-    """A multipart/alternative message: the text part first, the HTML part preferred."""
+    """A multipart/alternative message (the text part first, the HTML part preferred), inside a
+    multipart/mixed one with the attachments when there are any."""
     if not msg.subject or not (msg.text or msg.html):
         raise ValueError("an e-mail needs a subject and a text or HTML body")
     email = EmailMessage()
@@ -42,6 +44,11 @@ def build_email(msg: OutboundMessage, sender: str) -> EmailMessage:
     email.set_content(msg.text or "Este mensaje requiere un cliente de correo con HTML.")
     if msg.html:
         email.add_alternative(msg.html, subtype="html")
+    for attachment in msg.attachments:
+        maintype, _, subtype = attachment.mime_type.partition("/")
+        email.add_attachment(base64.b64decode(attachment.content_b64, validate=True),
+                             maintype=maintype, subtype=subtype or "octet-stream",
+                             filename=attachment.filename)
     return email
 
 
@@ -89,7 +96,7 @@ class EmailSender:
     async def _deliver(self, msg: OutboundMessage) -> MessageResult:
         try:
             email = build_email(msg, self._sender)
-        except ValueError as exc:
+        except ValueError as exc:  # binascii.Error of a bad attachment too
             return await self._fail(msg, f"invalid e-mail: {exc}")
 
         async def try_once() -> Attempt:

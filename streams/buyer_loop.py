@@ -43,6 +43,7 @@ from schemas.commands import CommandEnvelope
 from schemas.erp import Buyer
 from schemas.timezones import MEXICO_CITY
 from schemas.whatsapp import InboundMessage
+from streams import buyer_attention as attention
 from streams.app import app, catalogue
 from streams.buyer_orders import keep_drafts, order_book
 from streams.dead_letters import decoded
@@ -82,10 +83,11 @@ async def buyer_loop(stream):  # type: ignore[no-untyped-def]
         feed = event.message.topic == FEED
         record = await decoded(event, "buyer_loop", (
             BuyerFeed if feed else InboundMessage).model_validate_json)
+        where = event.message.partition
         if isinstance(record, BuyerFeed):
-            await _on_feed(phone, record)
+            await _on_feed(phone, record, where, event.message.timestamp)
         elif isinstance(record, InboundMessage):
-            await _on_message(record, retried=False)
+            await _on_message(record, retried=False, partition=where)
         else:
             continue
         EVENTS.labels(agent="buyer_loop").inc()
@@ -108,15 +110,24 @@ def _lookups(alerts: Mapping[str, StockAlert]) -> tuple[dict[int, ProductLabel],
     return labels, names
 
 
-async def _on_feed(phone: str, feed: BuyerFeed) -> None:
+def _alerts_of(phone: str) -> dict[str, StockAlert]:
+    return {alert_id: alert for alert_id, (_, alert) in _open_alerts(phone).items()}
+
+
+async def _on_feed(phone: str, feed: BuyerFeed, partition: int, timestamp: float) -> None:
     if feed.kind == "retry":
         if feed.message is not None:
-            await _on_message(feed.message, retried=True)
+            await _on_message(feed.message, retried=True, partition=partition)
+        return
+    if feed.kind == "tick":
+        await attention.on_tick(phone, partition, feed.at, lambda: _alerts_of(phone),
+                                _send_digest)
         return
     if feed.kind == "digest":
         buyer = buyer_by_phone(phone)
         if buyer is not None:
             await _send_digest(buyer, feed.at)
+            attention.on_digest(phone, partition, feed.at)
         return
     alert = feed.alert
     if alert is None:
@@ -126,6 +137,8 @@ async def _on_feed(phone: str, feed: BuyerFeed) -> None:
         buyer_alerts.pop(key, None)
     else:
         buyer_alerts[key] = alert.model_dump(mode="json")
+    await attention.on_alert(phone, partition, feed, datetime.fromtimestamp(timestamp, UTC),
+                             lambda: _alerts_of(phone), _send_digest)
 
 
 async def _send_digest(buyer: Buyer, at: datetime) -> None:
@@ -137,7 +150,8 @@ async def _send_digest(buyer: Buyer, at: datetime) -> None:
         await send_message(message)
 
 
-async def _on_message(message: InboundMessage, *, retried: bool) -> None:
+async def _on_message(message: InboundMessage, *, retried: bool, partition: int) -> None:
+    message = attention.supplier_tap(message)
     phone = message.from_phone
     buyer = buyer_by_phone(phone)
     pending = pending_adjust.get(phone) if buyer else None
@@ -157,6 +171,11 @@ async def _on_message(message: InboundMessage, *, retried: bool) -> None:
         await alerts_by_buyer.send(key=phone.encode(), value=retry.model_dump_json().encode())
         queued[phone] = message.message_id
         return
+    if buyer is not None:
+        await attention.on_buyer_message(phone, partition, message.sent_at,
+                                         lambda: _alerts_of(phone), _send_digest)
+        if await attention.page_tap(message, buyer, lambda: _alerts_of(phone)):
+            return
     labels, names = _lookups(alerts)
     response = respond(intent, phone=phone, buyer=buyer, open_alerts=alerts, labels=labels,
                        supplier_names=names, now=message.sent_at, message_id=message.message_id,

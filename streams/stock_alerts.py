@@ -1,4 +1,4 @@
-"""Stock alerts per product×warehouse, WhatsApp for critical ones, and every alert to its buyer.
+"""Stock alerts per product×warehouse, triaged, and every alert to its buyer's feed.
 
 erp.public.stock ──────┐ table `inventory` (streams/inventory.py: `update_inventory`)
 inventory.on_order ────┤   └─ the new position ─┐
@@ -47,7 +47,6 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from processors.change_events import BadEvent
-from processors.inventory.buyer_messages import alert_message
 from processors.inventory.evaluation import (
     AlertInputs,
     Pending,
@@ -65,7 +64,7 @@ from processors.inventory.evaluation import (
 from processors.inventory.policy import InventoryConfig, SupplyTerms
 from processors.inventory.position import InventoryState, undecided
 from processors.inventory.supply import SupplyTermsCache
-from schemas.alerts import AlertControl, AlertLevel, BuyerFeed, StockAlert
+from schemas.alerts import AlertControl, BuyerFeed, StockAlert
 from schemas.demand import DailyDemand
 from schemas.erp import Product
 from schemas.events import InventoryPosition, stock_table_key
@@ -79,9 +78,7 @@ from streams.dimensions import (
     price_breaks,
     product_label,
     products,
-    supplier_name,
     suppliers,
-    warehouses,
 )
 from streams.inventory import (
     EVENTS,
@@ -91,7 +88,6 @@ from streams.inventory import (
     stock_key,
     update_inventory,
 )
-from streams.messages import send_message
 from streams.telemetry import partition_lags
 from streams.topics import raw_source, raw_topic
 
@@ -185,7 +181,7 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
             changed = changed or decided
             alert = branch_levels.observe(inputs, position, alert, cause)  # transfers first
         if alert is not None:
-            await _publish(alert, event.key)
+            await _publish(alert, event.key, initial=step.initial)
             ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()
         if changed:
             alert_table[key] = inputs.to_dict()
@@ -241,10 +237,11 @@ async def morning_reevaluation() -> None:
 # --------------------------------------------------------------------------- buyers
 
 
-async def _publish(alert: StockAlert, key: bytes) -> None:
-    """The alert on `alerts.stock` and in its buyers' feeds, then, when critical, the WhatsApp
-    message to each buyer. Same ids and idempotency keys every time it is published for one
-    decision (the WhatsApp sink sends a key once; the feeds and `alerts.stock` are keyed).
+async def _publish(alert: StockAlert, key: bytes, *, initial: bool = False) -> None:
+    """The alert on `alerts.stock` and in its buyers' feeds (`initial`: decided by the first
+    evaluation of snapshot inputs). What reaches the buyer's phone, and when, is the buyer
+    loop's attention budget (streams/buyer_attention.py), not one message per alert. Same ids
+    every time it is published for one decision (the feeds and `alerts.stock` are keyed).
 
     Not waited for: the state that remembers the alert may reach its changelog before the
     records reach the broker. Faust flushes the producer before it commits an input offset, so
@@ -256,17 +253,11 @@ async def _publish(alert: StockAlert, key: bytes) -> None:
     await stock_alert_events.send(key=key, value=alert.model_dump_json().encode())
     label = product_label(alert.product_id)
     recipients = buyers_for(label) if label else []
-    feed = BuyerFeed(kind="alert", at=alert.at, alert=alert).model_dump_json().encode()
+    feed = BuyerFeed(kind="alert", at=alert.at, alert=alert,
+                     initial=initial).model_dump_json().encode()
     for buyer in recipients:
         await alerts_by_buyer.send(key=buyer.phone.encode(), value=feed)
     if label is None or not recipients:
         UNROUTED.inc()
         log.warning("alert %s: no buyer known for product %s", alert.event_id,
                     alert.product_id)
-        return
-    if alert.level is AlertLevel.CRITICO:
-        row = warehouses.get(str(alert.warehouse_id))
-        for buyer in recipients:
-            message = alert_message(alert, label, supplier_name(alert.supplier_id), buyer.phone,
-                                    row["name"] if row else None)
-            await send_message(message)

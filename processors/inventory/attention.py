@@ -16,6 +16,10 @@ Rules (issue 24; defaults in `AttentionConfig`):
   one message once the buyer writes (`on_inbound`), or in the next digest.
 - Quiet hours (`quiet_start`..`quiet_end`, 21:00–07:00) hold every critical but those of
   A-class products until the digest.
+- Go-live: the alerts of an ERP's first evaluation (`on_initial`) are one summary message
+  (`GOLIVE`), sent once none came for `golive_quiet`.
+- An alert event seen again (a replay after a crash) is not decided twice: the newest event ids
+  are remembered (`RECENT_EVENTS`).
 
 `gathered_list` lays a gathered message out as a WhatsApp interactive list: at most 10 rows, a
 `Todo <proveedor>` row per top supplier (approve all of that supplier's items in the list),
@@ -53,6 +57,7 @@ class AttentionConfig:
     quiet_end: time = time(7, 0)
     timezone: str = "America/Mexico_City"
     service_window: timedelta = timedelta(hours=24)
+    golive_quiet: timedelta = timedelta(seconds=10)
 
     def __post_init__(self) -> None:
         if self.gather_window <= timedelta(0) or self.daily_cap < 1:
@@ -108,6 +113,8 @@ class SendKind(StrEnum):
     """The morning digest (WhatsApp and e-mail)."""
     EMAIL = "email"
     """Criticals past the daily cap, by e-mail at once (they are in the next digest too)."""
+    GOLIVE = "golive"
+    """The go-live summary of the first evaluation (WhatsApp, and its e-mail)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,13 @@ class BuyerAttention:
     awaiting_reply: tuple[Item, ...] = ()
     digest: tuple[Item, ...] = ()
     digest_day: date | None = None
+    recent: tuple[str, ...] = ()
+    """The newest alert event ids decided (at most RECENT_EVENTS)."""
+    golive_at: datetime | None = None
+    """When the newest alert of a first evaluation came; None: no go-live summary pending."""
+    epoch: str = ""
+    """When the state began (epoch seconds): part of every key, so a state begun again (a
+    broker that forgot its tables) never reuses the keys the sinks already sent."""
 
     def known(self, alert_id: str) -> bool:
         return any(i.alert_id == alert_id
@@ -151,7 +165,8 @@ class BuyerAttention:
                 "ls": _iso(self.last_sent_at), "li": _iso(self.last_inbound),
                 "g": [i.to_list() for i in self.gathering], "gu": _iso(self.gather_until),
                 "a": [i.to_list() for i in self.awaiting_reply],
-                "q": [i.to_list() for i in self.digest], "dd": _iso(self.digest_day)}
+                "q": [i.to_list() for i in self.digest], "dd": _iso(self.digest_day),
+                "r": list(self.recent), "gl": _iso(self.golive_at), "e": self.epoch}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BuyerAttention:
@@ -160,18 +175,32 @@ class BuyerAttention:
                    gathering=tuple(Item.from_list(v) for v in d["g"]),
                    gather_until=_instant(d["gu"]),
                    awaiting_reply=tuple(Item.from_list(v) for v in d["a"]),
-                   digest=tuple(Item.from_list(v) for v in d["q"]), digest_day=_day(d["dd"]))
+                   digest=tuple(Item.from_list(v) for v in d["q"]), digest_day=_day(d["dd"]),
+                   recent=tuple(d.get("r", ())), golive_at=_instant(d.get("gl")),
+                   epoch=d.get("e", ""))
 
 
 Decision = tuple[BuyerAttention, list[Send]]
+RECENT_EVENTS = 64
+
+
+def new_state(buyer: str, now: datetime, config: AttentionConfig) -> BuyerAttention:
+    """A buyer seen for the first time: the next digest is the next 07:00, not one at once."""
+    today = config.local(now).date()
+    due_today = now >= config.digest_due(today)
+    return BuyerAttention(buyer=buyer, day=today, epoch=str(int(now.timestamp())),
+                          digest_day=today if due_today else today - timedelta(days=1))
 
 
 def on_item(state: BuyerAttention, item: Item, now: datetime,
-            config: AttentionConfig) -> Decision:
-    """An alert for this buyer, as triage routed it."""
+            config: AttentionConfig, *, event_id: str | None = None) -> Decision:
+    """An alert for this buyer, as triage routed it. `event_id` (the alert event's id) makes a
+    replayed event a no-op."""
     state = _roll_day(state, now, config)
-    if state.known(item.alert_id):
+    if state.known(item.alert_id) or (event_id is not None and event_id in state.recent):
         return state, []
+    if event_id is not None:
+        state = replace(state, recent=(*state.recent, event_id)[-RECENT_EVENTS:])
     if not item.critical or (config.quiet(now) and not item.a_class):
         return replace(state, digest=(*state.digest, item)), []
     if state.sent_today >= config.daily_cap:
@@ -199,6 +228,20 @@ def on_inbound(state: BuyerAttention, at: datetime, config: AttentionConfig) -> 
     return state, [send]
 
 
+def on_initial(state: BuyerAttention, at: datetime) -> BuyerAttention:
+    """An alert of the first evaluation: it joins the go-live summary, due `golive_quiet`
+    after the newest one."""
+    return replace(state, golive_at=max(at, state.golive_at or at))
+
+
+def digest_sent(state: BuyerAttention, now: datetime, config: AttentionConfig
+                ) -> BuyerAttention:
+    """The morning digest went out by another way (the 07:00 crontab): what it carried is
+    said."""
+    return replace(_roll_day(state, now, config), digest=(), awaiting_reply=(),
+                   digest_day=config.local(now).date())
+
+
 def withdraw(state: BuyerAttention, alert_id: str) -> BuyerAttention:
     """An alert resolved before it went out: nothing to say about it any more."""
     def keep(items: tuple[Item, ...]) -> tuple[Item, ...]:
@@ -211,9 +254,13 @@ def withdraw(state: BuyerAttention, alert_id: str) -> BuyerAttention:
 
 
 def tick(state: BuyerAttention, now: datetime, config: AttentionConfig) -> Decision:
-    """The clock: a gathering window that ended, the morning digest that is due."""
+    """The clock: the go-live summary, a gathering window that ended, the morning digest
+    that is due."""
     state = _roll_day(state, now, config)
     sends: list[Send] = []
+    if state.golive_at is not None and now >= state.golive_at + config.golive_quiet:
+        state, send = _send(replace(state, golive_at=None), SendKind.GOLIVE, (), now)
+        sends.append(send)
     if state.gathering and state.gather_until is not None and now >= state.gather_until:
         items = state.gathering
         state = replace(state, gathering=(), gather_until=None)
@@ -237,12 +284,16 @@ def tick(state: BuyerAttention, now: datetime, config: AttentionConfig) -> Decis
 
 
 def next_wakeup(state: BuyerAttention, now: datetime, config: AttentionConfig) -> datetime:
-    """When `tick` has something to do next: a gathering window's end or the next digest."""
+    """When `tick` has something to do next: the go-live summary, a gathering window's end or
+    the next digest."""
     today = config.local(now).date()
     digest = config.digest_due(today if state.digest_day != today else today + timedelta(1))
+    due = [digest]
     if state.gather_until is not None:
-        return min(state.gather_until, digest)
-    return digest
+        due.append(state.gather_until)
+    if state.golive_at is not None:
+        due.append(state.golive_at + config.golive_quiet)
+    return min(due)
 
 
 LIST_ROWS = 10  # WhatsApp's limit for an interactive list
@@ -341,9 +392,14 @@ def _send(state: BuyerAttention, kind: SendKind, items: tuple[Item, ...], now: d
           ) -> tuple[BuyerAttention, Send]:
     """A WhatsApp message: counted for the day; an alert message also starts a window."""
     seq = state.seq + 1
-    send = Send(kind, items, f"attention:{state.buyer}:{seq}:{kind.value}")
-    stamp = state.last_sent_at if kind == SendKind.DIGEST else now
+    send = Send(kind, items, _key(state, seq, kind))
+    stamp = state.last_sent_at if kind in (SendKind.DIGEST, SendKind.GOLIVE) else now
     return replace(state, seq=seq, sent_today=state.sent_today + 1, last_sent_at=stamp), send
+
+
+def _key(state: BuyerAttention, seq: int, kind: SendKind) -> str:
+    epoch = f"{state.epoch}-" if state.epoch else ""
+    return f"attention:{state.buyer}:{epoch}{seq}:{kind.value}"
 
 
 def _behind_opener(state: BuyerAttention, items: tuple[Item, ...], now: datetime) -> Decision:
@@ -358,7 +414,7 @@ def _behind_opener(state: BuyerAttention, items: tuple[Item, ...], now: datetime
 
 def _past_cap(state: BuyerAttention, items: tuple[Item, ...]) -> Decision:
     seq = state.seq + 1
-    send = Send(SendKind.EMAIL, items, f"attention:{state.buyer}:{seq}:email")
+    send = Send(SendKind.EMAIL, items, _key(state, seq, SendKind.EMAIL))
     return replace(state, seq=seq, digest=(*state.digest, *items)), [send]
 
 

@@ -6,6 +6,12 @@ and says whether to evaluate), then `evaluate` with the key's position and suppl
 time is passed in: `now_ms` is the worker's clock (only used to tell when snapshot inputs went
 quiet), `record_ms` the input record's timestamp; the alert itself is stamped with event time.
 
+Every alert is triaged when it is decided (`triaged`, processors/inventory/triage.py): its
+segment (the product's ABC class × the Syntetos–Boylan class of the key's trailing daily demand)
+and its route (a critical message, a digest line, or a line in the supplier's next proposal) go
+on the alert for the buyer's attention budget. Only decided alerts are classified, so the cost is
+per alert, not per stock event.
+
 Stored rows use the field names of `AlertInputs`; code outside this module reads them only
 through `AlertInputs.from_dict`, `pending_of`, `replayed_alert` and `decided_on`.
 """
@@ -19,6 +25,7 @@ from typing import Any
 
 from processors.inventory.alerts import AlertState, decide, snooze
 from processors.inventory.demand import (
+    TRAILING_WINDOW_DAYS,
     days_from_value,
     days_to_value,
     demand_stats,
@@ -27,6 +34,7 @@ from processors.inventory.demand import (
 )
 from processors.inventory.policy import InventoryConfig, SupplyTerms, evaluate_policy
 from processors.inventory.position import decision_basis
+from processors.inventory.triage import TriageConfig, route, segment
 from schemas.alerts import AlertControl, StockAlert
 from schemas.demand import DailyDemand
 from schemas.erp import Product
@@ -121,11 +129,14 @@ def decided_on(stored: Mapping[str, Any] | None) -> list[int] | None:
 @dataclass(frozen=True, slots=True)
 class Step:
     """What one input asks for: evaluate (with the event's position, if it carried one), and
-    whether the recorded inputs changed (so the table must be written even without an alert)."""
+    whether the recorded inputs changed (so the table must be written even without an alert).
+    `initial`: a settle tick, the first evaluation of snapshot inputs (its alerts go into the
+    buyers' go-live summary)."""
 
     evaluate: bool
     changed: bool
     position: InventoryPosition | None = None
+    initial: bool = False
 
 
 def take_position(inputs: AlertInputs, position: InventoryPosition, now_ms: int) -> Step:
@@ -164,7 +175,7 @@ def take_control(inputs: AlertInputs, control: AlertControl) -> Step:
         inputs.state = snooze(state, control.until)
         return Step(evaluate=False, changed=inputs.state != state)
     if control.kind == "settle":
-        return Step(evaluate=inputs.dirty, changed=False)
+        return Step(evaluate=inputs.dirty, changed=False, initial=True)
     inputs.advance(control.at)
     return Step(evaluate=True, changed=True)
 
@@ -204,12 +215,32 @@ def evaluate(inputs: AlertInputs, position: InventoryPosition,
         inputs.dirty = True
         return changed, None
     state, alert = decide_alert(inputs, position, *supply, record_ms, config)
+    if alert is not None:
+        alert = triaged(alert, supply[0], inputs.days)
     changed = inputs.dirty or state != inputs.state
     inputs.state, inputs.dirty = state, False
     inputs.decided_on = decision_basis(position)
     if alert is not None:
         inputs.remember_sent(alert, cause)
     return changed or alert is not None, alert
+
+
+TRIAGE = TriageConfig()
+
+
+def triaged(alert: StockAlert, product: Product, days: Mapping[int, int],
+            config: TriageConfig = TRIAGE) -> StockAlert:
+    """The alert with its segment and route. The demand pattern is read from the first day
+    with demand (at most `TRAILING_WINDOW_DAYS` back) to the alert's local day, zeros
+    included; a product without an ABC class counts as C."""
+    today = local_day(alert.at).toordinal()
+    start = max(min(days, default=today), today - TRAILING_WINDOW_DAYS)
+    series = [days.get(day, 0) for day in range(start, today)]
+    abc = product.abc_class if product.abc_class in ("A", "B", "C") else "C"
+    seg = segment(abc, series, config)
+    where = route(alert.level, seg, alert.daily_demand, config)
+    return alert.model_copy(update={"route": where.value,
+                                    "segment": f"{seg.abc}/{seg.pattern.value}"})
 
 
 # --------------------------------------------------------------------------- timers

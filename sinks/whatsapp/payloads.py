@@ -1,4 +1,4 @@
-"""Graph API request bodies for text, template (es_MX) and interactive reply-button messages.
+"""Graph API request bodies for text, template (es_MX), interactive reply-button and list messages.
 
 Pure functions; they enforce the Cloud API limits so a bad message fails here with a reason
 instead of at Meta.
@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.commands import Button, OutboundMessage
+from schemas.message_parts import InteractiveList
 
 TEMPLATE_LANGUAGE = "es_MX"
 MAX_TEXT = 4096
 MAX_BUTTON_BODY = 1024
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
+MAX_LIST_ROWS = 10
 
 
 class InvalidMessage(ValueError):
@@ -59,12 +61,31 @@ def buttons_body(to: str, text: str, buttons: list[Button]) -> dict[str, Any]:
                                for b in buttons]}}}
 
 
+def list_body(to: str, text: str, listing: InteractiveList) -> dict[str, Any]:
+    """An interactive list (the model checks each field's length; the row count and ids here)."""
+    rows = [row for section in listing.sections for row in section.rows]
+    if len(rows) > MAX_LIST_ROWS:
+        raise InvalidMessage(f"a list has at most {MAX_LIST_ROWS} rows, got {len(rows)}")
+    if len({row.id for row in rows}) != len(rows):
+        raise InvalidMessage("list row ids must be unique")
+    if not text or len(text) > MAX_BUTTON_BODY:
+        raise InvalidMessage(f"list message body must have 1..{MAX_BUTTON_BODY} characters")
+    return {**_envelope(to, "interactive"), "interactive": {
+        "type": "list", "body": {"text": text},
+        "action": {"button": listing.button, "sections": [
+            {"title": section.title, "rows": [row.model_dump(exclude_none=True)
+                                              for row in section.rows]}
+            for section in listing.sections]}}}
+
+
 def free_form_body(msg: OutboundMessage) -> dict[str, Any]:
-    """Text, or text with reply buttons; only allowed inside the customer's 24-hour window.
-    A message that answers one (`reply_to`) quotes it (`context.message_id`)."""
+    """Text, text with reply buttons, or a list; only allowed inside the customer's 24-hour
+    window. A message that answers one (`reply_to`) quotes it (`context.message_id`)."""
     if msg.text is None:
         raise InvalidMessage("no text for a free-form message")
-    if msg.buttons:
+    if msg.interactive_list is not None:
+        body = list_body(msg.to, msg.text, msg.interactive_list)
+    elif msg.buttons:
         body = buttons_body(msg.to, msg.text, msg.buttons)
     else:
         body = text_body(msg.to, msg.text)

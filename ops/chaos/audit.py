@@ -35,6 +35,8 @@ import asyncpg
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from transport.dlq import DeadLetter
+
 SETTLED = ("sent", "unknown")
 FEED_PREFIX = "msg:chaos:"  # feed messages' keys; the template's first parameter is the rest
 COMMAND_PREFIX = "po:chaos:"
@@ -285,13 +287,18 @@ def _read(bootstrap: str, topics: list[str], idle: float = 2.0) -> list[Any]:
         consumer.close()
 
 
-def dead_letters(bootstrap: str) -> dict[str, int]:
+def dead_letters(bootstrap: str) -> dict[str, dict[str, int]]:
+    """Per dead-letter topic, how many for each stage and reason (transport/dlq.py headers)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "chaos-audit"})
     try:
         names = [t for t in consumer.list_topics(timeout=10).topics if t.endswith(".dlq")]
     finally:
         consumer.close()
-    return dict(Counter(m.topic() for m in _read(bootstrap, names)))
+    out: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for m in _read(bootstrap, names):
+        letter = DeadLetter.from_record(m.headers(), m.key(), m.value())
+        out[m.topic()][f"{letter.stage}: {letter.error[:160]}"] += 1
+    return {topic: dict(reasons) for topic, reasons in out.items()}
 
 
 def stock_positions_off(bootstrap: str, erp: dict[tuple[int, int], int]) -> int:

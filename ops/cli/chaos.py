@@ -69,13 +69,17 @@ def print_result(result: dict[str, Any]) -> None:
                       ("not recovered" if recovery is None else f"{recovery:.1f}"))
     console.print(table)
     run = result["run"]
+    letters = {topic: sum(reasons.values()) for topic, reasons in run["dead_letters"].items()}
     console.print(f"ERP: {run['erp_committed_tps']} committed transactions/s "
                   f"(asked {result['meta']['erp_rate_tps']:.1f}/s); {run['erp_business']}")
     console.print(f"issued: {run['sales_orders']} ERP sales orders, {run['feed_messages']} sink "
                   f"messages, {run['commands']} commands, {run['customer_messages']} customer "
                   f"messages; reservations {run['reservations']} for {run['confirmations']} "
                   f"'sí'; stock positions off: {run['stock_positions_off']}; dead letters: "
-                  f"{run['dead_letters'] or 'none'}")
+                  f"{letters or 'none'}")
+    for topic, reasons in run["dead_letters"].items():
+        for reason, n in reasons.items():
+            console.print(f"  {topic} ×{n}: {reason}")
     latency = run["latency_ms"]
     console.print(f"latency ms: CDC p50 {latency['cdc']['p50']} p99 {latency['cdc']['p99']}; "
                   f"customer reply p50 {latency['customer_reply']['p50']} "

@@ -1,11 +1,13 @@
-"""Buyers answer stock alerts on WhatsApp; their morning digest.
+"""Buyers answer stock alerts on WhatsApp; their morning digest; their attention budget.
 
-alerts.by_buyer (alert events, digest turns, retried taps; by phone) ┐
-whatsapp.inbound (by phone) ─────────────────────────────────────────┴─> tables `buyer_alerts`,
+alerts.by_buyer (alerts, digest turns, ticks, retried taps; by phone) ┐
+whatsapp.inbound (by phone) ──────────────────────────────────────────┴─> tables `buyer_alerts`,
     `buyer_pending_adjust`, `buyer_drafts` (by phone) ─> erp.commands (transfers `tr:<alert_id>`,
     lines `pol:<alert_id>` of the day's draft order `po:<supplier>:<warehouse>:<day>`),
     alerts.control (snoozes, by stock key), messages.outbound and messages.email (replies, digests),
-    alerts.by_buyer (taps to retry)
+    alerts.by_buyer (taps to retry); which alerts reach the phone, when and how (one message, a
+    gathered list, the e-mail past the daily cap, the go-live summary) is decided with the
+    table `buyer_attention` in streams/buyer_attention.py
 
 Both sources are keyed by the buyer's phone, so a phone's open alerts and its messages meet on
 one worker. `buyer_alerts` holds one row per phone and product×warehouse (`<phone>|<p>:<w>`, the

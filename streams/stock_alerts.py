@@ -4,10 +4,10 @@ erp.public.stock ──────┐ table `inventory` (streams/inventory.py: 
 inventory.on_order ────┤   └─ the new position ─┐
 demand.daily ──────────┤                        ├─> table `stock_alerts` (inputs + AlertState)
 forecasts.demand ──────┤                        │   ─> when the alert changes:
-alerts.control ────────┴────────────────────────┘   alerts.stock, alerts.by_buyer (by buyer
-  (snoozes from the buyer loop,                     phone) and, when critical,
-   settle/clock ticks from the timers)              messages.outbound (WhatsApp to the brand's
-                                                    buyer, idempotency key from the alert)
+alerts.control ────────┴────────────────────────┘   alerts.stock and alerts.by_buyer (by
+  (snoozes from the buyer loop,                     buyer phone); what reaches the phone is
+   settle/clock ticks from the timers)              the buyer loop's attention budget
+                                                    (streams/buyer_attention.py)
 
 One agent per stock key reads all five co-partitioned topics: a stock change updates the position
 and decides the alert in the same step (no hop through `inventory.position`, which is still

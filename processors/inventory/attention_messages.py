@@ -93,7 +93,8 @@ def cap_email(alerts: Sequence[StockAlert], *, buyer: Buyer,
         idempotency_key=key, channel="email", to=buyer.email, subject=f"Inventario: {title}",
         text=text, html=digest_html(shown, labels, supplier_names, title=title,
                                     greeting=f"Hola, {buyer.name}."),
-        context={"kind": "stock_alert_email", "buyer_id": str(buyer.id)}, issued_at=now)
+        context={"kind": "stock_alert_email", "buyer_id": str(buyer.id),
+                 "alert_ids": ",".join(a.alert_id for a in shown)[:4000]}, issued_at=now)
 
 
 def golive_messages(alerts: Sequence[StockAlert], *, buyer: Buyer,

@@ -49,7 +49,7 @@ ALERTS, MESSAGES, EMAILS, FEED = ("alerts.stock", "messages.outbound", "messages
                                   "alerts.by_buyer")
 ENV = {"ATTENTION_GATHER_WINDOW_S": "10", "ATTENTION_DAILY_CAP": "3",
        "ATTENTION_QUIET_START": "00:00", "ATTENTION_QUIET_END": "00:00",
-       "ATTENTION_GOLIVE_QUIET_S": "5"}
+       "ATTENTION_GOLIVE_QUIET_S": "2"}
 
 
 def _steady(products: list[int], brand: int) -> str:
@@ -169,7 +169,7 @@ def _alert_ids_of(message: dict[str, Any]) -> set[str]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with stack_fixture.test_stack() as stack:
-        catalogue = generate_catalogue(seed=5, n_products=40, n_customers=20, days=30)
+        catalogue = generate_catalogue(seed=5, n_products=10, n_customers=10, days=7)
         asyncio.run(seed_erp(stack.erp_dsn, catalogue=catalogue))
         apply_catalogue(stack.settings())
         whatsapp = str(free_port())
@@ -285,6 +285,7 @@ def test_a_sporadic_c_item_out_of_stock_is_no_message_but_in_the_digest(live: St
     assert sku in digest["email"]["html"]
 
 
+@pytest.mark.slow  # a worker restart: ~40 s
 def test_a_worker_killed_with_a_window_open_sends_the_list_once(live: Stack) -> None:
     phone = BUYERS[3]
     live.buyer_writes(phone, "wamid.att-hello-3")

@@ -119,6 +119,12 @@ def merge_unavailable(table: str, image: dict[str, Any], previous: dict[str, Any
 
 
 def _first_error(exc: ValidationError) -> str:
+    """The first error, where it is and what was there: `updated_at: Input should be a valid
+    datetime (got int 1)`."""
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
-    return f"{where}: {err['msg']}" if where else err["msg"]
+    what = f"{where}: {err['msg']}" if where else err["msg"]
+    if err["type"].endswith("_type"):  # a value of the wrong JSON type: say which
+        got = repr(err["input"])
+        what += f" (got {type(err['input']).__name__} {got[:40]}{'…' if len(got) > 40 else ''})"
+    return what

@@ -245,7 +245,7 @@ def test_a_truncate_reaches_a_reader_that_asks_for_it_and_names_no_row() -> None
 def test_a_time_that_is_not_a_string_is_a_bad_event_with_its_reason(value: Any) -> None:
     bad = NUMERIC_UPDATED_AT.replace(b'"updated_at":1', b'"updated_at":' + orjson.dumps(value))
     with pytest.raises(BadEvent, match="bad stock row: updated_at: Input should be a valid "
-                                       "datetime"):
+                                       rf"datetime \(got {type(value).__name__} "):
         _stock_path(bad)
 
 

@@ -142,6 +142,16 @@ class Stack:
         wait_for(lambda: any(m["idempotency_key"] == f"buyer-reply:{message_id}"
                              for m in self.messages(MESSAGES, phone)), 60, "the buyer's reply")
 
+    def tap(self, phone: str, message_id: str, row_id: str) -> dict[str, Any]:
+        """The buyer picks a list row (a `list_reply`, as the webhook enqueues it); the reply."""
+        now = datetime.now(UTC)
+        message = InboundMessage(message_id=message_id, from_phone=phone, kind="interactive",
+                                 button_id=row_id, text=row_id, sent_at=now, received_at=now)
+        self.produce("whatsapp.inbound", phone, message.model_dump_json().encode())
+        key = f"buyer-reply:{message_id}"
+        return wait_for(lambda: next((m for m in self.messages(MESSAGES, phone)
+                                      if m["idempotency_key"] == key), None), 60, "the reply")
+
     def alert_ids(self, products: list[int]) -> dict[int, str]:
         """product -> its open critical alert id, once every product has one."""
         def found() -> dict[int, str] | None:
@@ -251,6 +261,16 @@ def test_fifty_drops_are_one_message_and_one_list_then_the_cap_sends_email(live:
     assert not any(past in _alert_ids_of(m) for m in live.messages(MESSAGES, phone))
     digest = _digest(live, phone)
     assert f"ATT-{PAST_CAP}" in digest["email"]["html"]
+
+    # the list's rows: «Ver N más» pages on, «Todo <proveedor>» approves the supplier's items
+    list_key = sent[1]["context"]["list_key"]
+    page = live.tap(phone, "wamid.att-more", f"more:{list_key}:1")
+    rows = [r for s in page["interactive_list"]["sections"] for r in s["rows"]]
+    assert len(rows) == 10 and all(r["id"].startswith(("approve:", "more:")) for r in rows)
+    approved = live.tap(phone, "wamid.att-all", f"approve_supplier:1:{list_key}")
+    assert approved["text"].startswith("✅"), approved["text"]
+    commands = {_json(r)["command"]["idempotency_key"] for r in live.read("erp.commands")}
+    assert {f"pol:{i}" for i in ids.values()} <= commands
 
 
 def _digest(live: Stack, phone: str) -> dict[str, dict[str, Any]]:

@@ -71,12 +71,13 @@ def memory_over_time(memory: Iterable[tuple[float, dict[str, float]]], start: fl
     return [rows[b] for b in sorted(rows)]
 
 
-def trend(memory: list[dict[str, Any]], latency: list[dict[str, Any]], after_s: float
-          ) -> dict[str, Any]:
-    """First third against last third of the buckets from `after_s` (past warm-up): each
-    process's peak memory, and each latency's p99 (the median of the buckets' p99s)."""
-    mem = [row for row in memory if row["t"] >= after_s]
-    lat = [row for row in latency if row["t"] >= after_s]
+def trend(memory: list[dict[str, Any]], latency: list[dict[str, Any]], after_s: float,
+          before_s: float = float("inf")) -> dict[str, Any]:
+    """First third against last third of the buckets from `after_s` (past warm-up) to
+    `before_s` (the load's end): each process's peak memory, and each latency's p99 (the median
+    of the buckets' p99s)."""
+    mem = [row for row in memory if after_s <= row["t"] <= before_s]
+    lat = [row for row in latency if after_s <= row["t"] <= before_s]
     if len(mem) < 3:
         return {"buckets": len(mem), "note": "too short for a trend"}
     third = len(mem) // 3
@@ -99,8 +100,9 @@ def trend(memory: list[dict[str, Any]], latency: list[dict[str, Any]], after_s: 
 
 
 def plot(path: Path, memory: list[dict[str, Any]], latency: list[dict[str, Any]],
-         title: str) -> Path:
-    """Memory per process and latency p50/p99 over time, one PNG."""
+         title: str, marks: Sequence[dict[str, Any]] = ()) -> Path:
+    """Memory per process and latency p50/p99 over time, one PNG; `marks` (t, what) are the
+    windows' starts and the load's end."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -120,6 +122,11 @@ def plot(path: Path, memory: list[dict[str, Any]], latency: list[dict[str, Any]]
                       if row.get(name, {}).get(q) is not None]
             if points:
                 bottom.plot(*zip(*points, strict=True), dash, color=style, label=f"{name} {q}")
+    for mark in marks:
+        for axes in (top, bottom):
+            axes.axvline(mark["t"] / 60, color="grey", linewidth=0.6, linestyle=":")
+        top.annotate(mark["what"], (mark["t"] / 60, 1.0), xycoords=("data", "axes fraction"),
+                     rotation=90, fontsize=6, va="top", ha="right", color="grey")
     bottom.set_ylabel("latency (ms)")
     bottom.set_xlabel("minutes since start")
     bottom.set_yscale("log")

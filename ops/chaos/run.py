@@ -77,7 +77,8 @@ def _write(out: Path, result: dict[str, Any], evidence: dict[str, Any], *, soak:
     stem = out.stem + ("_soak" if soak else "")
     out.with_name(f"{stem}_evidence.json").write_text(json.dumps(evidence, default=str))
     plot(out.with_name(f"{stem}.png"), result["run"]["memory_over_time"],
-         result["run"]["latency_over_time"], f"chaos {result['meta']['mode']}")
+         result["run"]["latency_over_time"], f"chaos {result['meta']['mode']}",
+         result["run"]["marks"])
 
 
 async def _run(p: ChaosPipeline, options: ChaosOptions, log  # type: ignore[no-untyped-def]
@@ -117,7 +118,10 @@ async def _run(p: ChaosPipeline, options: ChaosOptions, log  # type: ignore[no-u
     for name, verdict in report["faults"].items():
         verdict.update(faults.get(name, {}))
         verdict["peak_rss_mb"] = _peak_memory(p, _window(windows, name))
-    _over_time(report, load, p, started, windows[0].end)
+    report["run"]["marks"] = [{"t": round(w.start - started), "what": w.phase}
+                              for w in windows[1:]] + [
+        {"t": round(load_started + load_s - started), "what": "load stopped"}]
+    _over_time(report, load, p, started, windows[0].end, load_started + load_s)
     report["run"]["erp_business"] = dict(load.stats)
     committed = sum(load.stats[k] for k in ("sale", "cancellation", "adjustment", "receipt"))
     report["run"]["erp_committed_tps"] = round(committed / load_s, 1)  # rate: what was asked
@@ -128,8 +132,9 @@ async def _run(p: ChaosPipeline, options: ChaosOptions, log  # type: ignore[no-u
 
 
 def _over_time(report: dict[str, Any], load: Load, p: ChaosPipeline, started: float,
-               warm: float) -> None:
-    """Latency (p50/p99) and peak memory per process, overall and per time bucket."""
+               warm: float, stopped: float) -> None:
+    """Latency (p50/p99) and peak memory per process, overall and per time bucket; the trend
+    from the end of warm-up to the load's end (not the drain)."""
     samples = latency_samples(load, report.pop("order_created"))
     bucket = bucket_size(time.time() - started)
     memory = memory_over_time(p.memory, started, bucket)
@@ -137,7 +142,8 @@ def _over_time(report: dict[str, Any], load: Load, p: ChaosPipeline, started: fl
     report["run"].update(
         latency_ms={name: stats([v for _, v in pairs]) for name, pairs in samples.items()},
         bucket_s=bucket, memory_over_time=memory, latency_over_time=latency,
-        trend=trend(memory, latency, after_s=warm - started + bucket))
+        trend=trend(memory, latency, after_s=warm - started + bucket,
+                    before_s=stopped - started - bucket))
 
 
 async def _one_fault(p: ChaosPipeline, load: Load, fault: Fault, options: ChaosOptions,

@@ -26,7 +26,7 @@ def _seconds(text: str) -> float:
 def register(app: typer.Typer) -> None:
     @app.command()
     def chaos(quick: bool = typer.Option(False, "--quick", help="Every fault once, held "
-                                         "briefly, under a short load (a few minutes)."),
+                                         "briefly, under a short load (~8 min)."),
               soak: str | None = typer.Option(None, "--soak", help="Instead of the faults: "
                                               "steady load for this long (30m, 600s)."),
               rate: float | None = typer.Option(None, help="ERP transactions per second "

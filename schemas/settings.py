@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     # --- the sales agent's worker: customers' turns at once (each customer's in order), and the
     # inbound records read but not yet committed before the stream waits (a turn waiting on the
     # model holds its partition's commits, not the other customers)
-    agent_concurrency: int = Field(100, ge=1, alias="AGENT_CONCURRENCY")
+    agent_concurrency: int = Field(200, ge=1, alias="AGENT_CONCURRENCY")
     agent_max_pending: int = Field(2000, ge=1, alias="AGENT_MAX_PENDING")
 
     # --- humans behind the bot

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import tempfile
 import time
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from ops.stack.processes import free_port
 from ops.supervisor import Supervisor
 from ops.topics_admin import apply_catalogue
 from sources.whatsapp_webhook.app import WEBHOOK_PATH
+from streams.openai_client import LlmConfig
 
 QUESTION = "Hola, ¿tienes 4 llantas 205/55R16? ¿cuánto cuestan?"
 THANKS = "gracias"
@@ -123,10 +126,10 @@ def model_turn_p99_ms(n: int = 200_000, seed: int = 7) -> float:
     return percentile(waits, 99)
 
 
-def _rows(samples: list[tuple[list[float], int]], rate: float, seconds: float, path: str, *,
-          p50: str, p99: str) -> list[dict[str, Any]]:
+def _rows(samples: list[tuple[list[float], int, str]], rate: float, seconds: float, path: str,
+          *, p50: str, p99: str) -> list[dict[str, Any]]:
     expected = int(rate * seconds)
-    latencies = [s for s, _ in samples]
+    latencies = [s for s, _, _ in samples]
     return [
         {"measure": f"{path}: webhook -> reply at the WhatsApp double, {rate:.0f} conv/s, "
                     "p50 (ms)",
@@ -138,12 +141,15 @@ def _rows(samples: list[tuple[list[float], int]], rate: float, seconds: float, p
         {"measure": f"{path}: replies received / conversations", "value": "",
          "target": "all", "runs": [f"{len(s)}/{expected}" for s in latencies]},
         {"measure": f"{path}: conversations answered out of order", "value": "",
-         "target": "0", "runs": [bad for _, bad in samples]},
+         "target": "0", "runs": [bad for _, bad, _ in samples]},
+        {"measure": f"{path}: turns answered through the model / all turns (a timeout rests "
+                    "the model for its cooldown)", "value": "", "target": "",
+         "runs": [share for _, _, share in samples]},
     ]
 
 
 def _measure(stack: RunningStack, runs: int, seconds: float, rate: float,
-             llm: tuple[float, float] | None) -> list[tuple[list[float], int]]:
+             llm: tuple[float, float] | None) -> list[tuple[list[float], int, str]]:
     asyncio.run(seed_erp(stack.erp_dsn, catalogue=generate_catalogue(
         seed=3, n_products=400, n_customers=50, days=30)))
     apply_catalogue(stack.settings())
@@ -153,7 +159,7 @@ def _measure(stack: RunningStack, runs: int, seconds: float, rate: float,
            "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
            "ERP_READER_DATABASE_URL": stack.reader_dsn, "FAUST_WEB_PORT": str(free_port())}
 
-    async def measure() -> list[tuple[list[float], int]]:
+    async def measure() -> list[tuple[list[float], int, str]]:
         async with WhatsAppDouble.from_settings(
                 stack.settings(), webhook_url=f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}",
                 auto_status=False) as double, OpenAIDouble("seed", api_key=LLM_KEY) as model:
@@ -168,7 +174,30 @@ def _measure(stack: RunningStack, runs: int, seconds: float, rate: float,
                 warm, _ = await _run(double, 2, 2, 10_000_000)  # joins, caches, first requests
                 if not warm:
                     raise RuntimeError("no reply during warm-up; see the worker log")
-                return [await _run(double, rate, seconds, 20_000_000 + k * 100_000,
-                                   wait_s=180.0 if llm else 60.0) for k in range(runs)]
+                samples = []
+                for k in range(runs):
+                    if llm and k:  # a hang rests the model: each run starts with it live
+                        await asyncio.sleep(LlmConfig.cooldown_s + 1)
+                    before = await asyncio.to_thread(_turns, env["FAUST_WEB_PORT"])
+                    latencies, bad = await _run(double, rate, seconds, 20_000_000 + k * 100_000,
+                                                wait_s=180.0 if llm else 60.0)
+                    after = await asyncio.to_thread(_turns, env["FAUST_WEB_PORT"])
+                    samples.append((latencies, bad, _share(before, after)))
+                return samples
 
     return asyncio.run(measure())
+
+
+def _turns(port: str) -> dict[str, float]:
+    """The worker's turns so far by path (`topllantas_agent_turns_total`)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+        text = page.read().decode()
+    found = re.findall(r'^topllantas_agent_turns_total\{path="(\w+)"\} ([0-9.e+]+)$', text, re.M)
+    return {path: float(n) for path, n in found}
+
+
+def _share(before: dict[str, float], after: dict[str, float]) -> str:
+    """Turns of the run answered through the model, of all its turns."""
+    llm = after.get("llm", 0.0) - before.get("llm", 0.0)
+    total = sum(after.values()) - sum(before.values())
+    return f"{llm:.0f}/{total:.0f}"

@@ -19,6 +19,7 @@ BENCHMARKS = {
     "routes": "Solomon VRPTW gaps vs best-known; realistic 300-order day",
     "agent": "webhook-to-reply latency; deterministic-path accuracy",
     "enrich": "enrichment throughput; dashboard response time",
+    "buyers": "WhatsApp messages per buyer at go-live, a normal and a bad day; items missed",
 }
 
 app = typer.Typer(help="Benchmarks: print a table and write JSON under ops/bench/results/.",

@@ -94,10 +94,13 @@ async def test_seed_conversation_over_whatsapp(fresh_stack: TestStack,
 
 SLOW_S = 3.0
 # The scripted model: "uno" waits SLOW_S, the rest answer at once; each reply says which it is.
-LANES_SCRIPT = [{"match": word, "steps": [{"sleep_s": SLOW_S if word == "uno" else 0.0,
-                                            "text": f"Respuesta {word}: con gusto te ayudo. "
-                                                    "¿Qué medida usas?"}]}
-                for word in ("uno", "dos", "tres", "hola")]
+# Anything else (the group may replay the module's earlier messages) gets an answer too: a
+# model error would rest the model and make the turns deterministic.
+LANES_SCRIPT = [{"match": match, "steps": [{"sleep_s": SLOW_S if word == "uno" else 0.0,
+                                             "text": f"Respuesta {word}: con gusto te ayudo. "
+                                                     "¿Qué medida usas?"}]}
+                for word, match in (("uno", "uno"), ("dos", "dos"), ("tres", "tres"),
+                                    ("otra", ".*"))]
 
 
 async def test_a_slow_turn_holds_no_other_customer_and_a_customers_turns_stay_in_order(

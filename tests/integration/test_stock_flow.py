@@ -557,9 +557,17 @@ def test_replaying_the_cdc_history_gives_the_same_alerts(flow: Flow, tmp_path: P
         time.sleep(3)
         caught_up(set())
         assert replayed.keys() == originals.keys()
-        differing = {k: {f: (v, replayed[k][f]) for f, v in a.items() if replayed[k][f] != v}
-                     for k, a in originals.items() if replayed[k] != a}
-        assert not differing  # same ids, levels, quantities and times
+        # The transfer option reads other branches' surplus from a GlobalTable fed by other
+        # partitions: a replay can see a donor's level sooner or later than the live run did,
+        # so only the alert's own decision must be identical; its transfer only well-formed.
+        differing = {k: {f: (v, replayed[k][f]) for f, v in a.items()
+                         if f != "transfer" and replayed[k][f] != v}
+                     for k, a in originals.items()}
+        assert not {k: d for k, d in differing.items() if d}  # same ids, levels, qty, times
+        for alert in replayed.values():
+            if (transfer := alert.get("transfer")) is not None:
+                assert transfer["from_warehouse_id"] != alert["warehouse_id"]
+                assert 0 < transfer["qty"] <= transfer["donor_surplus"]
         # The replay's buyer never wrote (the 24-hour window is not in the CDC history): its
         # criticals wait behind an opener template; no product reaches the buyer again.
         time.sleep(3)

@@ -176,7 +176,9 @@ class TopicTable:
     def _values(self, raw: bytes) -> dict[str, Any]:
         if self.table_name:
             change = ChangeEvent.model_validate_json(raw)
-            row = self.model.model_validate(change.row) if self.model else None
+            # A truncate carries no row: it is exported as its op, LSN and time alone.
+            row = (self.model.model_validate(change.row)
+                   if self.model and change.op != "t" else None)
             return {**(row.model_dump() if row else {}), "op": change.op,
                     "lsn": change.source.lsn,
                     "commit_ts": datetime.fromtimestamp(change.source.ts_ms / 1000, UTC)}

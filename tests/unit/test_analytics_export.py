@@ -52,3 +52,14 @@ def test_cdc_records_are_flattened_to_the_row(tmp_path: Path) -> None:
     write_table(arrow, path)
     assert duckdb.sql(f"SELECT sku, list_price FROM read_csv_auto('{path}')").fetchall() == [(
         "MIC-205-16", 2400.5)]
+
+
+def test_a_truncate_is_exported_as_its_op_without_a_row() -> None:
+    table = TopicTable(load_catalogue(), "erp.public.products")
+    event = {"before": None, "after": None, "op": "t", "ts_ms": 1,
+             "source": {"ts_ms": 1_764_090_000_000, "db": "erp", "schema": "public",
+                        "table": "products", "lsn": 43}}
+    assert table.add(Record(0, 4, 1_764_090_000_001, None, orjson.dumps(event)))
+    arrow = table.to_arrow()
+    assert arrow.column("op").to_pylist() == ["t"] and arrow.column("lsn").to_pylist() == [43]
+    assert arrow.column("sku").to_pylist() == [None]

@@ -18,7 +18,7 @@ test: $(STAMP)
 	bash ops/setup/test-deps.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/topllantas schemas check
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --durations=25
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -117,6 +117,7 @@ async def test_commands_and_messages_flow_once(fresh_stack: TestStack,
         producer.flush(10)
         second = await eventually(lambda: at_least(logged, 2))
         assert second[1]["type"] == "text"  # inside the window: free-form text
+        supervisor.stop("worker")  # before the double goes: not retrying into a closed port
 
     results = read_all(fresh_stack.bootstrap_servers, ["erp.commands.results"])
     statuses = sorted(CommandResultStatus(r.value) for r in results

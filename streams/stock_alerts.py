@@ -48,6 +48,7 @@ from pydantic import ValidationError
 
 from processors.change_events import BadEvent
 from processors.inventory.evaluation import (
+    ALERT_CONFIG,
     AlertInputs,
     Pending,
     Step,
@@ -61,7 +62,7 @@ from processors.inventory.evaluation import (
     take_forecast,
     take_position,
 )
-from processors.inventory.policy import InventoryConfig, SupplyTerms
+from processors.inventory.policy import SupplyTerms
 from processors.inventory.position import InventoryState, undecided
 from processors.inventory.supply import SupplyTermsCache
 from schemas.alerts import AlertControl, BuyerFeed, StockAlert
@@ -91,7 +92,7 @@ from streams.inventory import (
 from streams.telemetry import partition_lags
 from streams.topics import raw_source, raw_topic
 
-CONFIG = InventoryConfig()
+CONFIG = ALERT_CONFIG  # service levels per triage segment (processors/inventory/triage.py)
 SUPPLY = SupplyTermsCache()  # derived from the dimension GlobalTables (processors/.../supply.py)
 SETTLE_S = 15.0
 SETTLE_WITHOUT_DEMAND_S = 60.0

@@ -6,11 +6,12 @@ and says whether to evaluate), then `evaluate` with the key's position and suppl
 time is passed in: `now_ms` is the worker's clock (only used to tell when snapshot inputs went
 quiet), `record_ms` the input record's timestamp; the alert itself is stamped with event time.
 
-Every alert is triaged when it is decided (`triaged`, processors/inventory/triage.py): its
-segment (the product's ABC class × the Syntetos–Boylan class of the key's trailing daily demand)
-and its route (a critical message, a digest line, or a line in the supplier's next proposal) go
-on the alert for the buyer's attention budget. Only decided alerts are classified, so the cost is
-per alert, not per stock event.
+Every decision is segmented (processors/inventory/triage.py): the pair's ABC class on margin
+(`value_class`) × the Syntetos–Boylan class of the key's trailing daily demand (`pattern_of`,
+classified once a local day and kept in the row). The reorder point takes the segment's service
+level (`ALERT_CONFIG` answers segment keys), and an alert carries its segment and route (a
+critical message, a digest line, or a line in the supplier's next proposal: `triaged`) for the
+buyer's attention budget.
 
 Stored rows use the field names of `AlertInputs`; code outside this module reads them only
 through `AlertInputs.from_dict`, `pending_of`, `replayed_alert` and `decided_on`.
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from processors.forecasting.classify import SeriesClass
 from processors.inventory.alerts import AlertState, decide, snooze
 from processors.inventory.demand import (
     TRAILING_WINDOW_DAYS,
@@ -32,9 +34,16 @@ from processors.inventory.demand import (
     forecast_stats,
     local_day,
 )
-from processors.inventory.policy import InventoryConfig, SupplyTerms, evaluate_policy
+from processors.inventory.policy import DemandStats, InventoryConfig, SupplyTerms, evaluate_policy
 from processors.inventory.position import decision_basis
-from processors.inventory.triage import TriageConfig, route, segment
+from processors.inventory.triage import (
+    MarginCutoffs,
+    Segment,
+    TriageConfig,
+    demand_pattern,
+    route,
+    with_segment_levels,
+)
 from schemas.alerts import AlertControl, StockAlert
 from schemas.demand import DailyDemand
 from schemas.erp import Product
@@ -73,6 +82,9 @@ class AlertInputs:
     state: AlertState | None = None
     sent: dict[str, Any] | None = None
     decided_on: list[int] | None = None
+    pattern: list[Any] | None = None
+    """[local day ordinal, SeriesClass value]: the demand pattern classified that day (a cache:
+    the Syntetos–Boylan class reads the days before the local day, so it holds for the day)."""
     order_up_to: int | None = field(default=None, compare=False)  # last decision's; not stored
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,7 +94,7 @@ class AlertInputs:
                 "demand_touched_ms": self.demand_touched_ms,
                 "position_touched_ms": self.position_touched_ms, "forecast": self.forecast,
                 "state": self.state.to_dict() if self.state else None, "sent": self.sent,
-                "decided_on": self.decided_on}
+                "decided_on": self.decided_on, "pattern": self.pattern}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AlertInputs:
@@ -90,7 +102,7 @@ class AlertInputs:
         return cls(d["product_id"], d["warehouse_id"], d["partition"], days_from_value(d["days"]),
                    d["clock_ms"], d["dirty"], d["demand_touched_ms"], d["position_touched_ms"],
                    d["forecast"], AlertState.from_dict(state) if state else None, d["sent"],
-                   d["decided_on"])
+                   d["decided_on"], d.get("pattern"))  # rows stored before the cache: None
 
     def remember_sent(self, alert: StockAlert, cause: Cause) -> None:
         """The newest alert published, and the input record that caused it: replayed after a
@@ -183,30 +195,52 @@ def take_control(inputs: AlertInputs, control: AlertControl) -> Step:
 # --------------------------------------------------------------------------- decision
 
 
+TRIAGE = TriageConfig()
+ALERT_CONFIG = with_segment_levels(InventoryConfig(), TRIAGE)
+"""The inventory config the stock flow decides with: it answers segment keys ("A/sporadic")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    """How pairs are segmented by value: the triage settings and the margin cutoffs of every
+    pair (`triage.margin_cutoffs`); without cutoffs (not computed yet) the ERP's ABC class."""
+
+    config: TriageConfig = TRIAGE
+    cutoffs: MarginCutoffs | None = None
+
+
+VALUATION = Valuation()
+
+
 def decide_alert(inputs: AlertInputs, position: InventoryPosition, product: Product,
-                 terms: SupplyTerms, record_ms: int, config: InventoryConfig
-                 ) -> tuple[AlertState, StockAlert | None]:
-    """The new alert state and the alert to publish, if any. The alert's time is event time:
-    the newest of the position's `updated_at` and the recorded inputs' times (the record's own
-    time only when no input carried one)."""
+                 terms: SupplyTerms, record_ms: int, config: InventoryConfig,
+                 valuation: Valuation = VALUATION
+                 ) -> tuple[AlertState, StockAlert | None, Segment]:
+    """The new alert state, the alert to publish, if any, and the key's segment, whose service
+    level the reorder point takes (`config` must answer segment keys: `ALERT_CONFIG`). The
+    alert's time is event time: the newest of the position's `updated_at` and the recorded
+    inputs' times (the record's own time only when no input carried one)."""
     inputs.advance(position.updated_at)
     now = datetime.fromtimestamp((inputs.clock_ms or record_ms) / 1000, UTC)
     today = local_day(now)
     stats = demand_stats(inputs.days, today)
+    seg = Segment(value_class(product, stats, valuation),
+                  pattern_of(inputs, today, valuation.config))
     if inputs.forecast:
         ahead = forecast_stats([date.fromordinal(int(d)) for d in inputs.forecast["d"]],
                                inputs.forecast["m"], inputs.forecast["s"], today,
                                terms.lead_time_days)
         if ahead is not None:
             stats = stats.with_forecast(*ahead)
-    result = evaluate_policy(stats, terms, product.abc_class, position, config)
+    result = evaluate_policy(stats, terms, seg.key, position, config)
     inputs.order_up_to = result.levels.order_up_to
-    return decide(inputs.state, position, result, now, config)
+    return (*decide(inputs.state, position, result, now, config), seg)
 
 
 def evaluate(inputs: AlertInputs, position: InventoryPosition,
              supply: tuple[Product, SupplyTerms] | None, record_ms: int, cause: Cause,
-             config: InventoryConfig) -> tuple[bool, StockAlert | None]:
+             config: InventoryConfig = ALERT_CONFIG, valuation: Valuation = VALUATION
+             ) -> tuple[bool, StockAlert | None]:
     """Decide and record the outcome in `inputs`: whether they changed, and the alert to
     publish. Without supply terms (dimension rows not known yet) the key stays dirty, to be
     evaluated by a later tick."""
@@ -214,10 +248,11 @@ def evaluate(inputs: AlertInputs, position: InventoryPosition,
         changed = not inputs.dirty
         inputs.dirty = True
         return changed, None
-    state, alert = decide_alert(inputs, position, *supply, record_ms, config)
+    cached = inputs.pattern
+    state, alert, seg = decide_alert(inputs, position, *supply, record_ms, config, valuation)
     if alert is not None:
-        alert = triaged(alert, supply[0], inputs.days)
-    changed = inputs.dirty or state != inputs.state
+        alert = triaged(alert, seg, valuation.config)
+    changed = inputs.dirty or state != inputs.state or inputs.pattern != cached
     inputs.state, inputs.dirty = state, False
     inputs.decided_on = decision_basis(position)
     if alert is not None:
@@ -225,19 +260,37 @@ def evaluate(inputs: AlertInputs, position: InventoryPosition,
     return changed or alert is not None, alert
 
 
-TRIAGE = TriageConfig()
+def value_class(product: Product, stats: DemandStats, valuation: Valuation) -> str:
+    """The pair's ABC class: by its margin over the demand window against the cutoffs of all
+    pairs; before cutoffs exist, the ERP's class (a product without one counts as C)."""
+    if valuation.cutoffs is None:
+        return product.abc_class if product.abc_class in ("A", "B", "C") else "C"
+    return valuation.cutoffs.abc(pair_margin(product, stats))
 
 
-def triaged(alert: StockAlert, product: Product, days: Mapping[int, int],
-            config: TriageConfig = TRIAGE) -> StockAlert:
-    """The alert with its segment and route. The demand pattern is read from the first day
-    with demand (at most `TRAILING_WINDOW_DAYS` back) to the alert's local day, zeros
-    included; a product without an ABC class counts as C."""
-    today = local_day(alert.at).toordinal()
-    start = max(min(days, default=today), today - TRAILING_WINDOW_DAYS)
-    series = [days.get(day, 0) for day in range(start, today)]
-    abc = product.abc_class if product.abc_class in ("A", "B", "C") else "C"
-    seg = segment(abc, series, config)
+def pair_margin(product: Product, stats: DemandStats) -> float:
+    """Units sold in the trailing window × (list price − cost). `demand.daily` carries units,
+    not the sales lines' prices, so the list price stands for the price realised."""
+    units = round(stats.mean * stats.observed_days)
+    return units * float(product.list_price - product.cost)
+
+
+def pattern_of(inputs: AlertInputs, today: date, config: TriageConfig = TRIAGE) -> SeriesClass:
+    """The Syntetos–Boylan class of the key's daily demand from the first day with demand (at
+    most `TRAILING_WINDOW_DAYS` back) to the day before `today`, zeros included; classified once
+    a local day (`AlertInputs.pattern`)."""
+    day = today.toordinal()
+    if inputs.pattern is not None and inputs.pattern[0] == day:
+        return SeriesClass(inputs.pattern[1])
+    days = inputs.days
+    start = max(min(days, default=day), day - TRAILING_WINDOW_DAYS)
+    pattern = demand_pattern([days.get(d, 0) for d in range(start, day)], config)
+    inputs.pattern = [day, pattern.value]
+    return pattern
+
+
+def triaged(alert: StockAlert, seg: Segment, config: TriageConfig = TRIAGE) -> StockAlert:
+    """The alert with its segment and route."""
     where = route(alert.level, seg, alert.daily_demand, config)
     return alert.model_copy(update={"route": where.value,
                                     "segment": f"{seg.abc}/{seg.pattern.value}"})

@@ -22,7 +22,8 @@ with_segment_levels(inventory_config, triage_config))`.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TypeVar
@@ -121,6 +122,29 @@ def abc_by_margin(margins: Mapping[K, float], config: TriageConfig) -> dict[K, s
                         "B" if share < config.b_share and positive > 0 else "C")
         before += positive
     return classes
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCutoffs:
+    """The smallest margin classed A and B by `abc_by_margin` over a set of pairs: a pair is
+    classed by its own margin alone, so the stock flow classes each pair where it decides it."""
+
+    a_min: float = math.inf
+    b_min: float = math.inf
+
+    def abc(self, margin: float) -> str:
+        if margin > 0 and margin >= self.a_min:
+            return "A"
+        return "B" if margin > 0 and margin >= self.b_min else "C"
+
+
+def margin_cutoffs(margins: Iterable[float], config: TriageConfig) -> MarginCutoffs:
+    """The cutoffs of `abc_by_margin` over `margins` (ties with the last A margin are A too)."""
+    values = list(margins)
+    classes = abc_by_margin(dict(enumerate(values)), config)
+    lowest = {abc: min((values[i] for i, c in classes.items() if c == abc), default=math.inf)
+              for abc in ("A", "B")}
+    return MarginCutoffs(lowest["A"], min(lowest["B"], lowest["A"]))
 
 
 def demand_pattern(daily_demand: Sequence[float], config: TriageConfig) -> SeriesClass:

@@ -4,8 +4,8 @@ sink agents) and the WhatsApp double.
 One ERP and one worker for the module; each test works on its own test product, so the tests
 do not depend on their order (the last one replays the CDC history of whatever ran before it,
 phase by phase). The test products of brand 1 (buyer 1) sold 10 tires a day over the last 30
-days at warehouse 1, supplier 1 (lead time 12 ± 3 days, class A): daily demand 3.3, critical
-below 40 in position, reorder point ~80, order-up-to ~143. Buyer 1 wrote once (their 24-hour
+days at warehouse 1, supplier 1 (lead time 12 ± 3 days): daily demand 3.3, critical below 40 in
+position, reorder point 72 (segment A/short: see the first test), order-up-to ~135. Buyer 1 wrote once (their 24-hour
 window is open), and the worker's attention budget has a 2 s gathering window, no daily cap to
 speak of and no quiet hours, so each critical of a test is one message of its own
 (`alert:<event_id>:<phone>`); tests/integration/test_buyer_attention.py tests the budget.
@@ -243,7 +243,14 @@ def test_a_drop_alerts_once_more_sales_do_not_and_a_receipt_resolves(flow: Flow)
     (alert,) = flow.alerts(DROPPED)
     assert alert["event_id"] == alert["alert_id"] == f"stk-{DROPPED}-{WAREHOUSE}-1-critico"
     assert (alert["level"], alert["available"], alert["position"]) == ("critico", 30, 30)
-    assert 75 <= alert["reorder_point"] <= 85 and alert["proposed_qty"] % 4 == 0
+    # Segment A/short: 300 units × 500 MXN of margin ranks the pair among the top tenth of the
+    # seeded pairs' margins (A), and 30 days of history is under the 35 a pattern needs
+    # ("short", the sporadic group): service level "A/sporadic" = 0.95, z = 1.645. Over the
+    # 90-day window d̄ = 300/90 = 3.33, σd² = (30·10² − 90·3.33²)/89 = 22.5; L = 12, σL = 3:
+    # σ = √(12·22.5 + 3.33²·9) = 19.2, ROP = ⌈40 + 1.645·19.2⌉ = 72. A/regular (0.98) would
+    # give 80 and C/sporadic (0.80) 57: the bounds admit only this segment's level.
+    assert alert["segment"] == "A/short"
+    assert 70 <= alert["reorder_point"] <= 74 and alert["proposed_qty"] % 4 == 0
     key = f"alert:{alert['event_id']}:{BUYER_PHONE}"
     message = next(m for m in map(_json, flow.wait(
         MESSAGES, lambda recs: any(_json(r)["idempotency_key"] == key for r in recs),

@@ -1,15 +1,23 @@
 """The stock flow's decision per key (processors/inventory/evaluation.py), without a worker.
 
-Demand is 10 every day for 90 days (no deviation), L = 4: critical below d̄·L = 40.
+Demand is 10 every day for 90 days (no deviation), L = 4: critical below d̄·L = 40. The product
+is class B in the ERP and its demand smooth: segment B/smooth, service level of "B/regular".
 """
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from statistics import NormalDist
 
+import pytest
+
+from processors.forecasting.classify import SeriesClass
 from processors.inventory.evaluation import (
+    ALERT_CONFIG,
     AlertInputs,
+    Valuation,
     decided_on,
     evaluate,
     pending_of,
@@ -21,13 +29,18 @@ from processors.inventory.evaluation import (
     take_position,
 )
 from processors.inventory.policy import InventoryConfig, SupplyTerms
+from processors.inventory.triage import (
+    DEFAULT_SEGMENT_SERVICE_LEVELS,
+    TriageConfig,
+    with_segment_levels,
+)
 from schemas.alerts import AlertControl, AlertLevel
 from schemas.demand import DailyDemand
 from schemas.erp import Product
 from schemas.events import InventoryPosition
 from schemas.forecasts import DemandForecast
 
-CONFIG = InventoryConfig()
+CONFIG = ALERT_CONFIG
 T0 = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
 TODAY = date(2026, 5, 4)
 PRODUCT = Product(id=101, sku="X", brand_id=1, category_id=1, supplier_id=7, model="m", width=205,
@@ -131,3 +144,48 @@ def test_sweep_settles_only_quiet_keys_and_ends_snoozes() -> None:
     sweep = plan_sweep(rows, now, settle_s=15, settle_without_demand_s=60)
     assert sweep.settle == [(101, 2, 3)] and sweep.ended == [(101, 2, 3)]
     assert plan_sweep(rows, now, settle_s=30, settle_without_demand_s=60).settle == []
+
+
+def _segment_levels(**levels: float) -> tuple[InventoryConfig, Valuation]:
+    triage = TriageConfig(service_levels={**DEFAULT_SEGMENT_SERVICE_LEVELS, **levels})
+    return with_segment_levels(InventoryConfig(), triage), Valuation(triage)
+
+
+@pytest.mark.parametrize(("history_days", "segment", "key"), [
+    (90, "B/smooth", "B/regular"),
+    (30, "B/short", "B/sporadic"),  # under `min_history_days` (35) of history: sporadic group
+])
+@pytest.mark.parametrize("level", [0.99, 0.80])
+def test_the_reorder_point_takes_the_service_level_of_the_keys_segment(
+        history_days: int, segment: str, key: str, level: float) -> None:
+    """L = 12 ± 1 days (d̄·L ≥ 30: the normal approximation), σ = √(L·σd² + d̄²·σL²); the class
+    B level (0.95) would give another ROP."""
+    inputs = AlertInputs(101, 2, partition=3)
+    days = {TODAY - timedelta(days=i): 10 for i in range(1, history_days + 1)}
+    take_demand(inputs, DailyDemand(product_id=101, warehouse_id=2, days=days,
+                                    as_of_ms=int(T0.timestamp() * 1000)), now_ms=0)
+    terms = SupplyTerms(supplier_id=7, unit_cost=1000.0, lead_time_days=12.0,
+                        lead_time_sd_days=1.0, pack_multiple=4, min_order_qty=8)
+    config, valuation = _segment_levels(**{key: level})
+    _, alert = evaluate(inputs, position(5), (PRODUCT, terms), 0, CAUSE, config, valuation)
+    sold = min(history_days, 89)  # the 90-day window ends today, which sold nothing yet
+    mean = 10 * sold / 90
+    sd = math.sqrt((100 * sold - mean * mean * 90) / 89)
+    sigma = math.sqrt(12 * sd * sd + mean * mean)
+    expected = math.ceil(mean * 12 + NormalDist().inv_cdf(level) * sigma)
+    assert alert is not None and alert.segment == segment
+    assert alert.reorder_point == expected
+    assert expected != math.ceil(mean * 12 + NormalDist().inv_cdf(0.95) * sigma)
+
+
+def test_the_demand_pattern_is_classified_once_a_local_day() -> None:
+    inputs = inputs_with_demand()
+    changed, _ = evaluate(inputs, position(300), SUPPLY, 0, CAUSE, CONFIG)
+    assert changed and inputs.pattern == [TODAY.toordinal(), SeriesClass.SMOOTH.value]
+    inputs.pattern = [TODAY.toordinal(), SeriesClass.LUMPY.value]  # the day's class is kept
+    changed, _ = evaluate(inputs, position(301, lsn=101), SUPPLY, 0, CAUSE, CONFIG)
+    assert not changed and inputs.pattern[1] == SeriesClass.LUMPY.value
+    tomorrow = T0 + timedelta(days=1)
+    changed, _ = evaluate(inputs, position(302, lsn=102, at=tomorrow), SUPPLY, 0, CAUSE, CONFIG)
+    assert changed and inputs.pattern == [TODAY.toordinal() + 1, SeriesClass.SMOOTH.value]
+    assert AlertInputs.from_dict(inputs.to_dict()).pattern == inputs.pattern

@@ -9,6 +9,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 from ops.doubles.whatsapp_rules import check_body
+from processors.forecasting.classify import SeriesClass
 from processors.inventory.attention import (
     AttentionConfig,
     BuyerAttention,
@@ -27,9 +28,10 @@ from processors.inventory.attention_messages import (
     opener_message,
 )
 from processors.inventory.buyer_labels import ProductLabel
-from processors.inventory.evaluation import triaged
+from processors.inventory.evaluation import AlertInputs, pattern_of, triaged
+from processors.inventory.triage import Segment
 from schemas.alerts import AlertLevel
-from schemas.erp import Buyer, Product
+from schemas.erp import Buyer
 from sinks.whatsapp.payloads import fallback_template_body, free_form_body
 from tests.unit.test_buyer_go_live import ALERTS, SUPPLIERS, alert
 
@@ -78,16 +80,17 @@ def test_an_alert_event_read_again_is_decided_once() -> None:
 
 def test_triage_routes_an_out_of_stock_sporadic_c_item_to_its_supplier_proposal() -> None:
     out = alert(1, AlertLevel.CRITICO)
-    today = out.at.date().toordinal()
-    sporadic = {today - k: 1 for k in (3, 17, 29, 44, 58, 71)}
-    steady = {today - k: 10 for k in range(1, 60)}
-    c_item = Product.model_construct(abc_class="C")
-    a_item = Product.model_construct(abc_class="A")
-    assert (triaged(out, c_item, sporadic).route, triaged(out, c_item, sporadic).segment) == (
-        "proposal_line", "C/intermittent")
-    assert triaged(out, a_item, sporadic).route == "critical"
-    assert triaged(out, c_item, steady).segment == "C/smooth"
-    assert triaged(alert(4, AlertLevel.ALTO), a_item, steady).route == "digest"
+    today = out.at.date()
+    sporadic = AlertInputs(1, 1, 0, days={today.toordinal() - k: 1
+                                          for k in (3, 17, 29, 44, 58, 71)})
+    steady = AlertInputs(1, 1, 0, days={today.toordinal() - k: 10 for k in range(1, 60)})
+    intermittent, smooth = pattern_of(sporadic, today), pattern_of(steady, today)
+    assert (intermittent, smooth) == (SeriesClass.INTERMITTENT, SeriesClass.SMOOTH)
+    c_sporadic = triaged(out, Segment("C", intermittent))
+    assert (c_sporadic.route, c_sporadic.segment) == ("proposal_line", "C/intermittent")
+    assert triaged(out, Segment("A", intermittent)).route == "critical"
+    assert triaged(out, Segment("C", smooth)).segment == "C/smooth"
+    assert triaged(alert(4, AlertLevel.ALTO), Segment("A", smooth)).route == "digest"
 
 
 def test_a_gathered_list_is_a_list_message_the_double_accepts() -> None:

@@ -62,6 +62,8 @@ class Load:
     commands: dict[str, Issued] = field(default_factory=dict)
     inbound: dict[str, Inbound] = field(default_factory=dict)  # WhatsApp message id ->
     cdc_seen: dict[int, float] = field(default_factory=dict)  # sales order id -> seen at
+    # sales order id -> its CDC record's timestamp (CDC's producer stamps it when it produces)
+    cdc_stamped: dict[int, float] = field(default_factory=dict)
     # sales line id -> (records on analytics.sales_enriched, last order_status, last qty)
     enriched: dict[int, tuple[int, str, int]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
@@ -131,6 +133,7 @@ class Load:
                                                            value["qty"])
                     elif "id" in (row := value.get("after") or {}):
                         self.cdc_seen.setdefault(int(row["id"]), time.time())
+                        self.cdc_stamped.setdefault(int(row["id"]), msg.timestamp()[1] / 1000)
         finally:
             consumer.close()
 

@@ -1,6 +1,8 @@
 """Latency and memory over time for a chaos run or a soak, a verdict on their trend, a picture.
 
-Latency: CDC, an ERP sales order's commit to its record on the topic; customer reply, a message
+Latency: CDC, an ERP sales order's commit to its record on the topic, split at the record's
+timestamp into `cdc_produced` (commit to CDC producing it) and `cdc_delivered` (produced to read
+by the audit's consumer: the broker's share); customer reply, a message
 written to the first reply the WhatsApp double accepted for that phone after it. Each sample
 counts in the time bucket it was issued in. Memory: RSS per process (with its children), the
 peak of each bucket. The trend compares the first and last third of the buckets after warm-up:
@@ -22,6 +24,12 @@ Samples = list[tuple[float, float]]  # (issued at, latency s)
 def latency_samples(load: Any, order_created: dict[int, float]) -> dict[str, Samples]:
     cdc = [(order_created[i], seen - order_created[i]) for i, seen in load.cdc_seen.items()
            if i in order_created]
+    # the CDC latency in two: commit -> CDC produced it (the record's timestamp), and produced ->
+    # read by the audit's consumer (the broker and the reader)
+    stamped = {i: at for i, at in load.cdc_stamped.items() if i in order_created}
+    produced = [(order_created[i], at - order_created[i]) for i, at in stamped.items()]
+    delivered = [(order_created[i], load.cdc_seen[i] - at) for i, at in stamped.items()
+                 if i in load.cdc_seen]
     arrivals: dict[str, list[float]] = {}
     for to, at in load.pipeline.double.arrivals():
         arrivals.setdefault(to, []).append(datetime.fromisoformat(at).timestamp())
@@ -30,7 +38,8 @@ def latency_samples(load: Any, order_created: dict[int, float]) -> dict[str, Sam
         later = [a for a in arrivals.get(message.phone.lstrip("+"), []) if a >= message.at]
         if later:
             reply.append((message.at, min(later) - message.at))
-    return {"cdc": cdc, "customer_reply": reply}
+    return {"cdc": cdc, "cdc_produced": produced, "cdc_delivered": delivered,
+            "customer_reply": reply}
 
 
 def stats(values: Sequence[float]) -> dict[str, Any]:
@@ -116,8 +125,12 @@ def plot(path: Path, memory: list[dict[str, Any]], latency: list[dict[str, Any]]
     top.set_ylabel("peak RSS (MB)")
     top.set_title(title)
     top.legend(fontsize=7, ncol=4)
-    for name, style in (("cdc", "tab:blue"), ("customer_reply", "tab:orange")):
+    for name, style, quantiles in (
+            ("cdc", "tab:blue", ("p50", "p99")), ("customer_reply", "tab:orange", ("p50", "p99")),
+            ("cdc_produced", "tab:green", ("p99",)), ("cdc_delivered", "tab:red", ("p99",))):
         for q, dash in (("p50", "-"), ("p99", "--")):
+            if q not in quantiles:
+                continue
             points = [(row["t"] / 60, row[name][q]) for row in latency
                       if row.get(name, {}).get(q) is not None]
             if points:

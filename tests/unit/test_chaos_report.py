@@ -5,8 +5,16 @@ part of the trend)."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
-from ops.chaos.report import bucket_size, latency_over_time, memory_over_time, plot, trend
+from ops.chaos.report import (
+    bucket_size,
+    latency_over_time,
+    latency_samples,
+    memory_over_time,
+    plot,
+    trend,
+)
 
 START = 1_800_000_000.0
 
@@ -34,6 +42,18 @@ def test_latency_counts_in_the_bucket_it_was_issued_in() -> None:
     rows = latency_over_time(samples, START, 60)
     assert rows[0] == {"t": 0, "cdc": {"p50": 200, "p99": 400, "n": 2}}
     assert rows[1]["cdc"]["p99"] == 5000
+
+
+def test_the_cdc_latency_splits_at_the_record_timestamp() -> None:
+    """Commit at 0, produced by CDC at 0.3 s, read at 2 s: 0.3 s CDC's, 1.7 s the broker's."""
+    double = SimpleNamespace(arrivals=lambda: [])
+    load = SimpleNamespace(cdc_seen={7: START + 2.0, 8: START + 9.0},
+                           cdc_stamped={7: START + 0.3}, inbound={},
+                           pipeline=SimpleNamespace(double=double))
+    samples = latency_samples(load, {7: START, 9: START})
+    assert samples["cdc"] == [(START, 2.0)]
+    assert [(at, round(v, 3)) for at, v in samples["cdc_produced"]] == [(START, 0.3)]
+    assert [(at, round(v, 3)) for at, v in samples["cdc_delivered"]] == [(START, 1.7)]
 
 
 def test_trend_tells_a_leak_from_flat_memory() -> None:

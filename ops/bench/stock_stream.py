@@ -1,34 +1,32 @@
 """`topllantas bench stock`, part 3: the stream glue in real workers, on its own embedded stack.
 
 Tansu + PostgreSQL + CDC + a `--flows stock` worker + a `--flows sinks` worker + the WhatsApp
-double: ERP stock change -> WhatsApp request at the double at 100 and 500 changes/s, then stock
-events/s and CPU per event in the stock worker against the Faust floor (ops/bench/
-stock_throughput.py), and in two stock workers sharing the partitions.
+double: latency at 100 and 500 ERP changes/s (ops/bench/stock_latency.py: ERP stock change -> the
+critical alert, and -> the buyer's message of its own), then stock events/s and CPU per event in
+the stock worker against the Faust floor (ops/bench/stock_throughput.py), and in two stock
+workers sharing the partitions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import random
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import httpx
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from ops.bench.cpu import broker_pid
-from ops.bench.report import median, percentile
+from ops.bench.report import median
+from ops.bench.stock_latency import ENV as LATENCY_ENV
+from ops.bench.stock_latency import buyers_write, latency_rows, latency_run
 from ops.bench.stock_throughput import (
     FLOOR_SOURCE,
-    PROBE_RESTOCK,
     STOCK_TOPIC,
     Record,
     critical_finish,
@@ -37,9 +35,10 @@ from ops.bench.stock_throughput import (
     timed_run,
     wait_floor_ready,
 )
+from ops.bench.stream_io import read_topics
 from ops.erp.generate import generate_catalogue
 from ops.erp.seed import seed_erp
-from ops.stack.ephemeral import embedded_stack
+from ops.stack.ephemeral import RunningStack, embedded_stack
 from ops.stack.processes import free_port
 from ops.supervisor import Supervisor, wait_for
 from ops.topics_admin import apply_catalogue
@@ -49,10 +48,10 @@ def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
     """The stream glue in real workers, on its own embedded stack (Tansu + PostgreSQL + CDC + a
     `--flows stock` worker + a `--flows sinks` worker + the WhatsApp double):
 
-    - end-to-end latency, ERP commit of a stock change -> the WhatsApp request for its critical
-      alert arriving at the double, while the ERP commits 100 and then 500 stock changes/s (one
-      in 50 drives a probe product × warehouse to 0; the others are ±1 adjustments); the
-      `messages.outbound` record's arrival is timed too, to show the sink's share;
+    - latency (ops/bench/stock_latency.py) while the ERP commits 100 and then 500 stock
+      changes/s (one in 50 drives a probe product × warehouse to 0; the others are ±1
+      adjustments): ERP commit -> the critical alert, and -> the buyer's message of its own
+      (a gathering window's first critical; the buyers wrote first, as real ones do);
     - stock events/s through inventory + policy + alert in the stock worker: synthetic stock
       change events produced onto `erp.public.stock` as fast as the client can, timed until a
       final critical change in every partition has reached `alerts.stock`; the worker's and the
@@ -69,15 +68,10 @@ def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
         cat = generate_catalogue(seed=3, n_products=200 if quick else 600, n_customers=60,
                                  days=60, end=date.today())
         asyncio.run(seed_erp(stack.erp_dsn, catalogue=cat))
-        settings = stack.settings()
-        apply_catalogue(settings)
+        apply_catalogue(stack.settings())
         whatsapp = str(free_port())
-        env = {"TOPLLANTAS_STATE_DIR": str(stack.state_dir),
-               "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "BROKER_PROFILE": "embedded",
-               "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
-               "FAUST_WEB_PORT": str(free_port()), "CDC_POLL_INTERVAL_MS": "20",
-               "WHATSAPP_BASE_URL": f"http://127.0.0.1:{whatsapp}"}
-        with Supervisor(env, Path(logs)) as sup:
+        double = f"http://127.0.0.1:{whatsapp}"
+        with Supervisor(_env(stack, double), Path(logs)) as sup:
             sup.start("whatsapp", "-m", "ops.doubles.whatsapp_double", "--port", whatsapp)
             sup.start("cdc", "cdc", "run")
             worker = sup.start("worker", "worker", "--flows", "stock")
@@ -86,75 +80,61 @@ def pipeline_rows(runs: int, quick: bool) -> list[dict[str, Any]]:
             began = time.perf_counter()
             _wait_bootstrap(stack.bootstrap_servers)
             bootstrap_s = time.perf_counter() - began
-            probes, background, on_hand = _stream_keys(cat, stack.bootstrap_servers)
-            double = f"http://127.0.0.1:{whatsapp}"
-            latency = {rate: [asyncio.run(_latency_run(
-                stack.erp_dsn, stack.bootstrap_servers, double, probes,
-                background, on_hand, seconds, seed=run, rate=rate)) for run in range(runs)]
-                for rate in (100, 500)}
+            keys = _stream_keys(cat, stack.bootstrap_servers)
+            buyers_write(stack.bootstrap_servers, double, [row[2] for row in cat.rows["buyers"]])
+            latency = {rate: [latency_run(stack.erp_dsn, stack.bootstrap_servers, double, *keys,
+                                          seconds, seed=run, rate=rate) for run in range(runs)]
+                       for rate in (100, 500)}
             time.sleep(10)  # let the worker drain what the 500/s runs queued
-            popularity = {(p + 1, w + 1): float(cat.popularity[p, w])
-                          for p in range(cat.popularity.shape[0])
-                          for w in range(cat.popularity.shape[1])}
-            bootstrap = stack.bootstrap_servers
-            partitions = _partitions(bootstrap, STOCK_TOPIC)
-            pids = {"worker": worker.pid, "broker": broker_pid(stack)}
-
-            def stock_run(run: int, pids: dict[str, int]) -> dict[str, float]:
-                load, lsn = synthetic_changes(background, on_hand, popularity, events, run)
-                return timed_run(bootstrap, STOCK_TOPIC, load,
-                                 critical_finish(probes, partitions, lsn), pids,
-                                 "bench-stock-tput")
-
-            rates = [stock_run(run, pids) for run in range(runs)]
-            pair = _pair_runs(sup, pids, runs, stock_run)
-            sup.stop("worker")
-            floors = {sends: _floor_runs(sup, bootstrap, pids["broker"], sends, runs,
-                                         lambda run: synthetic_changes(
-                                             background, on_hand, popularity, events, run)[0])
-                      for sends in (0, 2)}
+            rates, pair, floors, partitions = _throughput_runs(sup, stack, cat, worker.pid,
+                                                               keys, events, runs)
     rows = _throughput_rows(rates, floors, f"{events:,} synthetic stock events on "
-                            f"{len(on_hand):,} product×warehouse keys")
-    rows += _pair_rows(pair, rates, partitions)
-    for rate, runs_of_rate in latency.items():
-        target = " (target <= 300 / <= 1,000)" if rate == 500 else ""
-        for where, label in (("double", "WhatsApp request at the double"),
-                             ("outbound", "messages.outbound record")):
-            samples = [run[where] for run in runs_of_rate]
-            p50s = [percentile(s, 50) if s else float("nan") for s in samples]
-            p99s = [percentile(s, 99) if s else float("nan") for s in samples]
-            rows += [
-                {"measure": f"stream: ERP stock change -> {label}, p50 ms at {rate}/s",
-                 "policy": median(p50s),
-                 "note": f"runs {[round(x, 1) for x in p50s]}, {[len(s) for s in samples]} "
-                         f"critical probes timed{target if where == 'double' else ''}; "
-                         f"stack bootstrap {bootstrap_s:.0f} s"},
-                {"measure": f"stream: ERP stock change -> {label}, p99 ms at {rate}/s",
-                 "policy": median(p99s), "note": f"runs {[round(x, 1) for x in p99s]}"},
-            ]
-    return rows
+                            f"{len(keys[2]):,} product×warehouse keys")
+    return rows + _pair_rows(pair, rates, partitions) + latency_rows(latency, bootstrap_s)
 
 
-OUTBOUND, STATUS = "messages.outbound", "messages.status"
+def _env(stack: RunningStack, double: str) -> dict[str, str]:
+    return {"TOPLLANTAS_STATE_DIR": str(stack.state_dir),
+            "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers, "BROKER_PROFILE": "embedded",
+            "ERP_DATABASE_URL": stack.erp_dsn, "ERP_SINK_DATABASE_URL": stack.sink_dsn,
+            "FAUST_WEB_PORT": str(free_port()), "CDC_POLL_INTERVAL_MS": "20",
+            "WHATSAPP_BASE_URL": double, **LATENCY_ENV}
+
+
+StreamKeys = tuple[list[tuple[int, int]], list[tuple[int, int]], dict[tuple[int, int], int]]
+
+
+def _throughput_runs(sup: Supervisor, stack: RunningStack, cat: Any, worker: int,
+                     keys: StreamKeys, events: int, runs: int
+                     ) -> tuple[list[dict[str, float]], list[dict[str, float]],
+                                dict[int, list[dict[str, float]]], int]:
+    """The stock worker's runs, two workers' runs, and the Faust floor's (0 and 2 sends)."""
+    probes, background, on_hand = keys
+    popularity = {(p + 1, w + 1): float(cat.popularity[p, w])
+                  for p in range(cat.popularity.shape[0])
+                  for w in range(cat.popularity.shape[1])}
+    bootstrap = stack.bootstrap_servers
+    partitions = _partitions(bootstrap, STOCK_TOPIC)
+    pids = {"worker": worker, "broker": broker_pid(stack)}
+
+    def stock_run(run: int, pids: dict[str, int]) -> dict[str, float]:
+        load, lsn = synthetic_changes(background, on_hand, popularity, events, run)
+        return timed_run(bootstrap, STOCK_TOPIC, load,
+                         critical_finish(probes, partitions, lsn), pids, "bench-stock-tput")
+
+    rates = [stock_run(run, pids) for run in range(runs)]
+    pair = _pair_runs(sup, pids, runs, stock_run)
+    sup.stop("worker")
+    floors = {sends: _floor_runs(sup, bootstrap, pids["broker"], sends, runs,
+                                 lambda run: synthetic_changes(
+                                     background, on_hand, popularity, events, run)[0])
+              for sends in (0, 2)}
+    return rates, pair, floors, partitions
 
 
 def _records(bootstrap: str, topic: str, idle: float = 1.0) -> list[bytes]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-stock-reader",
-                         "enable.auto.commit": False, "fetch.wait.max.ms": 100})
-    try:
-        parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-        out: list[bytes] = []
-        last = time.monotonic()
-        while time.monotonic() - last < idle:
-            batch = [m.value() for m in consumer.consume(10_000, timeout=0.2)
-                     if not m.error() and m.value() is not None]
-            if batch:
-                out.extend(batch)
-                last = time.monotonic()
-        return out
-    finally:
-        consumer.close()
+    return read_topics(bootstrap, [topic], lambda m: m.value(), idle=idle,
+                       group="bench-stock-reader")
 
 
 def _wait_bootstrap(bootstrap: str) -> None:
@@ -167,8 +147,7 @@ def _wait_bootstrap(bootstrap: str) -> None:
              counts[-1] == counts[-2], 300, "the bootstrap alerts", interval=2)
 
 
-def _stream_keys(cat: Any, bootstrap: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]],
-                                                   dict[tuple[int, int], int]]:
+def _stream_keys(cat: Any, bootstrap: str) -> StreamKeys:
     """Probe keys (sold in the last 30 days and not critical now) and the other keys."""
     latest: dict[tuple[int, int], str] = {}
     for value in _records(bootstrap, "alerts.stock"):
@@ -185,104 +164,6 @@ def _stream_keys(cat: Any, bootstrap: str) -> tuple[list[tuple[int, int]], list[
     probes = probes[:48]
     background = [k for k in sorted(on_hand) if k not in set(probes)]
     return probes, background, on_hand
-
-
-async def _latency_run(dsn: str, bootstrap: str, double: str,
-                       probes: list[tuple[int, int]], background: list[tuple[int, int]],
-                       on_hand: dict[tuple[int, int], int], seconds: float, seed: int,
-                       rate: int = 500) -> dict[str, list[float]]:
-    """Commit `rate` stock changes/s; ms from each probe drop's commit to its critical alert's
-    `messages.outbound` record ("outbound") and to its request at the WhatsApp double
-    ("double"; the double logs each accepted request with its arrival time)."""
-    async with httpx.AsyncClient() as client:
-        await client.post(f"{double}/_double/reset")
-    rng = random.Random(seed)
-    drops: dict[tuple[int, int], list[float]] = {}  # probe -> wall ms of its drops to 0
-    seen: list[tuple[tuple[int, int], float]] = []
-    done = threading.Event()
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-stock-latency",
-                         "enable.auto.commit": False, "fetch.wait.max.ms": 5})
-    consumer.assign([TopicPartition(topic, p, OFFSET_END) for topic in (OUTBOUND, STATUS)
-                     for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions])
-    consumer.consume(100, timeout=1.0)
-    sent_for: dict[str, tuple[int, int]] = {}  # WhatsApp message id -> probe it alerts on
-
-    def watch() -> None:
-        while not done.is_set():
-            for msg in consumer.consume(1000, timeout=0.05):
-                if msg.error() or msg.value() is None:
-                    continue
-                record = orjson.loads(msg.value())
-                if msg.topic() == STATUS:  # the sink's result: idempotency key -> message id
-                    key, wamid = record["idempotency_key"], record["provider_message_id"]
-                    where = (_critical_key(key.removeprefix("alert:").rsplit(":", 1)[0])
-                             if key.startswith("alert:") else None)
-                    if where and wamid:
-                        sent_for[wamid] = where
-                    continue
-                where = _critical_key(record["context"].get("event_id", ""))
-                if where:
-                    seen.append((where, time.time() * 1000))
-
-    reader = threading.Thread(target=watch, daemon=True)
-    reader.start()
-    conn = await asyncpg.connect(dsn)
-    down: set[tuple[int, int]] = set()
-    try:
-        started = time.perf_counter()
-        n = 0
-        while time.perf_counter() - started < seconds:
-            if n % 50 == 0:  # a probe: down to 0 (critical), or a restock
-                key = probes[(n // 50) % len(probes)]
-                value = PROBE_RESTOCK if key in down else 0
-                down ^= {key}
-            else:
-                key = rng.choice(background)
-                on_hand[key] = max(0, on_hand[key] + rng.choice((-1, 1)))
-                value = on_hand[key]
-            await conn.execute("UPDATE stock SET on_hand = $3, updated_at = now() "
-                               "WHERE product_id = $1 AND warehouse_id = $2", *key, value)
-            if key in down:
-                drops.setdefault(key, []).append(time.time() * 1000)
-            n += 1
-            delay = started + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        await asyncio.sleep(3)
-        for key in down:  # every probe restocked, for the next run
-            await conn.execute("UPDATE stock SET on_hand = $3, updated_at = now() "
-                               "WHERE product_id = $1 AND warehouse_id = $2", *key,
-                               PROBE_RESTOCK)
-        await asyncio.sleep(3)
-    finally:
-        await conn.close()
-        done.set()
-        reader.join()
-        consumer.close()
-    async with httpx.AsyncClient() as client:
-        logged = (await client.get(f"{double}/_double/messages")).json()["messages"]
-    # Matched through the sink's results (message id -> alert event), not by the SKU in the
-    # template: the same product's critical alert in another warehouse is not the probe's.
-    at_double = [(sent_for[m["wamid"]], datetime.fromisoformat(m["at"]).timestamp() * 1000)
-                 for m in logged if m.get("wamid") in sent_for]
-
-    def since_drop(arrivals: list[tuple[tuple[int, int], float]]) -> list[float]:
-        samples = []
-        for key, at in arrivals:
-            before = [t for t in drops.get(key, ()) if t <= at]
-            if before:
-                samples.append(at - max(before))
-        return samples
-
-    return {"outbound": since_drop(seen), "double": since_drop(at_double)}
-
-
-def _critical_key(event_id: str) -> tuple[int, int] | None:
-    """(product, warehouse) of a stock alert event that opens a critical alert, else None."""
-    if not event_id.endswith("-critico"):  # an alert opening, not its resolution
-        return None
-    _, product, warehouse, *_ = event_id.split("-")
-    return int(product), int(warehouse)
 
 
 def _pair_runs(sup: Supervisor, pids: dict[str, int], runs: int,

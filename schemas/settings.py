@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     # distinct list is its own Faust app (consumer group, tables); workers with the same list
     # share its partitions.
     worker_flows: str = Field("all", alias="WORKER_FLOWS")
+    # Where the per-order tables (analytics_orders, sales_order_state: one record per open order,
+    # swept after ANALYTICS_RETENTION_DAYS) keep their records: "rocksdb" on local disk (a
+    # worker's memory stays bounded however many orders the window holds; streams/table_stores.py)
+    # or "memory" (every record on the heap). Either way the changelog topic is the truth: the
+    # local store starts empty in each worker process and is rebuilt from it.
+    order_table_store: Literal["rocksdb", "memory"] = Field("rocksdb", alias="ORDER_TABLE_STORE")
+    # Per RocksDB database (one per table partition): block cache and write buffer, in MB.
+    rocksdb_cache_mb: int = Field(8, alias="ROCKSDB_CACHE_MB", ge=1, le=4096)
+    rocksdb_write_buffer_mb: int = Field(4, alias="ROCKSDB_WRITE_BUFFER_MB", ge=1, le=1024)
 
     # --- WhatsApp Cloud API (defaults point at the loopback double)
     whatsapp_base_url: str = Field("http://127.0.0.1:8765", alias="WHATSAPP_BASE_URL")

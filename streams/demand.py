@@ -31,6 +31,7 @@ from streams.app import app, catalogue
 from streams.dead_letters import dead_letter, decoded, decoded_events
 from streams.inventory import EVENTS, stock_key
 from streams.order_sweeps import SWEEPS, order_partition, read_request, sweep
+from streams.table_stores import order_table_options
 from streams.topics import raw_source, raw_topic
 
 log = logging.getLogger("topllantas.demand")
@@ -44,7 +45,8 @@ line_contributions = raw_topic("demand.line_contributions")
 daily_demand = raw_topic("demand.daily")
 
 order_table = app.Table("sales_order_state", default=None,
-                        partitions=catalogue.cdc_topic("sales_orders").partitions)
+                        partitions=catalogue.cdc_topic("sales_orders").partitions,
+                        **order_table_options("sales_order_state"))
 demand_table = app.Table("demand_history", default=None,
                          partitions=catalogue["demand.line_contributions"].partitions)
 

@@ -27,6 +27,7 @@ from schemas.settings import get_settings
 from streams import metrics
 from streams.app import app, catalogue
 from streams.order_sweeps import order_partition
+from streams.table_stores import order_table_options
 from streams.topics import raw_topic
 
 log = logging.getLogger("topllantas.analytics")
@@ -61,7 +62,9 @@ dimensions = app.GlobalTable("analytics_dimensions", default=None, partitions=1,
                              recovery_buffer_size=1, use_partitioner=True)
 waiting = app.Table("analytics_waiting", default=None,
                     partitions=catalogue[DIMENSION_EVENTS].partitions)
-orders = app.Table("analytics_orders", default=None, partitions=catalogue[LINE_RETRIES].partitions)
+# one record per open order: on RocksDB by default (streams/table_stores.py)
+orders = app.Table("analytics_orders", default=None, partitions=catalogue[LINE_RETRIES].partitions,
+                   **order_table_options("analytics_orders"))
 positions = app.Table("analytics_positions", default=None,
                       partitions=catalogue["inventory.position"].partitions)
 alert_levels = app.Table("analytics_alert_levels", default=None,

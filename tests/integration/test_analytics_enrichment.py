@@ -39,6 +39,7 @@ from processors.analytics.calendar import MX
 from schemas.events import OrderSweep
 from schemas.settings import get_settings
 from schemas.topics import load_catalogue
+from streams.table_stores import rocksdb_root
 from tests import stack_fixture
 from tests.integration.conftest import process_env
 from tests.integration.kafka_read import read_all
@@ -55,6 +56,7 @@ class Pipeline:
     stack: TestStack
     port: str
     supervisor: Supervisor
+    env: dict[str, str]
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -106,7 +108,7 @@ def start_pipeline(stack: TestStack, supervisor: Supervisor) -> Pipeline:
                      env=env)
     supervisor.start("cdc", "cdc", "run", env=env)
     supervisor.start("worker", "worker", env=env)
-    pipeline = Pipeline(stack, env["FAUST_WEB_PORT"], supervisor)
+    pipeline = Pipeline(stack, env["FAUST_WEB_PORT"], supervisor, env)
     wait_for(lambda: web_up(pipeline), 120, "the worker's web server")
     lines = asyncio.run(_count_lines(stack.erp_dsn))
     wait_for(lambda: pipeline.metric("topllantas_records_emitted_total",
@@ -338,6 +340,37 @@ def _tombstones(pipeline: Pipeline, table: str) -> dict[str, int]:
         if record.key is not None:
             latest[_table_key(record.key)] = (record.value, record.partition)
     return {key: part for key, (value, part) in latest.items() if value is None}
+
+
+async def test_orders_live_in_rocksdb_and_a_killed_worker_rebuilds_them(
+        pipeline: Pipeline) -> None:
+    """The per-order tables are on RocksDB (ORDER_TABLE_STORE's default), in a directory of the
+    worker's process. A SIGKILLed worker's directory is removed by the next worker, which starts
+    empty and rebuilds the orders from the changelog: cancelling an order sold before the kill
+    re-emits its line (an order missing from the rebuilt table would emit nothing)."""
+    root = rocksdb_root(pipeline.stack.settings())
+    killed = pipeline.supervisor.procs["worker"].pid
+    partitions = load_catalogue()[SWEEPS].partitions
+    assert {f"{table}-{n}.db" for table in ("analytics_orders", "sales_order_state")
+            for n in range(partitions)} <= {p.name for p in (root / str(killed)).iterdir()}
+    conn = await asyncpg.connect(pipeline.stack.erp_dsn)
+    try:
+        line = await sell(conn, 2, 1, 2)
+        await asyncio.to_thread(wait_for_keys, pipeline.stack, "analytics.sales_enriched",
+                                {str(line)})
+        pipeline.supervisor.kill("worker")
+        pipeline.supervisor.start("worker", "worker", env=pipeline.env)
+        await asyncio.to_thread(wait_for, lambda: web_up(pipeline), 120, "the worker again")
+        await conn.execute("UPDATE sales_orders SET status = 'cancelado' WHERE id = "
+                           "(SELECT order_id FROM sales_order_lines WHERE id = $1)", line)
+    finally:
+        await conn.close()
+    record = (await asyncio.to_thread(
+        wait_for_keys, pipeline.stack, "analytics.sales_enriched", {str(line)},
+        lambda r: r["order_status"] == "cancelado", 120))[str(line)]
+    assert record["qty"] == 4 and not record["counts_as_sale"]
+    assert not (root / str(killed)).exists()
+    assert (root / str(pipeline.supervisor.procs["worker"].pid)).is_dir()
 
 
 async def test_the_daily_sweep_drops_idle_orders_in_their_own_partitions(

@@ -16,6 +16,8 @@ import base64
 import csv
 import io
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -347,3 +349,28 @@ def test_a_worker_killed_with_a_window_open_sends_the_list_once(live: Stack) -> 
     accepted = [m for m in live.double() if m["to"] == phone
                 and m["type"] == "interactive" and m["body"]["interactive"]["type"] == "list"]
     assert len(accepted) == 1
+
+
+@pytest.mark.slow  # the new snapshot's settling and go-live: ~45 s
+def test_go_live_after_a_resnapshot_is_within_the_go_live_budget(live: Stack) -> None:
+    """`topllantas cdc resnapshot` and a new `cdc run` publish the whole ERP again: its
+    evaluation must not flood the buyers (the go-live budget: <= 2 WhatsApp messages each, none
+    an alert of its own). Last in the module: every buyer's feed sees the snapshot again."""
+    before = {m["idempotency_key"] for m in map(_json, live.read(MESSAGES))}
+    stock_rows = len(live.read("erp.public.stock"))
+    live.supervisor.stop("cdc")
+    subprocess.run([sys.executable, "-m", "ops.cli.main", "cdc", "resnapshot"], env=live.env,
+                   check=True, capture_output=True, timeout=60)
+    live.supervisor.start("cdc", "cdc", "run", env=live.env)
+    wait_for(lambda: len(live.read("erp.public.stock")) >= 2 * stock_rows, 60,
+             "the new snapshot", interval=1)
+    # the worker reads it, its inputs settle (15 s after the last, swept every 5 s), then the
+    # go-live quiet time and a tick of the attention clock
+    time.sleep(15 + 5 + float(ENV["ATTENTION_GOLIVE_QUIET_S"]) + TICK_S + 10)
+    new = [m for m in map(_json, live.read(MESSAGES)) if m["idempotency_key"] not in before
+           and m["channel"] == "whatsapp" and not m["idempotency_key"].startswith("buyer-reply:")]
+    per_buyer = {phone: [m["context"].get("kind") for m in new if m["to"] == phone]
+                 for phone in BUYERS.values()}
+    assert all(len(kinds) <= 2 for kinds in per_buyer.values()), per_buyer
+    assert not any(kind in ("stock_alert", "stock_alert_list")
+                   for kinds in per_buyer.values() for kind in kinds), per_buyer

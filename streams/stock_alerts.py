@@ -47,13 +47,17 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from processors.change_events import BadEvent
+from processors.inventory.demand import local_day
 from processors.inventory.evaluation import (
     ALERT_CONFIG,
+    TRIAGE,
     AlertInputs,
     Pending,
     Step,
+    Valuation,
     decided_on,
     evaluate,
+    pair_margins,
     pending_of,
     plan_sweep,
     replayed_alert,
@@ -65,6 +69,7 @@ from processors.inventory.evaluation import (
 from processors.inventory.policy import SupplyTerms
 from processors.inventory.position import InventoryState, undecided
 from processors.inventory.supply import SupplyTermsCache
+from processors.inventory.triage import margin_cutoffs
 from schemas.alerts import AlertControl, BuyerFeed, StockAlert
 from schemas.demand import DailyDemand
 from schemas.erp import Product
@@ -98,6 +103,7 @@ SETTLE_S = 15.0
 SETTLE_WITHOUT_DEMAND_S = 60.0
 SWEEP_INTERVAL_S = 5.0
 CAUGHT_UP_LAG = 10  # records left in a partition that still count as caught up
+VALUE_REFRESH_S = 60.0  # at most this often, but before every settle and morning tick
 ALERTS = Counter("topllantas_stock_alerts_total", "Stock alert events emitted", ["level", "kind"])
 UNROUTED = Counter("topllantas_stock_alerts_unrouted_total", "Alert events without a buyer")
 log = logging.getLogger("topllantas.stock_alerts")
@@ -128,6 +134,31 @@ def _supply(product_id: int) -> tuple[Product, SupplyTerms] | None:
         return None
     return SUPPLY.terms(product_row, lambda supplier_id: suppliers.get(str(supplier_id)),
                         price_breaks.get(str(product_id)))
+
+
+valuation = Valuation(TRIAGE)
+"""Margin ABC cutoffs over the pairs this worker holds (`_value_pairs`)."""
+_valued_at = 0.0
+
+
+def _product(product_id: int) -> Product | None:
+    supply = _supply(product_id)
+    return supply[0] if supply else None
+
+
+def _value_pairs(now: datetime, min_age_s: float = VALUE_REFRESH_S) -> None:
+    """Rank every pair of `stock_alerts` this worker holds by margin (ABC on margin across pairs,
+    processors/inventory/triage.py). A worker holds a hash-spread share of all pairs, so its
+    cutoffs estimate those of the whole catalogue. Without any margin yet (a fresh start before
+    the sales history arrived) the ERP's class stays in use."""
+    global valuation, _valued_at
+    if time.monotonic() - _valued_at < min_age_s:
+        return
+    _valued_at = time.monotonic()
+    rows = [stored for stored in list(alert_table.values()) if stored is not None]
+    margins = pair_margins(rows, _product, local_day(now))
+    cutoffs = margin_cutoffs(margins, TRIAGE) if any(m > 0 for m in margins) else None
+    valuation = Valuation(TRIAGE, cutoffs)
 
 
 def _take(inputs: AlertInputs, topic: str, value: bytes) -> Step:
@@ -177,8 +208,10 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
         position = step.position or (_current_position(key) if step.evaluate else None)
         changed, alert = step.changed or stored is None, None
         if position is not None:
+            if valuation.cutoffs is None:
+                _value_pairs(datetime.now(UTC))  # a restart: ranked from the recovered table
             decided, alert = evaluate(inputs, position, _supply(product_id),
-                                      int(message.timestamp * 1000), cause, CONFIG)
+                                      int(message.timestamp * 1000), cause, CONFIG, valuation)
             changed = changed or decided
             alert = branch_levels.observe(inputs, position, alert, cause)  # transfers first
         if alert is not None:
@@ -225,14 +258,18 @@ async def sweep_alerts() -> None:
     now = datetime.now(UTC)
     sweep = plan_sweep(_active_rows(), now, SETTLE_S, SETTLE_WITHOUT_DEMAND_S)
     if sweep.settle and await _demand_path_caught_up():
+        _value_pairs(now, min_age_s=0 if valuation.cutoffs is None else VALUE_REFRESH_S)
         await _tick("settle", sweep.settle, now)
     await _tick("clock", sweep.ended, now)
 
 
 @app.crontab("30 6 * * *", timezone=MEXICO_CITY)
 async def morning_reevaluation() -> None:
-    """Re-evaluate every key of this worker at today's date, before the 07:00 digest."""
-    await _tick("clock", [row.where for row in _active_rows()], datetime.now(UTC))
+    """Rank the pairs by margin again and re-evaluate every key of this worker at today's date,
+    before the 07:00 digest."""
+    now = datetime.now(UTC)
+    _value_pairs(now, min_age_s=0)
+    await _tick("clock", [row.where for row in _active_rows()], now)
 
 
 # --------------------------------------------------------------------------- buyers

@@ -19,7 +19,7 @@ through `AlertInputs.from_dict`, `pending_of`, `replayed_alert` and `decided_on`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -273,6 +273,19 @@ def pair_margin(product: Product, stats: DemandStats) -> float:
     not the sales lines' prices, so the list price stands for the price realised."""
     units = round(stats.mean * stats.observed_days)
     return units * float(product.list_price - product.cost)
+
+
+def pair_margins(rows: Iterable[Mapping[str, Any]], product_of: Callable[[int], Product | None],
+                 today: date) -> list[float]:
+    """`pair_margin` of every stored row whose product is known, over the window ending
+    `today`: what `triage.margin_cutoffs` ranks."""
+    margins = []
+    for row in rows:
+        product = product_of(row["product_id"])
+        if product is not None:
+            margins.append(pair_margin(product, demand_stats(days_from_value(row["days"]),
+                                                             today)))
+    return margins
 
 
 def pattern_of(inputs: AlertInputs, today: date, config: TriageConfig = TRIAGE) -> SeriesClass:

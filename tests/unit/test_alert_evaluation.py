@@ -20,6 +20,7 @@ from processors.inventory.evaluation import (
     Valuation,
     decided_on,
     evaluate,
+    pair_margins,
     pending_of,
     plan_sweep,
     replayed_alert,
@@ -32,6 +33,7 @@ from processors.inventory.policy import InventoryConfig, SupplyTerms
 from processors.inventory.triage import (
     DEFAULT_SEGMENT_SERVICE_LEVELS,
     TriageConfig,
+    margin_cutoffs,
     with_segment_levels,
 )
 from schemas.alerts import AlertControl, AlertLevel
@@ -189,3 +191,21 @@ def test_the_demand_pattern_is_classified_once_a_local_day() -> None:
     changed, _ = evaluate(inputs, position(302, lsn=102, at=tomorrow), SUPPLY, 0, CAUSE, CONFIG)
     assert changed and inputs.pattern == [TODAY.toordinal() + 1, SeriesClass.SMOOTH.value]
     assert AlertInputs.from_dict(inputs.to_dict()).pattern == inputs.pattern
+
+
+def test_the_segment_is_abc_on_margin_across_pairs_not_the_erps_class() -> None:
+    """PRODUCT is class B in the ERP; 890 units × 500 MXN of margin rank the pair."""
+    inputs = inputs_with_demand()
+    stored = inputs.to_dict()
+    others = [{**stored, "product_id": 102}, {**stored, "product_id": 103}]
+    margins = pair_margins([stored, *others], lambda pid: PRODUCT if pid != 103 else None, TODAY)
+    assert margins == [890 * 500.0, 890 * 500.0]  # product 103 unknown: not ranked
+    top = margin_cutoffs([890 * 500.0, 1000.0, 10.0], TriageConfig())
+    bottom = margin_cutoffs([890 * 500.0 * 100, 890 * 500.0 * 50, 890 * 500.0], TriageConfig())
+    for cutoffs, abc in ((top, "A"), (bottom, "C")):
+        fresh = inputs_with_demand()
+        _, alert = evaluate(fresh, position(5), SUPPLY, 0, CAUSE, CONFIG,
+                            Valuation(TriageConfig(), cutoffs))
+        assert alert is not None and alert.segment == f"{abc}/smooth"
+    _, erp = evaluate(inputs_with_demand(), position(5), SUPPLY, 0, CAUSE, CONFIG, Valuation())
+    assert erp is not None and erp.segment == "B/smooth"  # no cutoffs yet: the ERP's class

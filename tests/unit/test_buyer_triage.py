@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from processors.forecasting.classify import SeriesClass
@@ -17,6 +19,7 @@ from processors.inventory.triage import (
     TriageConfig,
     abc_by_margin,
     demand_pattern,
+    margin_cutoffs,
     route,
     segment,
     with_segment_levels,
@@ -89,3 +92,12 @@ def test_config_is_checked() -> None:
     with pytest.raises(ValueError, match="C/sporadic"):
         TriageConfig(service_levels={k: v for k, v in CONFIG.service_levels.items()
                                      if k != "C/sporadic"})
+
+
+def test_margin_cutoffs_class_each_margin_as_abc_by_margin_does() -> None:
+    rng = random.Random(3)
+    margins = [rng.uniform(-50, 1000) if rng.random() > 0.1 else 0.0 for _ in range(500)]
+    classes = abc_by_margin(dict(enumerate(margins)), CONFIG)
+    cutoffs = margin_cutoffs(margins, CONFIG)
+    assert [cutoffs.abc(m) for m in margins] == [classes[i] for i in range(len(margins))]
+    assert margin_cutoffs([], CONFIG).abc(1e9) == "C"

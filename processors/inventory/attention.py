@@ -237,9 +237,13 @@ def on_initial(state: BuyerAttention, at: datetime) -> BuyerAttention:
 def digest_sent(state: BuyerAttention, now: datetime, config: AttentionConfig
                 ) -> BuyerAttention:
     """The morning digest went out by another way (the 07:00 crontab): what it carried is
-    said."""
-    return replace(_roll_day(state, now, config), digest=(), awaiting_reply=(),
-                   digest_day=config.local(now).date())
+    said, and its WhatsApp message counts toward the day's cap (once a day: the digest's key is
+    per buyer and day, so the sink sends one whichever way it went)."""
+    state = _roll_day(state, now, config)
+    today = config.local(now).date()
+    counted = 0 if state.digest_day == today else 1
+    return replace(state, digest=(), awaiting_reply=(), digest_day=today,
+                   sent_today=state.sent_today + counted)
 
 
 def withdraw(state: BuyerAttention, alert_id: str) -> BuyerAttention:

@@ -16,6 +16,7 @@ from processors.inventory.attention import (
     ListEntry,
     Send,
     SendKind,
+    digest_sent,
     gathered_list,
     next_wakeup,
     on_inbound,
@@ -106,6 +107,22 @@ def test_the_daily_cap_sends_the_rest_by_email_and_to_the_digest() -> None:
     assert [s.kind for s in out] == [SendKind.DIGEST]
     assert out[0].alert_ids == tuple(f"a{n}" for n in range(3, 8))
     assert state.sent_today == 1 and not state.digest
+
+
+def test_the_crontab_digest_counts_toward_the_cap_once_a_day() -> None:
+    """The 07:00 digest sent by the crontab (not by `tick`) is one of the day's messages: with a
+    cap of 2, one critical still goes by WhatsApp after it, the next by e-mail."""
+    cap = AttentionConfig(daily_cap=2, gather_window=timedelta(minutes=1))
+    seven = datetime(2026, 12, 4, 13, 0, tzinfo=UTC)
+    state = digest_sent(fresh(), seven, cap)  # the digest of the day after NOON
+    assert state.sent_today == 1
+    state = digest_sent(state, seven + timedelta(minutes=1), cap)  # the same digest again
+    assert state.sent_today == 1
+    state, first = on_item(state, critical(1), seven + timedelta(hours=2), cap)
+    state, second = on_item(state, critical(2), seven + timedelta(hours=3), cap)
+    assert [s.kind for s in first + second] == [SendKind.SINGLE, SendKind.EMAIL]
+    state, later = tick(state, seven + timedelta(hours=4), cap)
+    assert later == [] and state.sent_today == 2  # no second digest by the tick that day
 
 
 def test_lower_levels_wait_for_the_digest_at_seven() -> None:

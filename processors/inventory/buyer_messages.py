@@ -265,13 +265,29 @@ def _approve_one(intent: Approve | AdjustQuantity, alert: StockAlert, label: Pro
     candidates = [proposal_line(a, labels[a.product_id].title) for a in by_urgency(
         open_alerts.values()) if a.alert_id != alert.alert_id and _proposes(a) and mine(a)
         and (a.supplier_id, a.warehouse_id) == (alert.supplier_id, alert.warehouse_id)]
-    done = approve(alert, title=label.title, terms=book.terms_of(alert.supplier_id, supplier),
+    terms = book.terms_of(alert.supplier_id, supplier)
+    done = approve(alert, title=label.title, terms=terms,
                    draft=book.drafts.get((alert.supplier_id, alert.warehouse_id)), now=now,
                    branch_names=book.branch_names, requested_by=f"comprador:{buyer.id}", qty=qty,
                    candidates=candidates)
-    return BuyerResponse(reply(note + done.text), commands=done.commands,
-                         approved_alert_ids=(alert.alert_id,),
-                         drafts=(done.draft,) if done.draft else ())
+    commands, approved, draft, text = done.commands, (alert.alert_id,), done.draft, done.text
+    deferred = [a for a in by_urgency(open_alerts.values()) if a.route == "proposal_line"
+                and a.alert_id != alert.alert_id and _proposes(a) and mine(a)
+                and (a.supplier_id, a.warehouse_id) == (alert.supplier_id, alert.warehouse_id)]
+    if draft is not None and deferred:
+        for line in deferred:  # C-items triage kept off the phone join the supplier's order
+            joined = approve(line, title=labels[line.product_id].title, terms=terms,
+                             draft=draft, now=now, branch_names=book.branch_names,
+                             requested_by=f"comprador:{buyer.id}")
+            commands += joined.commands
+            draft = joined.draft or draft
+        approved += tuple(a.alert_id for a in deferred)
+        skus = ", ".join(labels[a.product_id].sku for a in deferred)
+        lines = plural(len(deferred), "artículo", "artículos")
+        text += (f"\n➕ También se sumaron a {draft.key} {lines} de baja rotación que "
+                 f"esperaban el siguiente pedido de {supplier}: {skus}.")
+    return BuyerResponse(reply(note + text), commands=commands, approved_alert_ids=approved,
+                         drafts=(draft,) if draft else ())
 
 
 def _proposes(alert: StockAlert) -> bool:

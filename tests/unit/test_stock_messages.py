@@ -161,6 +161,24 @@ def test_approve_adds_one_line_to_the_days_draft_with_a_stable_key() -> None:
     assert first.reply.reply_to == "wamid.A"  # quotes the tap it answers
 
 
+def test_a_c_item_kept_off_the_phone_joins_its_suppliers_next_order() -> None:
+    """Triage routed 102 (Michelin, branch 1) to its supplier's next proposal; approving 101 of
+    the same supplier and branch adds 102's line to that order; another branch's waits."""
+    alert = make_alert(101, 48)
+    deferred = make_alert(102, 5).model_copy(update={"route": "proposal_line"})
+    elsewhere = make_alert(102, 5, warehouse_id=2).model_copy(update={"route": "proposal_line"})
+    done = answer(Approve(alert.alert_id), [alert, deferred, elsewhere])
+    assert [c.idempotency_key for c in done.commands] == [f"pol:{alert.alert_id}",
+                                                          f"pol:{deferred.alert_id}"]
+    assert {c.order_key for c in done.commands} == {"po:1:1:2026-05-04"}
+    assert done.approved_alert_ids == (alert.alert_id, deferred.alert_id)
+    (draft,) = done.drafts
+    assert [line.alert_id for line in draft.lines] == [alert.alert_id, deferred.alert_id]
+    assert "MIC-1956515-0100S" in (done.reply.text or "")
+    plain = answer(Approve(alert.alert_id), [alert, make_alert(102, 5)])
+    assert len(plain.commands) == 1  # a critical message of its own is not swept in
+
+
 def test_adjust_flow_rounds_to_pack_and_keeps_the_line_key() -> None:
     alert = make_alert(101, 48)
     asked = answer(AdjustRequest(alert.alert_id), [alert])

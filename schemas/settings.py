@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", alias="LLM_MODEL")
     llm_timeout_s: float = Field(8.0, alias="LLM_TIMEOUT_S")
     llm_max_retries: int = Field(1, alias="LLM_MAX_RETRIES")
+    # After a turn whose LLM calls failed (timeouts, 5xx), the LLM rests this long: the turns
+    # in between get the deterministic agent at once instead of waiting out the timeout too.
+    llm_cooldown_s: float = Field(30.0, alias="LLM_COOLDOWN_S", ge=0)
     # Customers' voice notes and photos: transcribed / read on the same OpenAI-compatible
     # endpoint when a model is named (unset: the agent asks the customer to type instead).
     llm_transcribe_model: str | None = Field(None, alias="LLM_TRANSCRIBE_MODEL")
@@ -169,6 +172,12 @@ class Settings(BaseSettings):
     # enrichment's state, and a day's sales counters are final once it is this old. At least
     # 29: the sales target compares with the same weekday of the four weeks before.
     analytics_retention_days: int = Field(35, alias="ANALYTICS_RETENTION_DAYS", ge=29)
+
+    # --- the stock flow's first evaluation (streams/stock_alerts.py): snapshot inputs are only
+    # recorded, and evaluated once no snapshot input came for this long (or, when no snapshot
+    # demand came at all, once the snapshot positions were quiet for the second)
+    stock_settle_s: float = Field(15.0, alias="STOCK_SETTLE_S", gt=0)
+    stock_settle_without_demand_s: float = Field(60.0, alias="STOCK_SETTLE_WITHOUT_DEMAND_S", gt=0)
 
     # --- the buyer's attention budget (processors/inventory/attention.py; times Mexico City)
     attention_gather_window_s: float = Field(600.0, alias="ATTENTION_GATHER_WINDOW_S", gt=0)

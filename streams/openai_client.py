@@ -77,7 +77,7 @@ class LlmConfig:
         return cls(api_key=settings.llm_api_key.get_secret_value(),
                    base_url=settings.llm_base_url, model=settings.llm_model,
                    timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries,
-                   turn_budget_s=settings.llm_timeout_s)
+                   turn_budget_s=settings.llm_timeout_s, cooldown_s=settings.llm_cooldown_s)
 
 
 class _Stopwatch:

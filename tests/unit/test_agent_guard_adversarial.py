@@ -98,3 +98,12 @@ async def test_a_grounded_llm_reply_is_sent_as_written(
                                                                        ("llm", True)]
     assert outcome.replies[0].text == "La Michelin Primacy 4 queda en $2,657.88 c/u, total " \
                                       "$10,631.52 por las 4."
+
+
+def test_the_llm_cooldown_comes_from_the_settings() -> None:
+    from schemas.settings import Settings
+
+    settings = Settings(LLM_API_KEY="k", LLM_COOLDOWN_S="5")  # type: ignore[call-arg]
+    config = LlmConfig.from_settings(settings)
+    assert config is not None and config.cooldown_s == 5.0
+    assert LlmConfig.from_settings(Settings(LLM_API_KEY="k")).cooldown_s == 30.0  # type: ignore

@@ -13,6 +13,8 @@ from rich.table import Table
 console = Console()
 SOAK_RATE = 145 * 100 / 60  # 100× the seeds' volume (~145 ERP transactions a minute): ~242/s
 SOAK_STOCK = 200_000  # units per stock row before a soak: ~1M units sold in 30 min at that rate
+SOAK_DRAIN_S = 900.0  # a soak's backlog (enrichment, CDC) drains after the load stops: the audit
+# waits for it while the verdict keeps changing, up to this long (faults: 180 s)
 OUT = typer.Option(Path("ops/bench/results/chaos.json"), help="Where to write the results.")
 
 
@@ -42,7 +44,8 @@ def register(app: typer.Typer) -> None:
 
         if soak is not None:
             options = ChaosOptions(faults=[], mode=f"soak {soak}", soak_s=_seconds(soak),
-                                   erp_rate=rate or SOAK_RATE, stock_up=SOAK_STOCK, out=out)
+                                   erp_rate=rate or SOAK_RATE, stock_up=SOAK_STOCK,
+                                   drain_timeout_s=SOAK_DRAIN_S, out=out)
         else:
             options = ChaosOptions(faults=plan(quick=quick), mode="quick" if quick else "full",
                                    erp_rate=rate or 4.0, gap_s=10 if quick else 30, out=out)

@@ -5,10 +5,10 @@ One ERP and one worker for the module; each test works on its own test product, 
 do not depend on their order (the last one replays the CDC history of whatever ran before it,
 phase by phase). The test products of brand 1 (buyer 1) sold 10 tires a day over the last 30
 days at warehouse 1, supplier 1 (lead time 12 ± 3 days): daily demand 3.3, critical below 40 in
-position, reorder point 72 (segment A/short: see the first test), order-up-to ~135. Buyer 1 wrote once (their 24-hour
-window is open), and the worker's attention budget has a 2 s gathering window, no daily cap to
-speak of and no quiet hours, so each critical of a test is one message of its own
-(`alert:<event_id>:<phone>`); tests/integration/test_buyer_attention.py tests the budget.
+position, reorder point 72 (segment A/short: see the first test), order-up-to ~135. Buyer 1
+wrote once (their 24-hour window is open), and the worker's attention budget has a 2 s gathering
+window, no daily cap to speak of and no quiet hours, so each critical of a test is one message of
+its own (`alert:<event_id>:<phone>`); tests/integration/test_buyer_attention.py tests the budget.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ alert from the new position in the same step.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import faust
 import orjson
 
@@ -86,12 +88,21 @@ async def track_purchase_orders(stream):  # type: ignore[no-untyped-def]
         EVENTS.labels(agent="po_state").inc()
 
 
+class InventoryUpdate(NamedTuple):
+    """The key's position after a record, whether its quantities changed, and whether the
+    record was a CDC snapshot row (a fresh start's or a `cdc resnapshot`'s)."""
+
+    position: InventoryPosition
+    changed: bool
+    snapshot: bool = False
+
+
 async def update_inventory(event: faust.EventT, product_id: int, warehouse_id: int
-                           ) -> tuple[InventoryPosition, bool] | None:
+                           ) -> InventoryUpdate | None:
     """A stock or on-order record (`INVENTORY_TOPICS`) of the key `parse_stock_key` read into
-    the `inventory` table. Returns the key's position and whether its quantities changed; None
-    when the record carried no change. The position is published on `inventory.position` when its
-    quantities changed or the key is new.
+    the `inventory` table. Returns the key's position, whether its quantities changed and
+    whether the record was a snapshot row; None when the record carried no change. The position
+    is published on `inventory.position` when its quantities changed or the key is new.
 
     Runs inside the stock-alert agent (streams/stock_alerts.py), which decides the key's alert
     from the position at once: one agent per stock key, no hop through the broker.
@@ -102,11 +113,13 @@ async def update_inventory(event: faust.EventT, product_id: int, warehouse_id: i
     state = (InventoryState.from_dict(stored) if stored
              else InventoryState(product_id, warehouse_id))
     before = state.quantities()
+    snapshot = False
     if event.message.topic == STOCK:
         change = decode_change(event.value, "stock")
         if change is None:
             return None
         apply_stock_change(state, change.op, change.row, change.lsn)
+        snapshot = change.op == "r"
     else:
         apply_on_order(state, OnOrderLine.model_validate_json(event.value))
     inventory[key] = state.to_dict()
@@ -115,7 +128,7 @@ async def update_inventory(event: faust.EventT, product_id: int, warehouse_id: i
     changed = state.quantities() != before
     if changed or stored is None:  # a key seen first with nothing in stock is published too
         await positions.send(key=event.key, value=position.model_dump_json().encode())
-    return position, changed
+    return InventoryUpdate(position, changed, snapshot)
 
 
 def parse_stock_key(raw: bytes | None) -> tuple[int, int]:

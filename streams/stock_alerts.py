@@ -26,10 +26,14 @@ City) that slides the 90-day demand window and notices products that stopped sel
 Bootstrap: inputs that come from a CDC snapshot (a position whose stock was never streamed, a
 demand total built from snapshot rows) are only recorded. Sales history reaches this agent through
 three hops and long after the stock snapshot, so the keys are evaluated once no snapshot demand
-has arrived on this worker for `SETTLE_S` (or, when no snapshot demand arrives at all, once the
-snapshot positions have been quiet for `SETTLE_WITHOUT_DEMAND_S`) and the worker has read its
-partitions of the sales-to-demand topics to their end: a fresh start does not alert on
-half-loaded sales history. Live changes are evaluated at once.
+has arrived on this worker for `SETTLE_S` (STOCK_SETTLE_S; or, when no snapshot demand arrives
+at all, once the snapshot positions have been quiet for `SETTLE_WITHOUT_DEMAND_S`) and the worker
+has read its partitions of the sales-to-demand topics to their end: a fresh start does not alert
+on half-loaded sales history. Live changes are evaluated at once. A `cdc resnapshot` under a
+running worker is a first evaluation too: its stock rows (a newer record time than the key's last
+snapshot row, `AlertInputs.snapshot_ms`; the same row read again after a crash is not) are
+recorded and settled together, and a key whose settle decides nothing new publishes its open alert
+again (same ids), so each buyer gets one go-live summary again, not one message per item.
 
 Demand: the trailing 90 days of `demand.daily`; when `forecasts.demand` has a forecast for the key
 with days left, its mean and deviation over the supplier's lead time replace the trailing ones
@@ -57,6 +61,8 @@ from processors.inventory.evaluation import (
     Valuation,
     decided_on,
     evaluate,
+    new_snapshot,
+    open_alert,
     pair_margins,
     pending_of,
     plan_sweep,
@@ -75,6 +81,7 @@ from schemas.demand import DailyDemand
 from schemas.erp import Product
 from schemas.events import InventoryPosition, stock_table_key
 from schemas.forecasts import DemandForecast
+from schemas.settings import get_settings
 from schemas.timezones import MEXICO_CITY
 from streams import branch_levels
 from streams.app import app, catalogue
@@ -99,8 +106,8 @@ from streams.topics import raw_source, raw_topic
 
 CONFIG = ALERT_CONFIG  # service levels per triage segment (processors/inventory/triage.py)
 SUPPLY = SupplyTermsCache()  # derived from the dimension GlobalTables (processors/.../supply.py)
-SETTLE_S = 15.0
-SETTLE_WITHOUT_DEMAND_S = 60.0
+SETTLE_S = get_settings().stock_settle_s
+SETTLE_WITHOUT_DEMAND_S = get_settings().stock_settle_without_demand_s
 SWEEP_INTERVAL_S = 5.0
 CAUGHT_UP_LAG = 10  # records left in a partition that still count as caught up
 VALUE_REFRESH_S = 60.0  # at most this often, but before every settle and morning tick
@@ -191,22 +198,27 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
             replayed = replayed_alert(stored, cause)
             if replayed is not None:
                 await _publish(replayed, event.key)
-            position = None
+            position, snapshot_ms = None, None
             if message.topic in INVENTORY_TOPICS:
                 update = await update_inventory(event, product_id, warehouse_id)
-                if update is None or not undecided(*update, decided_on(stored)):
+                if update is None:
+                    continue
+                record_ms = int(message.timestamp * 1000)
+                if update.snapshot and new_snapshot(stored, record_ms):
+                    snapshot_ms = record_ms  # a fresh start's or a re-snapshot's row
+                elif not undecided(update.position, update.changed, decided_on(stored)):
                     continue  # nothing new to decide
-                position = update[0]
+                position = update.position
             inputs = (AlertInputs.from_dict(stored) if stored
                       else AlertInputs(product_id, warehouse_id, message.partition))
-            step = (take_position(inputs, position, int(time.time() * 1000))
+            step = (take_position(inputs, position, int(time.time() * 1000), snapshot_ms)
                     if position is not None else _take(inputs, message.topic, event.value))
         except (BadEvent, ValidationError, ValueError) as exc:
             await dead_letter(event, exc,
                               "inventory" if message.topic in INVENTORY_TOPICS else "alerts")
             continue
         position = step.position or (_current_position(key) if step.evaluate else None)
-        changed, alert = step.changed or stored is None, None
+        changed, alert, again = step.changed or stored is None, None, False
         if position is not None:
             if valuation.cutoffs is None:
                 _value_pairs(datetime.now(UTC))  # a restart: ranked from the recovered table
@@ -214,9 +226,13 @@ async def evaluate_alerts(stream):  # type: ignore[no-untyped-def]
                                       int(message.timestamp * 1000), cause, CONFIG, valuation)
             changed = changed or decided
             alert = branch_levels.observe(inputs, position, alert, cause)  # transfers first
+            if alert is None and step.initial:
+                alert = open_alert(inputs)  # a re-snapshot: the buyer's go-live summary again
+                again = alert is not None
         if alert is not None:
             await _publish(alert, event.key, initial=step.initial)
-            ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()
+            if not again:
+                ALERTS.labels(level=alert.level.value, kind=_kind(alert)).inc()
         if changed:
             alert_table[key] = inputs.to_dict()
         ALERT_EVENTS.inc()

@@ -85,6 +85,9 @@ class AlertInputs:
     pattern: list[Any] | None = None
     """[local day ordinal, SeriesClass value]: the demand pattern classified that day (a cache:
     the Syntetos–Boylan class reads the days before the local day, so it holds for the day)."""
+    snapshot_ms: int = 0
+    """The record time of the newest CDC snapshot row of the key's stock: a later one is a new
+    snapshot (`cdc resnapshot`), the same one a record read again after a crash."""
     order_up_to: int | None = field(default=None, compare=False)  # last decision's; not stored
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,7 +97,8 @@ class AlertInputs:
                 "demand_touched_ms": self.demand_touched_ms,
                 "position_touched_ms": self.position_touched_ms, "forecast": self.forecast,
                 "state": self.state.to_dict() if self.state else None, "sent": self.sent,
-                "decided_on": self.decided_on, "pattern": self.pattern}
+                "decided_on": self.decided_on, "pattern": self.pattern,
+                "snapshot_ms": self.snapshot_ms}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AlertInputs:
@@ -102,7 +106,8 @@ class AlertInputs:
         return cls(d["product_id"], d["warehouse_id"], d["partition"], days_from_value(d["days"]),
                    d["clock_ms"], d["dirty"], d["demand_touched_ms"], d["position_touched_ms"],
                    d["forecast"], AlertState.from_dict(state) if state else None, d["sent"],
-                   d["decided_on"], d.get("pattern"))  # rows stored before the cache: None
+                   d["decided_on"], d.get("pattern"),  # rows stored before the cache: None
+                   d.get("snapshot_ms", 0))
 
     def remember_sent(self, alert: StockAlert, cause: Cause) -> None:
         """The newest alert published, and the input record that caused it: replayed after a
@@ -130,6 +135,22 @@ def replayed_alert(stored: Mapping[str, Any] | None, cause: Cause) -> StockAlert
     return None
 
 
+def new_snapshot(stored: Mapping[str, Any] | None, record_ms: int) -> bool:
+    """Whether a snapshot row of the key's stock, produced at `record_ms`, belongs to a snapshot
+    newer than the last one recorded (not the same row read again after a crash)."""
+    return record_ms > (stored.get("snapshot_ms", 0) if stored else 0)
+
+
+def open_alert(inputs: AlertInputs) -> StockAlert | None:
+    """The open alert the buyer was last told about, as published: a re-snapshot's first
+    evaluation that decides nothing new publishes it again (same ids) for the go-live summary."""
+    state, sent = inputs.state, inputs.sent
+    if state is None or state.notified_alert_id is None or not sent:
+        return None
+    alert = StockAlert.model_validate_json(sent["alert"])
+    return None if alert.resolved or alert.alert_id != state.notified_alert_id else alert
+
+
 def decided_on(stored: Mapping[str, Any] | None) -> list[int] | None:
     """The stored row's `decision_basis`, read without parsing the whole row."""
     return stored.get("decided_on") if stored else None
@@ -151,10 +172,14 @@ class Step:
     initial: bool = False
 
 
-def take_position(inputs: AlertInputs, position: InventoryPosition, now_ms: int) -> Step:
-    """A streamed position is evaluated; a snapshot one (no LSN) only recorded."""
-    if position.source_lsn > 0:
+def take_position(inputs: AlertInputs, position: InventoryPosition, now_ms: int,
+                  snapshot_ms: int | None = None) -> Step:
+    """A streamed position is evaluated; a snapshot one (a snapshot row, produced at
+    `snapshot_ms`, or a key no change was streamed for yet) only recorded, for the settle tick."""
+    if snapshot_ms is None and position.source_lsn > 0:
         return Step(evaluate=True, changed=False, position=position)
+    if snapshot_ms is not None:
+        inputs.snapshot_ms = max(inputs.snapshot_ms, snapshot_ms)
     inputs.advance(position.updated_at)
     inputs.defer_position(now_ms)
     return Step(evaluate=False, changed=True)
@@ -341,8 +366,10 @@ class Sweep:
 
 def plan_sweep(rows: Iterable[Pending], now: datetime, settle_s: float,
                settle_without_demand_s: float) -> Sweep:
-    """Dirty keys are settled once no snapshot demand came for `settle_s` (or, when none came
-    at all, once snapshot positions were quiet for `settle_without_demand_s`)."""
+    """Dirty keys are settled once no snapshot input came for `settle_s` (or, when no snapshot
+    demand came at all, once snapshot positions were quiet for `settle_without_demand_s`). A
+    re-snapshot under a running worker brings positions and (unchanged demand is not published
+    again) no new demand: its keys settle together, `settle_s` after its last position."""
     now_ms = int(now.timestamp() * 1000)
     settle: list[KeyAt] = []
     ended: list[KeyAt] = []
@@ -354,6 +381,7 @@ def plan_sweep(rows: Iterable[Pending], now: datetime, settle_s: float,
             newest_position = max(newest_position, row.position_touched_ms)
         if row.snoozed_until is not None and row.snoozed_until <= now:
             ended.append(row.where)
-    quiet = (now_ms - newest_demand >= settle_s * 1000 if newest_demand
+    newest = max(newest_demand, newest_position)
+    quiet = (now_ms - newest >= settle_s * 1000 if newest_demand
              else now_ms - newest_position >= settle_without_demand_s * 1000)
     return Sweep(settle if quiet else [], ended)

@@ -352,25 +352,50 @@ def test_a_worker_killed_with_a_window_open_sends_the_list_once(live: Stack) -> 
 
 
 @pytest.mark.slow  # the new snapshot's settling and go-live: ~45 s
-def test_go_live_after_a_resnapshot_is_within_the_go_live_budget(live: Stack) -> None:
-    """`topllantas cdc resnapshot` and a new `cdc run` publish the whole ERP again: its
-    evaluation must not flood the buyers (the go-live budget: <= 2 WhatsApp messages each, none
-    an alert of its own). Last in the module: every buyer's feed sees the snapshot again."""
+def test_a_resnapshot_is_one_go_live_summary_per_buyer_again(live: Stack) -> None:
+    """`topllantas cdc resnapshot` and a new `cdc run` publish the whole ERP again: its first
+    evaluation sends each buyer one summary of their open alerts and the e-mail with the list,
+    as a fresh start does, and no alert of its own. Last in the module: every buyer's feed sees
+    the snapshot again."""
     before = {m["idempotency_key"] for m in map(_json, live.read(MESSAGES))}
-    stock_rows = len(live.read("erp.public.stock"))
+    emails_before = {m["idempotency_key"] for m in map(_json, live.read(EMAILS))}
+    def snapshot_rows() -> int:
+        return sum(1 for r in live.read("erp.public.stock")
+                   if r.value is not None and _json(r)["source"]["snapshot"] != "false")
+
+    stock_rows = snapshot_rows()
     live.supervisor.stop("cdc")
     subprocess.run([sys.executable, "-m", "ops.cli.main", "cdc", "resnapshot"], env=live.env,
                    check=True, capture_output=True, timeout=60)
     live.supervisor.start("cdc", "cdc", "run", env=live.env)
-    wait_for(lambda: len(live.read("erp.public.stock")) >= 2 * stock_rows, 60,
-             "the new snapshot", interval=1)
-    # the worker reads it, its inputs settle (15 s after the last, swept every 5 s), then the
-    # go-live quiet time and a tick of the attention clock
-    time.sleep(15 + 5 + float(ENV["ATTENTION_GOLIVE_QUIET_S"]) + TICK_S + 10)
-    new = [m for m in map(_json, live.read(MESSAGES)) if m["idempotency_key"] not in before
-           and m["channel"] == "whatsapp" and not m["idempotency_key"].startswith("buyer-reply:")]
-    per_buyer = {phone: [m["context"].get("kind") for m in new if m["to"] == phone]
+    wait_for(lambda: snapshot_rows() >= 2 * stock_rows, 60, "the new snapshot", interval=1)
+
+    def new_messages() -> list[dict[str, Any]]:
+        return [m for m in map(_json, live.read(MESSAGES)) if m["idempotency_key"] not in before
+                and m["channel"] == "whatsapp"
+                and not m["idempotency_key"].startswith("buyer-reply:")]
+
+    # the worker reads it, its keys settle 15 s after the last position (swept every 5 s), then
+    # the go-live quiet time and a tick of the attention clock
+    wait_for(lambda: len({m["to"] for m in new_messages()
+                          if m["context"].get("kind") == "stock_golive"}) == 3 or None,
+             120, "a go-live summary per buyer after the re-snapshot", interval=1)
+    time.sleep(float(ENV["ATTENTION_GOLIVE_QUIET_S"]) + 2 * TICK_S)  # more would have come
+    per_buyer = {phone: [m["context"].get("kind") for m in new_messages() if m["to"] == phone]
                  for phone in BUYERS.values()}
-    assert all(len(kinds) <= 2 for kinds in per_buyer.values()), per_buyer
+    assert all(kinds.count("stock_golive") == 1 and len(kinds) <= 2
+               for kinds in per_buyer.values()), per_buyer
     assert not any(kind in ("stock_alert", "stock_alert_list")
                    for kinds in per_buyer.values() for kind in kinds), per_buyer
+    emails = [m for m in map(_json, live.read(EMAILS)) if m["idempotency_key"] not in
+              emails_before and m["context"].get("kind") == "stock_golive"]
+    assert len(emails) == 3
+    latest: dict[tuple[int, int], dict[str, Any]] = {}
+    for alert in map(_json, live.read(ALERTS)):  # one key's alerts are in order (its partition)
+        latest[(alert["product_id"], alert["warehouse_id"])] = alert
+    listed = 0
+    for email in emails:
+        (attachment,) = email["attachments"]
+        listed += len(list(csv.DictReader(io.StringIO(
+            base64.b64decode(attachment["content_b64"]).decode("utf-8-sig")))))
+    assert listed == sum(not a["resolved"] for a in latest.values())  # every open alert, once

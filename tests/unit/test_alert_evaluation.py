@@ -20,6 +20,8 @@ from processors.inventory.evaluation import (
     Valuation,
     decided_on,
     evaluate,
+    new_snapshot,
+    open_alert,
     pair_margins,
     pending_of,
     plan_sweep,
@@ -146,6 +148,38 @@ def test_sweep_settles_only_quiet_keys_and_ends_snoozes() -> None:
     sweep = plan_sweep(rows, now, settle_s=15, settle_without_demand_s=60)
     assert sweep.settle == [(101, 2, 3)] and sweep.ended == [(101, 2, 3)]
     assert plan_sweep(rows, now, settle_s=30, settle_without_demand_s=60).settle == []
+
+
+def test_a_resnapshot_settles_after_its_last_position_and_shows_the_open_alert_again() -> None:
+    """`cdc resnapshot` under a running worker: its rows (a newer record time than the last
+    snapshot's) are recorded, not evaluated; a row read again after a crash is not new; the keys
+    settle `settle_s` after the newest position, even with old demand; the settle evaluation that
+    decides nothing new gives back the open alert the buyer was told about (the go-live
+    summary's), and nothing for a key without one."""
+    inputs = inputs_with_demand()
+    _, alert = evaluate(inputs, position(10), SUPPLY, 0, CAUSE, CONFIG)
+    assert alert is not None and alert.level is AlertLevel.CRITICO
+    stored = inputs.to_dict()
+    assert new_snapshot(stored, 5_000) and new_snapshot(None, 1)
+    step = take_position(inputs, position(10), now_ms=7_000, snapshot_ms=5_000)
+    assert not step.evaluate and step.changed and inputs.dirty
+    assert not new_snapshot(inputs.to_dict(), 5_000) and new_snapshot(inputs.to_dict(), 5_001)
+    now = T0
+    now_ms = int(now.timestamp() * 1000)
+    inputs.demand_touched_ms, inputs.position_touched_ms = now_ms - 3_600_000, now_ms - 5_000
+    rows = [pending_of(inputs.to_dict())]
+    assert plan_sweep(rows, now, settle_s=15, settle_without_demand_s=60).settle == []
+    inputs.position_touched_ms = now_ms - 16_000
+    rows = [pending_of(inputs.to_dict())]
+    assert plan_sweep(rows, now, settle_s=15, settle_without_demand_s=60).settle == [(101, 2, 3)]
+    step = take_control(inputs, AlertControl(kind="settle", at=now))
+    assert step.evaluate and step.initial
+    assert evaluate(inputs, position(10), SUPPLY, 0, ("stock", 0, 9), CONFIG)[1] is None
+    again = open_alert(inputs)
+    assert again is not None and again.event_id == alert.event_id
+    assert open_alert(inputs_with_demand()) is None
+    evaluate(inputs, position(500), SUPPLY, 0, ("stock", 0, 10), CONFIG)  # resolved
+    assert open_alert(inputs) is None
 
 
 def _segment_levels(**levels: float) -> tuple[InventoryConfig, Valuation]:

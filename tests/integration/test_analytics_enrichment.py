@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes
@@ -56,7 +56,7 @@ class Pipeline:
     stack: TestStack
     port: str
     supervisor: Supervisor
-    env: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)  # the worker's, for a test that restarts it
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -174,6 +174,13 @@ def _json(record: Record) -> dict[str, Any]:
     return orjson.loads(record.value)
 
 
+def _csv_rows(email: dict[str, Any]) -> list[dict[str, str]]:
+    """The rows of a go-live e-mail's one CSV attachment."""
+    (attachment,) = email["attachments"]
+    text = base64.b64decode(attachment["content_b64"]).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
 def _alert_ids_of(message: dict[str, Any]) -> set[str]:
     context = message["context"]
     if context.get("kind") == "stock_alert":
@@ -213,9 +220,7 @@ def test_go_live_is_one_summary_per_buyer_and_an_email_with_the_list(live: Stack
     alerts = {a["alert_id"]: a for a in map(_json, live.read(ALERTS)) if not a["resolved"]}
     listed = 0
     for email in emails:
-        (attachment,) = email["attachments"]
-        text = base64.b64decode(attachment["content_b64"]).decode("utf-8-sig")
-        rows = list(csv.DictReader(io.StringIO(text)))
+        rows = _csv_rows(email)
         assert rows and rows[0]["nivel"]
         listed += len(rows)
     assert listed == len(alerts)  # every open alert in exactly one buyer's list
@@ -395,7 +400,5 @@ def test_a_resnapshot_is_one_go_live_summary_per_buyer_again(live: Stack) -> Non
         latest[(alert["product_id"], alert["warehouse_id"])] = alert
     listed = 0
     for email in emails:
-        (attachment,) = email["attachments"]
-        listed += len(list(csv.DictReader(io.StringIO(
-            base64.b64decode(attachment["content_b64"]).decode("utf-8-sig")))))
+        listed += len(_csv_rows(email))
     assert listed == sum(not a["resolved"] for a in latest.values())  # every open alert, once

@@ -8,6 +8,7 @@ process that exits by itself is started again, after 1, 2, 4… s (at most 30 s)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,7 +18,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ops.stack.processes import stop_pid
+from ops.stack.processes import stop_pid, stop_pids
+
+STOP_TIMEOUT_S = 20.0  # SIGTERM, then SIGKILL after this long
 
 
 class Supervisor:
@@ -106,7 +109,7 @@ class Supervisor:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
-    def stop(self, name: str, timeout: float = 20.0) -> int | None:
+    def stop(self, name: str, timeout: float = STOP_TIMEOUT_S) -> int | None:
         with self._lock:
             proc = self.procs.pop(name, None)
         if proc is None:
@@ -130,8 +133,12 @@ class Supervisor:
         self._closing.set()
         if self._watcher is not None:
             self._watcher.join(5)
-        for name in list(self.procs)[::-1]:
-            self.stop(name)
+        with self._lock:
+            procs, self.procs = list(self.procs.values()), {}
+        stop_pids([proc.pid for proc in procs], STOP_TIMEOUT_S)  # all at once: Ctrl-C is prompt
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
 
     def __enter__(self) -> Supervisor:
         return self

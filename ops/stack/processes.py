@@ -68,18 +68,25 @@ def _not_zombie(pid: int) -> bool:
 
 def stop_pid(pid: int | None, timeout: float = 10.0) -> None:
     """SIGTERM the process group, then SIGKILL what is left after `timeout`."""
-    if not pid_alive(pid):
-        return
-    assert pid is not None
+    stop_pids([pid], timeout)
+
+
+def stop_pids(pids: list[int | None], timeout: float = 10.0) -> None:
+    """SIGTERM every process group at once, then SIGKILL what is left after `timeout`: stopping
+    n processes takes the slowest one's time, not the sum."""
+    left = [pid for pid in pids if pid is not None and pid_alive(pid)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        except PermissionError:
-            os.kill(pid, sig)
+        for pid in left:
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                os.kill(pid, sig)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not pid_alive(pid):
-                return
-            time.sleep(0.05)
+        while left and time.monotonic() < deadline:
+            left = [pid for pid in left if pid_alive(pid)]
+            if left:
+                time.sleep(0.05)
+        if not left:
+            return

@@ -18,6 +18,10 @@ verdict can be re-checked); `tally` is the verdict, a pure function of what the 
 - `duplicated_messages`: a feed message delivered more than once (found by its content in the
   double's log), and deliveries no ledger row accounts for beyond the `unknown` rows (a row left
   `unknown` may account for one delivery).
+- delivery routes (the days the load asked to plan): `lost` also counts an order needing
+  delivery that the day's last plan on `routes.plans` neither routes nor lists unassigned, a
+  cancelled one it still routes, and one it routes that the ERP's `deliveries` row does not
+  put on that vehicle (the write-back was lost).
 Also for the whole run: customers' reservations beyond their "sí" messages, dead letters per
 topic, stock positions on `inventory.position` that end different from the ERP.
 """
@@ -76,6 +80,11 @@ class Evidence:
     deliveries: list[dict[str, Any]]  # the WhatsApp double's log: wamid, to, type, body, at
     lines: list[dict[str, Any]] = field(default_factory=list)  # those orders' lines: id, at
     #   (the order's commit), status (the order's), qty
+    # those orders that need delivery on a planned day: id, at, status, vehicle_id (the ERP's
+    # `deliveries` row; None: not on a route)
+    delivery_orders: list[dict[str, Any]] = field(default_factory=list)
+    routed: dict[str, int | None] = field(default_factory=dict)  # order id -> its vehicle in
+    #   the last plan of its day (None: unassigned), for the days the load asked to plan
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -127,7 +136,8 @@ def from_snapshot(data: dict[str, Any]) -> tuple[Recorded, Evidence, list[Window
     return expected, Evidence.from_json(data["evidence"]), windows
 
 
-async def fetch(dsn: str, since: float, deliveries: list[dict[str, Any]]) -> Evidence:
+async def fetch(dsn: str, since: float, deliveries: list[dict[str, Any]],
+                route_days: list[str] = ()) -> Evidence:  # type: ignore[assignment]
     conn = await asyncpg.connect(dsn)
     try:
         ledger = await conn.fetch("SELECT idempotency_key, status, provider_message_id "
@@ -145,6 +155,13 @@ async def fetch(dsn: str, since: float, deliveries: list[dict[str, Any]]) -> Evi
             "SELECT l.id, extract(epoch FROM o.created_at)::float8 AS at, o.status, l.qty "
             "FROM sales_order_lines l JOIN sales_orders o ON o.id = l.order_id "
             "WHERE o.created_at >= to_timestamp($1)", since)
+        delivery_orders = await conn.fetch(
+            "SELECT o.id, extract(epoch FROM o.created_at)::float8 AS at, o.status, d.vehicle_id "
+            "FROM sales_orders o LEFT JOIN deliveries d ON d.sales_order_id = o.id "
+            "WHERE o.created_at >= to_timestamp($1) AND o.needs_delivery AND "
+            "o.status IN ('confirmado', 'cancelado') AND "
+            "o.delivery_date::text || ':' || o.warehouse_id::text = ANY($2::text[])",
+            since, list(route_days))
     finally:
         await conn.close()
     return Evidence(
@@ -156,7 +173,7 @@ async def fetch(dsn: str, since: float, deliveries: list[dict[str, Any]]) -> Evi
         stock={(r["product_id"], r["warehouse_id"]): r["on_hand"] for r in stock},
         deliveries=[{k: m[k] for k in ("wamid", "to", "type", "body", "at")}
                     for m in deliveries],
-        lines=[dict(r) for r in lines])
+        lines=[dict(r) for r in lines], delivery_orders=[dict(r) for r in delivery_orders])
 
 
 def feed_key(delivery: dict[str, Any]) -> str | None:
@@ -211,6 +228,14 @@ def tally(expected: Expected, evidence: Evidence, windows: list[Window]) -> dict
         c["stale_enriched_lines"] += got is not None and (
             [got[1], got[2]] != [line["status"], line["qty"]])
         c["enriched_records"] += got[0] if got else 0
+    for order in evidence.delivery_orders:
+        c, key = per[phase_of(windows, order["at"])], str(order["id"])
+        vehicle = evidence.routed.get(key)
+        if order["status"] == "cancelado":
+            c["stale_routes"] += vehicle is not None
+        else:
+            c["lost_deliveries"] += key not in evidence.routed
+            c["routes_not_in_erp"] += vehicle is not None and order["vehicle_id"] != vehicle
     accounted = {r["provider_message_id"] for r in ledger.values() if r["provider_message_id"]}
     for delivery in evidence.deliveries:
         if delivery["wamid"] not in accounted and feed_key(delivery) not in expected.messages:
@@ -222,7 +247,9 @@ def tally(expected: Expected, evidence: Evidence, windows: list[Window]) -> dict
         faults[window.phase] = {
             "lost": sum(c[k] for k in ("lost_messages", "lost_commands",
                                        "lost_customer_messages", "lost_cdc_events",
-                                       "lost_enriched_lines", "stale_enriched_lines")),
+                                       "lost_enriched_lines", "stale_enriched_lines",
+                                       "lost_deliveries", "stale_routes",
+                                       "routes_not_in_erp")),
             "duplicated_erp_writes": c["duplicated_erp_writes"],
             "duplicated_messages": c["messages_delivered_twice"] + max(
                 0, c["unaccounted_deliveries"] - replies_unknown[window.phase]),
@@ -254,8 +281,11 @@ async def recovered(load: Any, since: float) -> bool:
 async def audit(load: Any, windows: list[Window], since: float
                 ) -> tuple[dict[str, Any], Evidence]:
     """The verdict per fault and for the whole run, and the evidence it was drawn from."""
-    evidence = await fetch(load.pipeline.stack.erp_dsn, since, load.pipeline.double.messages)
+    evidence = await fetch(load.pipeline.stack.erp_dsn, since, load.pipeline.double.messages,
+                           load.route_days)
     bootstrap = load.pipeline.stack.bootstrap_servers
+    if load.route_days:
+        evidence.routed = routed(bootstrap, load.route_days)
     reservations = sum(1 for o in evidence.orders
                        if (o["idempotency_key"] or "").startswith("wa-order:"))
     confirmations = sum(1 for m in load.inbound.values() if m.text == "sí")
@@ -266,7 +296,9 @@ async def audit(load: Any, windows: list[Window], since: float
         "sales_orders": len(evidence.orders), "feed_messages": len(load.messages),
         "commands": len(load.commands), "customer_messages": len(load.inbound),
         "dead_letters": dead_letters(bootstrap),
-        "stock_positions_off": stock_positions_off(bootstrap, evidence.stock)}}, evidence
+        "stock_positions_off": stock_positions_off(bootstrap, evidence.stock),
+        "delivery_orders": len(evidence.delivery_orders),
+        "on_routes": sum(1 for v in evidence.routed.values() if v is not None)}}, evidence
 
 
 def _read(bootstrap: str, topics: list[str], idle: float = 2.0) -> list[Any]:
@@ -299,6 +331,24 @@ def dead_letters(bootstrap: str) -> dict[str, dict[str, int]]:
         letter = DeadLetter.from_record(m.headers(), m.key(), m.value())
         out[m.topic()][f"{letter.stage}: {letter.error[:160]}"] += 1
     return {topic: dict(reasons) for topic, reasons in out.items()}
+
+
+def routed(bootstrap: str, days: list[str]) -> dict[str, int | None]:
+    """Order id -> its vehicle in the last plan of each of `days` ("<date>:<branch>") on
+    `routes.plans` (None: the plan lists it unassigned)."""
+    last: dict[str, dict[str, Any]] = {}
+    for message in _read(bootstrap, ["routes.plans"]):
+        if message.value() is not None:
+            plan = orjson.loads(message.value())
+            key = f"{plan['route_date']}:{plan['branch']}"
+            if key in days and plan["version"] >= last.get(key, {}).get("version", 0):
+                last[key] = plan
+    out: dict[str, int | None] = {}
+    for plan in last.values():
+        out |= {str(u["sales_order_id"]): None for u in plan["unassigned"]}
+        out |= {str(stop["sales_order_id"]): vehicle["vehicle_id"]
+                for vehicle in plan["vehicles"] for stop in vehicle["stops"]}
+    return out
 
 
 def stock_positions_off(bootstrap: str, erp: dict[tuple[int, int], int]) -> int:

@@ -25,6 +25,7 @@ from ops.chaos.load import Issued, Load
 from ops.chaos.pipeline import ChaosPipeline
 
 AGENT_SINKS, STOCK, ANALYTICS = "worker-agent-sinks", "worker-stock", "worker-analytics"
+ROUTES = "worker-routes"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,12 @@ async def kill_stock_worker(load: Load, hold_s: float, rng: random.Random) -> No
 async def kill_analytics_worker(load: Load, hold_s: float, rng: random.Random) -> None:
     await asyncio.sleep(rng.uniform(0, 3))
     await _kill_worker(load.pipeline, ANALYTICS)
+
+
+async def kill_routes_worker(load: Load, hold_s: float, rng: random.Random) -> None:
+    """SIGKILL the routes worker: under load it is re-planning tomorrow most of the time."""
+    await asyncio.sleep(rng.uniform(0, 3))
+    await _kill_worker(load.pipeline, ROUTES)
 
 
 async def kill_cdc(load: Load, hold_s: float, rng: random.Random) -> None:
@@ -176,6 +183,8 @@ def plan(*, quick: bool) -> list[Fault]:
         Fault("worker_kill_stock", "SIGKILL the stock worker under load", 0, kill_stock_worker),
         Fault("worker_kill_analytics", "SIGKILL the analytics worker under load", 0,
               kill_analytics_worker),
+        Fault("worker_kill_routes", "SIGKILL the routes worker while it re-plans", 0,
+              kill_routes_worker),
         Fault("cdc_kill", "SIGKILL CDC, restart it", hold(10, 3), kill_cdc),
         Fault("postgres_restart", "PostgreSQL fast shutdown and start", 0, restart_postgres),
         Fault("broker_pause", "SIGSTOP the broker, SIGCONT after hold_s", 30, pause_broker),

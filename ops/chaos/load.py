@@ -8,6 +8,9 @@
 - Customers: each phone asks for tires, picks the first option and says "sí", through the
   WhatsApp double, the signed webhook, the sales agent and the message sink; a phone writes its
   next line once its last one was answered.
+- Delivery routes: tomorrow is planned once for every branch when the load starts (as the 18:00
+  crontab would); the sales that need delivery keep joining and leaving (cancellations) the day,
+  which the routes worker re-plans, writes to the ERP and tells the customers.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
+import asyncpg
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
@@ -31,12 +35,14 @@ from schemas.commands import (
     OutboundMessage,
     PurchaseLine,
 )
+from schemas.routes import RouteDayEvent
 from schemas.topics import load_catalogue
 
 SCRIPT = ("Hola, necesito 4 llantas para Jetta 2020, ¿cuánto cuesta?", "la primera", "sí")
 FEED_PHONES = ("5215590000001", "5215590000002")
 TEMPLATE = "alerta_inventario"
 ENRICHED = "analytics.sales_enriched"
+PLAN_TIME_LIMIT_S = 5.0  # the first plan of a branch-day; re-plans take the flow's own limit
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Load:
     # sales line id -> (records on analytics.sales_enriched, last order_status, last qty)
     enriched: dict[int, tuple[int, str, int]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
+    route_days: list[str] = field(default_factory=list)  # "<date>:<branch>" asked to be planned
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _writing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
@@ -83,7 +90,8 @@ class Load:
         self._tail = threading.Thread(target=self._tail_sales_orders, daemon=True)
         self._tail.start()
         self._tasks = [asyncio.create_task(coro) for coro in
-                       (self._business(), self._feed(), self._customers())]
+                       (self._business(), self._feed(), self._customers(),
+                        *([self._plan_routes()] if self.pipeline.routes else []))]
 
     async def stop(self) -> None:
         """Issue nothing more (idempotent)."""
@@ -169,6 +177,27 @@ class Load:
                     break
                 except BufferError:  # the broker paused long enough to fill the queue
                     self._producer.poll(0.5)
+        self._producer.poll(0)
+
+    # ------------------------------------------------------------------ routes
+    async def _plan_routes(self) -> None:
+        """Ask for tomorrow's routes of every branch, once (the ERP simulation's deliveries are
+        for tomorrow); from then on each order joining or leaving the day re-plans it."""
+        conn = await asyncpg.connect(self.pipeline.stack.erp_dsn)
+        try:
+            branches = [r["id"] for r in await conn.fetch(
+                "SELECT id FROM warehouses WHERE is_branch ORDER BY id")]
+        finally:
+            await conn.close()
+        assert self._producer is not None
+        tomorrow = date.today() + timedelta(days=1)
+        for branch in branches:
+            request = RouteDayEvent(kind="plan", route_date=tomorrow, warehouse_id=branch,
+                                    at=datetime.now(UTC), time_limit_s=PLAN_TIME_LIMIT_S,
+                                    requested_by="chaos")
+            self._producer.produce("routes.day_events", key=request.key.encode(),
+                                   value=request.model_dump_json().encode())
+            self.route_days.append(request.key)
         self._producer.poll(0)
 
     # ------------------------------------------------------------------ customers

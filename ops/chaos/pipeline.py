@@ -1,9 +1,10 @@
 """The whole pipeline on the embedded stack, with handles to break each part of it.
 
 Processes (ops/supervisor.py): CDC, the webhook, one worker for the customer-facing flows
-(agent, sinks), one for stock, one for analytics (enriched topics), a local SMTP server and the
-OpenAI double (a process of its own, so SIGSTOP makes the LLM time out). The WhatsApp double
-runs in this process, so the load can talk to it and the audit read its log. The sinks reach
+(agent, sinks), one for stock, one for routes and forecasts (niced, as in the demo), one for
+analytics (enriched topics), a local SMTP server and the OpenAI double (a process of its own,
+so SIGSTOP makes the LLM time out). The WhatsApp double runs in this process, so the load can
+talk to it and the audit read its log. The sinks reach
 PostgreSQL through an unpluggable forwarder (proxy.py).
 """
 
@@ -37,7 +38,9 @@ from sources.whatsapp_webhook.app import WEBHOOK_PATH
 
 # name -> flows; the customer's flows, the back office and the analysts' apart, as in the demo
 WORKERS = {"worker-agent-sinks": "agent,sinks", "worker-stock": "stock",
-           "worker-analytics": "analytics"}
+           "worker-routes": "routes,forecasts", "worker-analytics": "analytics"}
+ROUTES_WORKER = "worker-routes"
+NICE = {ROUTES_WORKER: 10}  # the planner's batch work yields the CPU, as in the demo
 DASHBOARD_TOKEN = "chaos-dashboard-token"
 LLM_KEY = "chaos-llm-key"
 TIRE_SIZE = "205/55R16"  # the customers' script asks for a Jetta 2020's tires
@@ -48,6 +51,7 @@ class ChaosPipeline:
     stack: RunningStack
     log_dir: Path
     customers: int = 6
+    routes: bool = True  # start the routes worker (a soak does not: ops/cli/chaos.py)
     supervisor: Supervisor = field(init=False)
     double: WhatsAppDouble = field(init=False)
     proxy: Unpluggable = field(init=False)
@@ -55,6 +59,7 @@ class ChaosPipeline:
     web_ports: dict[str, int] = field(default_factory=dict)
     phones: list[str] = field(default_factory=list)
     memory: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    cpu_busy: list[tuple[float, float]] = field(default_factory=list)  # machine-wide %, per sample
 
     async def start(self) -> None:
         await asyncio.to_thread(self._seed)
@@ -85,10 +90,10 @@ class ChaosPipeline:
               "--api-key", LLM_KEY)
         start("webhook", "webhook", "--port", str(webhook_port))
         start("cdc", "cdc", "run")
-        for name in WORKERS:
+        for name in self.workers:
             self.web_ports[name] = free_port()
             self.start_worker(name)
-        for name in WORKERS:
+        for name in self.workers:
             await self.wait_worker(name, 240)
 
     async def stop(self) -> None:
@@ -105,9 +110,16 @@ class ChaosPipeline:
             await self.proxy.stop()
 
     # ------------------------------------------------------------------ processes
+    @property
+    def workers(self) -> dict[str, str]:
+        """The workers this run starts: name -> flows."""
+        return {name: flows for name, flows in WORKERS.items()
+                if self.routes or name != ROUTES_WORKER}
+
     def start_worker(self, name: str) -> None:
         self.supervisor.start(name, "worker", "--flows", WORKERS[name],
-                              env={"FAUST_WEB_PORT": str(self.web_ports[name])})
+                              env={"FAUST_WEB_PORT": str(self.web_ports[name])},
+                              nice=NICE.get(name, 0))
 
     def worker_up(self, name: str) -> bool:
         try:
@@ -145,7 +157,9 @@ class ChaosPipeline:
             state.save(settings.stack_file)
 
     def sample_memory(self) -> dict[str, float]:
-        """RSS in MB of every process of the pipeline (with its children), broker and database."""
+        """RSS in MB of every process of the pipeline (with its children), broker and database;
+        and how busy the machine's CPUs were since the last sample (`cpu_busy`)."""
+        self.cpu_busy.append((time.time(), psutil.cpu_percent(interval=None)))
         pids = {name: proc.pid for name, proc in self.supervisor.procs.items()}
         pids |= {"broker": self.stack.broker_pid or 0, "postgres": self.stack.postgres_pid or 0}
         sample: dict[str, float] = {}

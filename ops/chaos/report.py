@@ -108,6 +108,19 @@ def trend(memory: list[dict[str, Any]], latency: list[dict[str, Any]], after_s: 
     return {"buckets": len(mem), "memory": growth, "p99": tail}
 
 
+def cpu_busy(samples: Sequence[tuple[float, float]], after: float, before: float
+             ) -> dict[str, float | None]:
+    """How busy the machine's CPUs were (%, all cores) between `after` and `before`: the median
+    sample, and the medians of the first and last third (a saturated machine explains a tail
+    that grows: the queues of every process on it grow)."""
+    busy = [pct for at, pct in samples[1:] if after <= at <= before]  # the first reads 0
+    if not busy:
+        return {"median": None, "first_third": None, "last_third": None}
+    k = max(1, len(busy) // 3)
+    return {"median": percentile(busy, 50), "first_third": percentile(busy[:k], 50),
+            "last_third": percentile(busy[-k:], 50)}
+
+
 def plot(path: Path, memory: list[dict[str, Any]], latency: list[dict[str, Any]],
          title: str, marks: Sequence[dict[str, Any]] = ()) -> Path:
     """Memory per process and latency p50/p99 over time, one PNG; `marks` (t, what) are the

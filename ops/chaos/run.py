@@ -22,9 +22,10 @@ from ops.bench.report import RESULTS_DIR
 from ops.chaos.audit import Evidence, Window, audit, recovered, snapshot
 from ops.chaos.faults import Fault
 from ops.chaos.load import Load
-from ops.chaos.pipeline import WORKERS, ChaosPipeline
+from ops.chaos.pipeline import ChaosPipeline
 from ops.chaos.report import (
     bucket_size,
+    cpu_busy,
     latency_over_time,
     latency_samples,
     memory_over_time,
@@ -33,8 +34,6 @@ from ops.chaos.report import (
     trend,
 )
 from ops.stack.ephemeral import embedded_stack
-
-SUPERVISED = ("cdc", "webhook", *WORKERS)
 
 
 @dataclass
@@ -47,6 +46,7 @@ class ChaosOptions:
     drain_timeout_s: float = 180.0
     settle_s: float = 30.0  # the drain stops when the verdict has not changed for this long
     soak_s: float = 0.0
+    routes: bool = True  # the routes worker and tomorrow's plan (a soak: False)
     stock_up: int = 0  # every stock row at least this many units first (a soak's volume)
     seed: int = 29
     out: Path | None = field(default_factory=lambda: RESULTS_DIR / "chaos.json")
@@ -59,8 +59,8 @@ def run_chaos(options: ChaosOptions, log=print) -> dict[str, Any]:  # type: igno
     keeps the other), the audit's inputs beside it (`*_evidence.json`) and a PNG of memory and
     latency over time."""
     with embedded_stack() as stack:
-        result, evidence = asyncio.run(_run(ChaosPipeline(stack, stack.state_dir / "logs"),
-                                            options, log))
+        pipeline = ChaosPipeline(stack, stack.state_dir / "logs", routes=options.routes)
+        result, evidence = asyncio.run(_run(pipeline, options, log))
     if options.out is not None:
         _write(options.out, result, evidence, soak=bool(options.soak_s))
     return result
@@ -127,7 +127,7 @@ async def _run(p: ChaosPipeline, options: ChaosOptions, log  # type: ignore[no-u
     report["run"]["erp_committed_tps"] = round(committed / load_s, 1)  # rate: what was asked
     report["meta"] = {"mode": options.mode, "erp_rate_tps": options.erp_rate,
                       "gap_s": options.gap_s, "customers": len(p.phones),
-                      "workers": list(WORKERS.values()), "seconds": round(time.time() - started)}
+                      "workers": list(p.workers.values()), "seconds": round(time.time() - started)}
     return report, snapshot(load, evidence, windows)
 
 
@@ -142,6 +142,7 @@ def _over_time(report: dict[str, Any], load: Load, p: ChaosPipeline, started: fl
     report["run"].update(
         latency_ms={name: stats([v for _, v in pairs]) for name, pairs in samples.items()},
         bucket_s=bucket, memory_over_time=memory, latency_over_time=latency,
+        cpu_busy_pct=cpu_busy(p.cpu_busy, warm, stopped),
         trend=trend(memory, latency, after_s=warm - started + bucket,
                     before_s=stopped - started - bucket))
 
@@ -186,7 +187,8 @@ async def _recovery(load: Load, since: float, timeout: float) -> float | None:
 
 def _restart_exited(p: ChaosPipeline) -> list[str]:
     """Processes that died on their own (not the ones a fault killed) are noted and restarted."""
-    exited = [name for name in SUPERVISED if not p.supervisor.running(name)]
+    exited = [name for name in ("cdc", "webhook", *p.workers)
+              if not p.supervisor.running(name)]
     for name in exited:
         if name.startswith("worker-"):
             p.start_worker(name)
@@ -203,18 +205,19 @@ def _webhook_port(p: ChaosPipeline) -> str:
 
 async def _drain(load: Load, windows: list[Window], since: float, options: ChaosOptions
                  ) -> tuple[dict[str, Any], Evidence]:
-    """Audit until nothing is missing, until the verdict has not changed for `settle_s` (what
-    is missing then is not coming: the sinks' retries back off 5 s at most), or until
-    `drain_timeout_s`; the last audit stands."""
+    """Audit until nothing is missing and every stock position is the ERP's, until the verdict
+    has not changed for `settle_s` (what is missing then is not coming: the sinks' retries back
+    off 5 s at most), or until `drain_timeout_s`; the last audit stands."""
     deadline = time.time() + options.drain_timeout_s
     last, since_change = None, time.time()
     while True:
         report, evidence = await audit(load, windows, since)
-        verdict = {k: (f["lost"], f["detail"]) for k, f in report["faults"].items()}
+        off = report["run"]["stock_positions_off"]  # the stock flow's backlog drains too
+        verdict = ({k: (f["lost"], f["detail"]) for k, f in report["faults"].items()}, off)
         if verdict != last:
             last, since_change = verdict, time.time()
-        if (not any(f["lost"] for f in report["faults"].values()) or time.time() > deadline
-                or time.time() - since_change >= options.settle_s):
+        if ((not off and not any(f["lost"] for f in report["faults"].values()))
+                or time.time() > deadline or time.time() - since_change >= options.settle_s):
             return report, evidence
         await asyncio.sleep(5)
 

@@ -43,9 +43,11 @@ def register(app: typer.Typer) -> None:
         from ops.chaos.run import ChaosOptions, run_chaos
 
         if soak is not None:
+            # No routes worker: 100× the volume is a delivery day of ~40k orders per branch
+            # after 30 min, 100× any real one (the routes flow plans branch-days of hundreds)
             options = ChaosOptions(faults=[], mode=f"soak {soak}", soak_s=_seconds(soak),
                                    erp_rate=rate or SOAK_RATE, stock_up=SOAK_STOCK,
-                                   drain_timeout_s=SOAK_DRAIN_S, out=out)
+                                   drain_timeout_s=SOAK_DRAIN_S, routes=False, out=out)
         else:
             options = ChaosOptions(faults=plan(quick=quick), mode="quick" if quick else "full",
                                    erp_rate=rate or 4.0, gap_s=10 if quick else 30, out=out)
@@ -77,7 +79,9 @@ def print_result(result: dict[str, Any]) -> None:
                   f"(asked {result['meta']['erp_rate_tps']:.1f}/s); {run['erp_business']}")
     console.print(f"issued: {run['sales_orders']} ERP sales orders, {run['feed_messages']} sink "
                   f"messages, {run['commands']} commands, {run['customer_messages']} customer "
-                  f"messages; reservations {run['reservations']} for {run['confirmations']} "
+                  f"messages; {run['delivery_orders']} sales for delivery, "
+                  f"{run['on_routes']} on a route in the last plans; "
+                  f"reservations {run['reservations']} for {run['confirmations']} "
                   f"'sí'; stock positions off: {run['stock_positions_off']}; dead letters: "
                   f"{letters or 'none'}")
     for topic, reasons in run["dead_letters"].items():
@@ -87,6 +91,10 @@ def print_result(result: dict[str, Any]) -> None:
     console.print(f"latency ms: CDC p50 {latency['cdc']['p50']} p99 {latency['cdc']['p99']}; "
                   f"customer reply p50 {latency['customer_reply']['p50']} "
                   f"p99 {latency['customer_reply']['p99']}")
+    cpu = run.get("cpu_busy_pct") or {}
+    if cpu.get("median") is not None:
+        console.print(f"machine CPU busy under load: median {cpu['median']:.0f} % (first third "
+                      f"{cpu['first_third']:.0f} %, last third {cpu['last_third']:.0f} %)")
     print_trend(run)
 
 

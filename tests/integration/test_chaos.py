@@ -1,6 +1,7 @@
 """The chaos suite, short (CI): the agent+sinks worker SIGKILLed under load and the broker paused,
-on the embedded stack with every flow busy. The audit (ops/chaos/audit.py) finds nothing lost,
-no ERP write and no message twice, and the pipeline working again after each fault.
+on the embedded stack with every flow busy (tomorrow's routes planned and re-planned too). The
+audit (ops/chaos/audit.py) finds nothing lost, no ERP write and no message twice, and the
+pipeline working again after each fault.
 
 Then, in the same run, a breach on purpose (`faults.TAMPER`): one purchase order written again
 bypassing the sink, one message the WhatsApp double gets twice, one issued event the broker never
@@ -45,5 +46,6 @@ def test_faults_lose_and_repeat_nothing_and_the_audit_sees_a_breach(tmp_path: Pa
     run = result["run"]
     assert run["customer_messages"] > 0 and run["feed_messages"] > 0 and run["sales_orders"] > 0
     assert run["duplicated_reservations"] == 0
+    assert run["delivery_orders"] > 0 and run["on_routes"] > 0  # the routes flow was audited
     assert json.loads((tmp_path / "chaos.json").read_text())["faults"]["tamper"]["lost"] == 1
     assert (tmp_path / "chaos_evidence.json").exists() and (tmp_path / "chaos.png").exists()

@@ -172,6 +172,43 @@ def test_each_breach_is_reported_exactly_where_it_happened(
     assert verdicts(run) == {**clean, phase: counts}
 
 
+def _with_routes(run: Run) -> list[int]:
+    """Three of the warm-up's sales orders as deliveries of a planned day, each where the day's
+    last plan and the ERP agree: one on vehicle 7, one listed unassigned (no vehicle in the ERP
+    either), one cancelled and dropped from the plan. Returns their ids."""
+    _, evidence, windows = run
+    ids = [o["id"] for o in evidence.orders if o["at"] < windows[0].end][:3]
+    at = next(o["at"] for o in evidence.orders if o["id"] == ids[0])
+    evidence.delivery_orders = [
+        {"id": ids[0], "at": at, "status": "confirmado", "vehicle_id": 7},
+        {"id": ids[1], "at": at, "status": "confirmado", "vehicle_id": None},
+        {"id": ids[2], "at": at, "status": "cancelado", "vehicle_id": None}]
+    evidence.routed = {str(ids[0]): 7, str(ids[1]): None}
+    return ids
+
+
+def test_routes_planned_and_written_back_audit_clean(run: Run) -> None:
+    clean = verdicts(run)
+    _with_routes(run)
+    assert verdicts(run) == clean
+
+
+@pytest.mark.parametrize("breach", ["left_out_of_the_plan", "cancelled_but_routed",
+                                    "route_not_written_to_the_erp"])
+def test_each_routes_breach_is_a_loss_in_its_window(run: Run, breach: str) -> None:
+    clean = verdicts(run)
+    routed, unassigned, cancelled = _with_routes(run)
+    evidence = run[1]
+    if breach == "left_out_of_the_plan":
+        del evidence.routed[str(unassigned)]
+    elif breach == "cancelled_but_routed":
+        evidence.routed[str(cancelled)] = 7
+    else:
+        evidence.delivery_orders[0]["vehicle_id"] = None
+    lost, dup_writes, dup_messages = clean["warmup"]
+    assert verdicts(run) == {**clean, "warmup": (lost + 1, dup_writes, dup_messages)}
+
+
 def test_breaches_together_add_up(run: Run) -> None:
     """One duplicated ERP write, one message twice, one loss, as in the CI run's tamper."""
     po_written_twice(run)

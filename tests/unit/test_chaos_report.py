@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from ops.chaos.report import (
     bucket_size,
+    cpu_busy,
     latency_over_time,
     latency_samples,
     memory_over_time,
@@ -84,3 +85,13 @@ def test_the_picture_is_written(tmp_path: Path) -> None:
     out = plot(tmp_path / "soak.png", memory, latency, "soak",
                [{"t": 170, "what": "load stopped"}])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cpu_busy_is_the_machine_share_during_the_load() -> None:
+    """The first sample reads 0 (psutil has no previous one) and is left out, as is what lies
+    outside the load."""
+    samples = [(0.0, 0.0), (1.0, 50.0), (2.0, 60.0), (3.0, 95.0), (4.0, 100.0), (9.0, 5.0)]
+    busy = cpu_busy(samples, after=0.0, before=5.0)
+    assert busy["first_third"] == 50.0 and busy["last_third"] == 100.0
+    assert busy["median"] in (60.0, 95.0)
+    assert cpu_busy(samples, after=20.0, before=30.0)["median"] is None

@@ -109,12 +109,13 @@ def _ids(context: dict[str, str]) -> list[str]:
 
 
 def _criticals(bootstrap: str, start: float, end: float, golive: bool
-               ) -> dict[str, tuple[str, float]]:
-    """alert id -> (phone, event time) of the critical items of the scenario: routed to the
-    buyer's phone, opened in it and still the key's newest alert at its end."""
+               ) -> dict[str, tuple[str, float, float]]:
+    """alert id -> (phone, event time, when the stock flow published it to the buyer feed) of
+    the critical items of the scenario: routed to the buyer's phone, opened in it and still the
+    key's newest alert at its end."""
     feed = [(r, t) for r, t in _read(bootstrap, ["alerts.by_buyer"]) if r.get("alert")]
     newest: dict[tuple[str, str], str] = {}  # (phone, stock key) -> newest alert id by the end
-    criticals: dict[str, tuple[str, float]] = {}  # alert id -> (phone, event time)
+    criticals: dict[str, tuple[str, float, float]] = {}  # alert id -> (phone, event time, fed)
     for record, t in feed:
         alert = record["alert"]
         phone = record["_key"]
@@ -125,7 +126,7 @@ def _criticals(bootstrap: str, start: float, end: float, golive: bool
         if (t >= start and not alert["resolved"] and record.get("initial", False) == golive
                 and (alert.get("route") == "critical" or golive
                      and alert["level"] == "critico")):
-            criticals[alert["alert_id"]] = (phone, opened)
+            criticals[alert["alert_id"]] = (phone, opened, t)
     still_open = set(newest.values())
     return {i: v for i, v in criticals.items() if i in still_open}
 
@@ -154,14 +155,19 @@ def _measure(bootstrap: str, start: float, end: float, phones: dict[str, int],
             golive_at[phone] = min(golive_at.get(phone, t), t)
     delays = []
     missed = 0
-    for alert_id, (phone, opened) in criticals.items():
+    for alert_id, (phone, opened, _) in criticals.items():
         seen = first.get(alert_id, golive_at.get(phone) if golive else None)
         if seen is None:
             missed += 1
         else:
             delays.append(max(0.0, seen - opened))
-    firsts = [max(0.0, single[i] - opened) for i, (_, opened) in criticals.items()
+    firsts = [max(0.0, single[i] - opened) for i, (_, opened, _) in criticals.items()
               if i in single and single[i] == first[i]]
+    # over 1 s, to look into: (seconds, alert id, of which the stock flow took, the buyer loop)
+    late = sorted(((round(single[i] - opened, 2), i, round(fed - opened, 2),
+                    round(single[i] - fed, 2)) for i, (_, opened, fed) in criticals.items()
+                   if i in single and single[i] == first[i] and single[i] - opened > 1.0),
+                  reverse=True)
     counts = [len(whatsapp[p]) for p in phones]
     return {"whatsapp_per_buyer_median": median(counts), "whatsapp_per_buyer_max": max(counts),
             "emails_per_buyer_max": max(len(mail[p]) for p in phones),
@@ -171,17 +177,20 @@ def _measure(bootstrap: str, start: float, end: float, phones: dict[str, int],
             "first_critical_n": len(firsts),
             "first_critical_p50_s": round(percentile(firsts, 50), 2) if firsts else None,
             "first_critical_p99_s": round(percentile(firsts, 99), 2) if firsts else None,
+            "first_critical_late": late[:5],
             "per_buyer": {p: {"whatsapp": len(whatsapp[p]), "emails": len(mail[p])}
                           for p in phones}}
 
 
 def _report(scenarios: dict[str, Scenario], day_s: float, wall_s: float) -> None:
     targets = {"go-live": 2, "normal day": 12, "bad day": 20}
-    rows = [{"scenario": name, **{k: v for k, v in s.items() if k != "per_buyer"},
+    rows = [{"scenario": name, **{k: v for k, v in s.items()
+                                  if k not in ("per_buyer", "first_critical_late")},
              "target_whatsapp_max": targets[name]} for name, s in scenarios.items()]
     report("buyers", rows, meta={
         "gather_window_s": WINDOW_S, "compressed_day_s": day_s, "quiet_hours": "off",
         "per_buyer": {name: s["per_buyer"] for name, s in scenarios.items()},
+        "first_critical_late": {name: s["first_critical_late"] for name, s in scenarios.items()},
         "wall_s": round(wall_s, 1),
         "targets": "go-live <= 2, normal day <= 12, bad day <= 20 WhatsApp per buyer; 0 missed; "
                    "p99 surface <= window + 5 s; a window's first critical <= 1 s",

@@ -296,7 +296,8 @@ async def audit(load: Any, windows: list[Window], since: float
         "sales_orders": len(evidence.orders), "feed_messages": len(load.messages),
         "commands": len(load.commands), "customer_messages": len(load.inbound),
         "dead_letters": dead_letters(bootstrap),
-        "stock_positions_off": stock_positions_off(bootstrap, evidence.stock),
+        **dict(zip(("stock_positions_off", "stock_units_off"),
+                   stock_positions_off(bootstrap, evidence.stock), strict=True)),
         "delivery_orders": len(evidence.delivery_orders),
         "on_routes": sum(1 for v in evidence.routed.values() if v is not None)}}, evidence
 
@@ -351,11 +352,13 @@ def routed(bootstrap: str, days: list[str]) -> dict[str, int | None]:
     return out
 
 
-def stock_positions_off(bootstrap: str, erp: dict[tuple[int, int], int]) -> int:
-    """Keys whose last position on `inventory.position` is not the ERP's on-hand quantity."""
+def stock_positions_off(bootstrap: str, erp: dict[tuple[int, int], int]) -> tuple[int, int]:
+    """Keys whose last position on `inventory.position` is not the ERP's on-hand quantity, and
+    the units they are off by in all (what shrinks while the stock flow works off a backlog)."""
     last: dict[tuple[int, int], int] = {}
     for message in _read(bootstrap, ["inventory.position"]):
         if message.value() is not None:
             value = orjson.loads(message.value())
             last[(value["product_id"], value["warehouse_id"])] = value["on_hand"]
-    return sum(1 for key, on_hand in last.items() if erp.get(key, 0) != on_hand)
+    gaps = [abs(erp.get(key, 0) - on_hand) for key, on_hand in last.items()]
+    return sum(1 for gap in gaps if gap), sum(gaps)

@@ -213,7 +213,8 @@ async def _drain(load: Load, windows: list[Window], since: float, options: Chaos
     while True:
         report, evidence = await audit(load, windows, since)
         off = report["run"]["stock_positions_off"]  # the stock flow's backlog drains too
-        verdict = ({k: (f["lost"], f["detail"]) for k, f in report["faults"].items()}, off)
+        verdict = ({k: (f["lost"], f["detail"]) for k, f in report["faults"].items()},
+                   report["run"]["stock_units_off"])  # changes while a backlog drains
         if verdict != last:
             last, since_change = verdict, time.time()
         if ((not off and not any(f["lost"] for f in report["faults"].values()))

@@ -82,7 +82,8 @@ def print_result(result: dict[str, Any]) -> None:
                   f"messages; {run['delivery_orders']} sales for delivery, "
                   f"{run['on_routes']} on a route in the last plans; "
                   f"reservations {run['reservations']} for {run['confirmations']} "
-                  f"'sí'; stock positions off: {run['stock_positions_off']}; dead letters: "
+                  f"'sí'; stock positions off: {run['stock_positions_off']} "
+                  f"({run['stock_units_off']} units); dead letters: "
                   f"{letters or 'none'}")
     for topic, reasons in run["dead_letters"].items():
         for reason, n in reasons.items():

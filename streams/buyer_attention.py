@@ -209,7 +209,10 @@ def _render(send: Send, buyer: Buyer, alerts: list[StockAlert],
         if label is None:
             return []
         branch = _branches(alerts).get(alert.warehouse_id)
-        return [alert_message(alert, label, names[alert.supplier_id], buyer.phone, branch)]
+        message = alert_message(alert, label, names[alert.supplier_id], buyer.phone, branch)
+        released = "at_once" if send.at_once else "held"  # held: a window's end, a reply
+        return [message.model_copy(update={"context": {**message.context,
+                                                       "released": released}})]
     lists[send.key] = [a.alert_id for a in alerts]
     entries = list_entries(alerts, labels, names, _branches(alerts))
     return [list_message(entries, to=buyer.phone, key=send.key, list_key=send.key, page=0,

@@ -122,6 +122,9 @@ class Send:
     kind: SendKind
     items: tuple[Item, ...]
     key: str
+    at_once: bool = False
+    """Sent as its item came (a window's first critical), not held until a window's end or the
+    buyer's reply."""
 
     @property
     def whatsapp(self) -> bool:
@@ -210,7 +213,7 @@ def on_item(state: BuyerAttention, item: Item, now: datetime,
     free = state.last_sent_at is None or now - state.last_sent_at >= config.gather_window
     if free and not state.gathering:
         state, send = _send(state, SendKind.SINGLE, (item,), now)
-        return state, [send]
+        return state, [replace(send, at_once=True)]
     anchor = state.last_sent_at or now
     return replace(state, gathering=(*state.gathering, item),
                    gather_until=state.gather_until or anchor + config.gather_window), []

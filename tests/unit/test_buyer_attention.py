@@ -69,6 +69,7 @@ def test_fifty_criticals_in_a_minute_are_one_message_and_one_list() -> None:
     assert next_wakeup(run.state, NOON, CONFIG) == NOON + CONFIG.gather_window
     run.tick(NOON + CONFIG.gather_window)
     assert run.kinds() == [SendKind.SINGLE, SendKind.GATHERED]
+    assert [s.at_once for s in run.sends] == [True, False]
     ids = [i for s in run.sends for i in s.alert_ids]
     assert sorted(ids) == sorted(f"a{n}" for n in range(50))  # each exactly once
     assert len(ids) == len(set(ids))
@@ -192,6 +193,8 @@ def test_a_replayed_or_resolved_alert_is_not_sent_twice() -> None:
     run.tick(NOON + CONFIG.gather_window)
     assert [s.alert_ids for s in run.sends] == [("a1",), ("a2",)]
     assert run.kinds() == [SendKind.SINGLE, SendKind.SINGLE]
+    # the first went as it came; the second is the window's one item, sent alone at its end
+    assert [s.at_once for s in run.sends] == [True, False]
 
 
 def test_the_state_survives_a_restart_and_decides_the_same_keys() -> None:

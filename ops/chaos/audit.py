@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -137,7 +137,7 @@ def from_snapshot(data: dict[str, Any]) -> tuple[Recorded, Evidence, list[Window
 
 
 async def fetch(dsn: str, since: float, deliveries: list[dict[str, Any]],
-                route_days: list[str] = ()) -> Evidence:  # type: ignore[assignment]
+                route_days: Sequence[str] = ()) -> Evidence:
     conn = await asyncpg.connect(dsn)
     try:
         ledger = await conn.fetch("SELECT idempotency_key, status, provider_message_id "

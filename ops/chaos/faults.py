@@ -22,10 +22,9 @@ import asyncpg
 
 from ops.chaos.audit import feed_key
 from ops.chaos.load import Issued, Load
-from ops.chaos.pipeline import ChaosPipeline
+from ops.chaos.pipeline import ROUTES_WORKER, ChaosPipeline
 
 AGENT_SINKS, STOCK, ANALYTICS = "worker-agent-sinks", "worker-stock", "worker-analytics"
-ROUTES = "worker-routes"
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ async def kill_analytics_worker(load: Load, hold_s: float, rng: random.Random) -
 async def kill_routes_worker(load: Load, hold_s: float, rng: random.Random) -> None:
     """SIGKILL the routes worker: under load it is re-planning tomorrow most of the time."""
     await asyncio.sleep(rng.uniform(0, 3))
-    await _kill_worker(load.pipeline, ROUTES)
+    await _kill_worker(load.pipeline, ROUTES_WORKER)
 
 
 async def kill_cdc(load: Load, hold_s: float, rng: random.Random) -> None:
